@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "p2ptop",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "p2ptop", targets: ["p2ptop"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // libpci headers plus a small C shim: fixed-arity name lookups and an error
+        // handler that longjmps back instead of letting libpci exit() the process.
+        .target(name: "CPCI", linkerSettings: [.linkedLibrary("pci")]),
+        // Pure model: config-space decoding, devices, the tree, selectors. No I/O.
+        .target(name: "PCITopology"),
+        // Everything that turns the world into a Topology: dumps, libpci (live, sysfs roots),
+        // sysfs extras, snapshots.
+        .target(name: "PCISources", dependencies: ["PCITopology", "CPCI"]),
+        .executableTarget(
+            name: "p2ptop",
+            dependencies: [
+                "PCITopology", "PCISources",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology"]),
+        .testTarget(name: "PCISourcesTests", dependencies: ["PCISources", "PCITopology"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["PCISources"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Minimal file access without Foundation (keeps start-up fast).
+enum FileIO {
+    /// Whole file as bytes; nil with errno text on failure.
+    static func read(_ path: String, limit: Int = 512 << 20) -> Result<[UInt8], FileError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(FileError(errno: errno)) }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { return .failure(FileError(errno: EISDIR)) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(FileError(errno: errno))
+            }
+            if n == 0 { break }
+            out += chunk[0..<n]
+            if out.count > limit { return .failure(FileError(message: "file larger than \(limit >> 20) MiB")) }
+        }
+        return .success(out)
+    }
+
+    static func readString(_ path: String) -> String? {
+        guard case .success(let b) = read(path, limit: 1 << 20) else { return nil }
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    /// A one-line sysfs attribute without its trailing newline.
+    static func attribute(_ path: String) -> String? {
+        guard var s = readString(path) else { return nil }
+        while s.last == "\n" || s.last == " " { s.removeLast() }
+        return s
+    }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Target of a symbolic link (not resolved further).
+    static func readLink(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func listDirectory(_ path: String) -> [String]? {
+        guard let dir = opendir(path) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Writes atomically: a temporary file in the same directory, then rename.
+    static func writeAtomically(_ path: String, _ bytes: [UInt8]) -> FileError? {
+        let tmp = path + ".tmp.\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return FileError(errno: errno) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = FileError(errno: errno)
+                close(fd); unlink(tmp)
+                return e
+            }
+            offset += n
+        }
+        if close(fd) != 0 { let e = FileError(errno: errno); unlink(tmp); return e }
+        if rename(tmp, path) != 0 { let e = FileError(errno: errno); unlink(tmp); return e }
+        return nil
+    }
+}
+
+struct FileError: Error, CustomStringConvertible {
+    var message: String
+    init(message: String) { self.message = message }
+    init(errno code: Int32) { message = String(cString: strerror(code)) }
+    var description: String { message }
+}

@@ -1,0 +1,45 @@
+import CPCI
+import PCITopology
+
+/// Vendor, device and class names from pci.ids (and udev's hwdb unless disabled), looked up
+/// through libpci like lspci does. Loaded on first use: listing IDs costs nothing.
+public final class NameDatabase: @unchecked Sendable {
+    private var session: LibPCISession?
+    private var failed = false
+    private let useHWDB: Bool
+
+    public init(useHWDB: Bool = true) { self.useHWDB = useHWDB }
+
+    private func open() -> LibPCISession? {
+        if let s = session { return s }
+        if failed { return nil }
+        // The dump method with no file never touches hardware; names need no scan.
+        var params: [String: String] = ["dump.name": "/dev/null"]
+        if !useHWDB { params["hwdb.disable"] = "1" }
+        do {
+            let s = try LibPCISession(method: P2P_ACCESS_DUMP, params: params, label: "libpci")
+            session = s
+            return s
+        } catch {
+            failed = true
+            return nil
+        }
+    }
+
+    /// `Vendor Device` as `lspci -tv` prints it.
+    public func vendorDevice(_ d: Device) -> String {
+        open()?.deviceName(vendor: d.vendorID, device: d.deviceID)
+            ?? "Device \(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4))"
+    }
+
+    public func className(_ d: Device) -> String {
+        open()?.className(d.classCode) ?? "Class \(hex(d.classCode, width: 4))"
+    }
+
+    public func vendor(_ id: UInt16) -> String? { open()?.vendorName(id) }
+
+    public func subsystem(_ d: Device) -> String? {
+        guard let sv = d.subsystemVendorID, let sd = d.subsystemID, sv != 0 || sd != 0 else { return nil }
+        return open()?.subsystemName(vendor: d.vendorID, device: d.deviceID, subvendor: sv, subdevice: sd)
+    }
+}

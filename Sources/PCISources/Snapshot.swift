@@ -1,0 +1,194 @@
+import PCITopology
+
+/// p2ptop's own snapshot: raw config bytes and every sysfs fact of every function, plus
+/// kernel and CPU, so a machine captured today replays anywhere exactly as it was.
+///
+/// Schema `p2ptop.snapshot/1` (JSON):
+/// `{"schema", "source": {"kind", "path", "privileged"}, "host": {"kernel", "cpu_vendor",
+/// "cpu_family", "hostname"}, "devices": [{"bdf", "config": "hex…", "sysfs": {…} | null}]}`
+public enum Snapshot {
+    public static let schema = "p2ptop.snapshot/1"
+
+    public static func encode(_ t: Topology) -> JSON {
+        .object([
+            ("schema", .string(schema)),
+            ("source", .object([
+                ("kind", .string(t.source.kind.rawValue)),
+                ("path", t.source.path.map(JSON.string) ?? .null),
+                ("privileged", t.source.privileged.map(JSON.bool) ?? .null),
+            ])),
+            ("host", .object([
+                ("kernel", t.host.kernelRelease.map(JSON.string) ?? .null),
+                ("cpu_vendor", t.host.cpuVendor.map(JSON.string) ?? .null),
+                ("cpu_family", t.host.cpuFamily.map { .int(Int64($0)) } ?? .null),
+                ("hostname", t.host.hostname.map(JSON.string) ?? .null),
+            ])),
+            ("devices", .array(t.devices.map(encodeDevice))),
+        ])
+    }
+
+    static func encodeDevice(_ d: Device) -> JSON {
+        .object([
+            ("bdf", .string(d.bdf.description)),
+            ("config", .string(d.config.bytes.map { hex($0, width: 2) }.joined())),
+            ("sysfs", d.sysfs.map(encodeSysfs) ?? .null),
+        ])
+    }
+
+    public static func encodeSysfs(_ f: SysfsFacts) -> JSON {
+        func opt<T>(_ v: T?, _ make: (T) -> JSON) -> JSON { v.map(make) ?? .null }
+        return .object([
+            ("driver", opt(f.driver, JSON.string)),
+            ("numa_node", opt(f.numaNode) { .int(Int64($0)) }),
+            ("iommu_group", opt(f.iommuGroup) { .int(Int64($0)) }),
+            ("iommu_type", opt(f.iommuType, JSON.string)),
+            ("current_link_speed", opt(f.currentLinkSpeed, JSON.string)),
+            ("current_link_width", opt(f.currentLinkWidth) { .int(Int64($0)) }),
+            ("max_link_speed", opt(f.maxLinkSpeed, JSON.string)),
+            ("max_link_width", opt(f.maxLinkWidth) { .int(Int64($0)) }),
+            ("p2pmem", opt(f.p2pmem) { p in
+                .object([("size", .uint(p.size)), ("available", .uint(p.available)), ("published", .bool(p.published))])
+            }),
+            ("resource_files", .array(f.resourceFiles.map { .int(Int64($0)) })),
+            ("resource_wc_files", .array(f.resourceWCFiles.map { .int(Int64($0)) })),
+            ("aer", .object(f.aerCounters.keys.sorted().map { file in
+                (file, .object(f.aerCounters[file]!.keys.sorted().map { ($0, .uint(f.aerCounters[file]![$0]!)) }))
+            })),
+            ("resources", opt(f.resources) { rs in
+                .array(rs.map { .array([.string("0x" + String($0.base, radix: 16)), .uint($0.size), .string("0x" + String($0.flags, radix: 16))]) })
+            }),
+        ])
+    }
+
+    // MARK: - Reading
+
+    public static func load(path: String) throws(SourceError) -> Topology {
+        let bytes: [UInt8]
+        switch FileIO.read(path) {
+        case .success(let b): bytes = b
+        case .failure(let e): throw SourceError(file: path, "cannot read snapshot: \(e)")
+        }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) {
+            throw SourceError(file: path, "empty file: expected a p2ptop snapshot (JSON with \"schema\": \"\(schema)\")")
+        }
+        let json: JSON
+        do { json = try JSON.parse(bytes) } catch {
+            throw SourceError(file: path, line: error.line, "invalid JSON at column \(error.column): \(error.message)")
+        }
+        return try decode(json, file: path)
+    }
+
+    public static func decode(_ json: JSON, file: String) throws(SourceError) -> Topology {
+        guard case .object = json else { throw SourceError(file: file, "expected a JSON object at the top level") }
+        guard let schemaValue = json["schema"]?.stringValue else {
+            throw SourceError(file: file, field: "schema", "missing: expected \"\(schema)\"")
+        }
+        guard schemaValue == schema else {
+            if schemaValue.hasPrefix("p2ptop.snapshot/") {
+                throw SourceError(file: file, field: "schema", "unsupported version '\(schemaValue)': this p2ptop reads \"\(schema)\"")
+            }
+            throw SourceError(file: file, field: "schema", "'\(schemaValue)' is not a p2ptop snapshot: expected \"\(schema)\"")
+        }
+        guard let list = json["devices"]?.arrayValue else {
+            throw SourceError(file: file, field: "devices", "missing or not an array")
+        }
+        var devices: [Device] = []
+        for (i, entry) in list.enumerated() {
+            let field = "devices[\(i)]"
+            guard let text = entry["bdf"]?.stringValue, let bdf = BDF(text) else {
+                throw SourceError(file: file, field: field + ".bdf", "expected a BDF like \"0000:00:1c.0\"")
+            }
+            guard let configText = entry["config"]?.stringValue, let config = decodeHex(configText),
+                  config.count >= 64, config.count <= 4096 else {
+                throw SourceError(file: file, field: field + ".config", "expected 64 to 4096 bytes as an even-length hex string")
+            }
+            var facts: SysfsFacts?
+            if let s = entry["sysfs"], !s.isNull { facts = try decodeSysfs(s, file: file, field: field + ".sysfs") }
+            devices.append(Device(bdf: bdf, config: ConfigSpace(config), sysfs: facts))
+        }
+        let h = json["host"]
+        let host = HostInfo(kernelRelease: h?["kernel"]?.stringValue, cpuVendor: h?["cpu_vendor"]?.stringValue,
+                            cpuFamily: h?["cpu_family"]?.int64Value.map { Int($0) }, hostname: h?["hostname"]?.stringValue)
+        let privileged = json["source"]?["privileged"]?.boolValue
+        return Topology(devices: devices, host: host, source: SourceInfo(kind: .snapshot, path: file, privileged: privileged))
+    }
+
+    static func decodeSysfs(_ s: JSON, file: String, field: String) throws(SourceError) -> SysfsFacts {
+        guard case .object = s else { throw SourceError(file: file, field: field, "expected an object or null") }
+        func int(_ key: String) throws(SourceError) -> Int? {
+            guard let v = s[key], !v.isNull else { return nil }
+            guard let i = v.int64Value else { throw SourceError(file: file, field: "\(field).\(key)", "expected an integer") }
+            return Int(i)
+        }
+        func str(_ key: String) throws(SourceError) -> String? {
+            guard let v = s[key], !v.isNull else { return nil }
+            guard let t = v.stringValue else { throw SourceError(file: file, field: "\(field).\(key)", "expected a string") }
+            return t
+        }
+        var f = SysfsFacts()
+        f.driver = try str("driver")
+        f.numaNode = try int("numa_node")
+        f.iommuGroup = try int("iommu_group")
+        f.iommuType = try str("iommu_type")
+        f.currentLinkSpeed = try str("current_link_speed")
+        f.currentLinkWidth = try int("current_link_width")
+        f.maxLinkSpeed = try str("max_link_speed")
+        f.maxLinkWidth = try int("max_link_width")
+        if let p = s["p2pmem"], !p.isNull {
+            guard let size = p["size"]?.uint64Value, let available = p["available"]?.uint64Value,
+                  let published = p["published"]?.boolValue else {
+                throw SourceError(file: file, field: "\(field).p2pmem", "expected {\"size\", \"available\", \"published\"}")
+            }
+            f.p2pmem = P2PMem(size: size, available: available, published: published)
+        }
+        f.resourceFiles = (s["resource_files"]?.arrayValue ?? []).compactMap { $0.int64Value.map { Int($0) } }
+        f.resourceWCFiles = (s["resource_wc_files"]?.arrayValue ?? []).compactMap { $0.int64Value.map { Int($0) } }
+        if case .object(let files)? = s["aer"] {
+            for (name, counters) in files {
+                if case .object(let pairs) = counters {
+                    f.aerCounters[name] = Dictionary(uniqueKeysWithValues: pairs.compactMap { k, v in v.uint64Value.map { (k, $0) } })
+                }
+            }
+        }
+        if let r = s["resources"], !r.isNull {
+            guard let list = r.arrayValue else { throw SourceError(file: file, field: "\(field).resources", "expected an array") }
+            var resources: [OSResource] = []
+            for (i, item) in list.enumerated() {
+                guard let triple = item.arrayValue, triple.count == 3,
+                      let base = parseHex(triple[0]), let size = triple[1].uint64Value, let flags = parseHex(triple[2]) else {
+                    throw SourceError(file: file, field: "\(field).resources[\(i)]", "expected [\"0x<base>\", size, \"0x<flags>\"]")
+                }
+                resources.append(OSResource(base: base, size: size, flags: flags))
+            }
+            f.resources = resources
+        }
+        return f
+    }
+
+    static func parseHex(_ v: JSON) -> UInt64? {
+        guard let t = v.stringValue, t.hasPrefix("0x") else { return nil }
+        return UInt64(t.dropFirst(2), radix: 16)
+    }
+
+    static func decodeHex(_ s: String) -> [UInt8]? {
+        let chars = Array(s.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        var i = 0
+        while i < chars.count {
+            guard DumpReader.isHex(chars[i]), DumpReader.isHex(chars[i + 1]) else { return nil }
+            out.append(DumpReader.hexValue(chars[i]) << 4 | DumpReader.hexValue(chars[i + 1]))
+            i += 2
+        }
+        return out
+    }
+
+    /// Writes the snapshot to `path` atomically, or returns the text for stdout.
+    public static func write(_ t: Topology, to path: String) throws(SourceError) {
+        let text = encode(t).serialized(pretty: true) + "\n"
+        if let e = FileIO.writeAtomically(path, Array(text.utf8)) {
+            throw SourceError(file: path, "cannot write snapshot: \(e)")
+        }
+    }
+}

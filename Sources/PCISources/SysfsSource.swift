@@ -1,0 +1,33 @@
+import CPCI
+import PCITopology
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// The live machine (`root == "/"`) or a captured filesystem root, read through libpci's
+/// linux-sysfs back end plus `SysfsExtras`.
+public enum SysfsSource {
+    public static func load(root: String) throws(SourceError) -> Topology {
+        let extras = SysfsExtras(root: root)
+        let devicesDir = extras.devicesDirectory
+        let label = root == "/" ? devicesDir : root
+        guard FileIO.isDirectory(root) else {
+            throw SourceError(file: root, "not a directory: expected a filesystem root containing sys/bus/pci/devices")
+        }
+        guard FileIO.isDirectory(devicesDir) else {
+            throw SourceError(file: devicesDir, "missing: expected a captured root with sys/bus/pci/devices (like hwloc-gather-topology output)")
+        }
+        let session = try LibPCISession(method: P2P_ACCESS_SYS_BUS_PCI,
+                                        params: ["sysfs.path": join(root, "sys/bus/pci")], label: label)
+        let raw = try session.scan()
+        session.close()
+        let devices = raw.map { r in
+            Device(bdf: r.bdf, config: ConfigSpace(r.config), sysfs: extras.facts(for: r.bdf, resources: r.resources))
+        }
+        let privileged = root == "/" ? geteuid() == 0 : nil
+        return Topology(devices: devices, host: HostProbe.probe(root: root),
+                        source: SourceInfo(kind: root == "/" ? .live : .sysfsRoot, path: root == "/" ? nil : root,
+                                           privileged: privileged))
+    }
+}

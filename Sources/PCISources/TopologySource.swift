@@ -1,0 +1,28 @@
+import PCITopology
+
+/// Which world to read: the one choice every command takes.
+public enum TopologySource: Sendable, Equatable {
+    case live
+    case dump(String)
+    case sysfsRoot(String)
+    case snapshot(String)
+
+    public func load() throws(SourceError) -> Topology {
+        switch self {
+        case .live: return try SysfsSource.load(root: "/")
+        case .dump(let path): return try DumpReader.load(path: path)
+        case .sysfsRoot(let root): return try SysfsSource.load(root: root)
+        case .snapshot(let path): return try Snapshot.load(path: path)
+        }
+    }
+
+    /// The flags that select this source, for `p2ptop …` equivalents.
+    public var flags: String {
+        switch self {
+        case .live: return ""
+        case .dump(let p): return " --dump \(p)"
+        case .sysfsRoot(let p): return " --sysfs-root \(p)"
+        case .snapshot(let p): return " --snapshot \(p)"
+        }
+    }
+}

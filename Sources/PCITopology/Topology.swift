@@ -1,0 +1,157 @@
+/// Kernel and CPU of the machine a topology came from (live, or recorded in a snapshot).
+public struct HostInfo: Hashable, Sendable {
+    public var kernelRelease: String?
+    public var cpuVendor: String?
+    public var cpuFamily: Int?
+    public var hostname: String?
+    public init(kernelRelease: String? = nil, cpuVendor: String? = nil, cpuFamily: Int? = nil, hostname: String? = nil) {
+        self.kernelRelease = kernelRelease; self.cpuVendor = cpuVendor
+        self.cpuFamily = cpuFamily; self.hostname = hostname
+    }
+}
+
+/// Where a topology came from, for messages and for the `p2ptop …` equivalents.
+public struct SourceInfo: Hashable, Sendable {
+    public enum Kind: String, Sendable { case live, dump, sysfsRoot = "sysfs-root", snapshot, fabric }
+    public var kind: Kind
+    public var path: String?
+    /// Whether config space past 64 bytes was readable (root on a live machine).
+    public var privileged: Bool?
+    public init(kind: Kind, path: String? = nil, privileged: Bool? = nil) {
+        self.kind = kind; self.path = path; self.privileged = privileged
+    }
+}
+
+/// The machine's PCI functions as one immutable value: sorted devices, the bridge tree as
+/// `lspci -t` builds it, kinds and aliases.
+public struct Topology: Sendable {
+    public let devices: [Device]
+    public let host: HostInfo
+    public let source: SourceInfo
+    /// Upstream bridge of each device, as `lspci -t` draws it (absent: on a root bus).
+    public let parents: [BDF: BDF]
+    public let kinds: [BDF: DeviceKind]
+    public let aliases: [BDF: String]
+    /// Problems found while building the tree (bus-number loops and the like).
+    public let anomalies: [String]
+    /// Buses hanging off each node: nil key = the host (root buses), in lspci's order.
+    let busesByOwner: [BDF?: [BusKey]]
+    let devicesOnBus: [OwnerBus: [BDF]]
+    let index: [BDF: Int]
+
+    struct BusKey: Hashable { var domain: UInt32; var bus: UInt8 }
+
+    public init(devices: [Device], host: HostInfo = HostInfo(), source: SourceInfo) {
+        var sorted = devices.sorted { $0.bdf < $1.bdf }
+        // Keep the first of duplicate addresses (a dump may repeat a header).
+        var seen = Set<BDF>()
+        sorted = sorted.filter { seen.insert($0.bdf).inserted }
+        self.devices = sorted
+        self.host = host
+        self.source = source
+        var index: [BDF: Int] = [:]
+        for (i, d) in sorted.enumerated() { index[d.bdf] = i }
+        self.index = index
+
+        let placement = Topology.placeDevices(sorted)
+        var parents = placement.parents
+        var anomalies: [String] = []
+        Topology.breakCycles(&parents, anomalies: &anomalies)
+        self.parents = parents
+        self.busesByOwner = placement.buses
+        self.devicesOnBus = placement.devicesOnBus
+
+        var kinds: [BDF: DeviceKind] = [:]
+        var aliases: [BDF: String] = [:]
+        var counters: [String: Int] = [:]
+        for d in sorted {
+            let kind = DeviceKind.classify(d)
+            kinds[d.bdf] = kind
+            if let prefix = kind.aliasPrefix {
+                let n = counters[prefix, default: 0]
+                counters[prefix] = n + 1
+                aliases[d.bdf] = prefix + String(n)
+            }
+        }
+        self.kinds = kinds
+        self.aliases = aliases
+        for d in sorted {
+            anomalies += d.capabilities.anomalies.map { "\(d.bdf): \($0)" }
+        }
+        self.anomalies = anomalies
+    }
+
+    public func device(_ bdf: BDF) -> Device? { index[bdf].map { devices[$0] } }
+    public func kind(_ bdf: BDF) -> DeviceKind { kinds[bdf] ?? .other }
+    public func alias(_ bdf: BDF) -> String? { aliases[bdf] }
+    public func parent(_ bdf: BDF) -> BDF? { parents[bdf] }
+
+    /// Whether lspci would print domains (any device outside domain 0).
+    public var showsDomains: Bool { devices.contains { $0.bdf.domain != 0 } }
+
+    /// Bridges from the device up to its root bus, nearest first.
+    public func upstreamPath(_ bdf: BDF) -> [BDF] {
+        var path: [BDF] = []
+        var current = parents[bdf]
+        while let p = current, path.count <= devices.count {
+            path.append(p)
+            current = parents[p]
+        }
+        return path
+    }
+
+    public func children(_ bdf: BDF?) -> [BDF] {
+        (busesByOwner[bdf] ?? []).flatMap { devicesOnBus[OwnerBus(owner: bdf, bus: $0)] ?? [] }
+    }
+
+    /// lspci's `grow_tree`: every bridge hangs directly off the host in the bridge list
+    /// (its "best" parent is always the host, whose span is 0), and a device lands on the
+    /// host's bus if that bus exists there, else on the most recently listed bridge of its
+    /// domain whose secondary..subordinate range holds its bus number.
+    static func placeDevices(_ devices: [Device]) -> (parents: [BDF: BDF], buses: [BDF?: [BusKey]], devicesOnBus: [OwnerBus: [BDF]]) {
+        let bridges = devices.filter { $0.isBridge }.reversed()
+        var buses: [BDF?: [BusKey]] = [nil: [BusKey(domain: 0, bus: 0)]]
+        for b in bridges.reversed() {
+            buses[b.bdf, default: []].append(BusKey(domain: b.bdf.domain, bus: b.bridge!.secondary))
+        }
+        var parents: [BDF: BDF] = [:]
+        // A bus key can appear under several owners in lspci; keep devices per (owner, bus).
+        var ownerBusDevices: [OwnerBus: [BDF]] = [:]
+        for d in devices {
+            let key = BusKey(domain: d.bdf.domain, bus: d.bdf.bus)
+            var owner: BDF? = nil
+            if !(buses[nil]!.contains(key)) {
+                if let b = bridges.first(where: { $0.bdf != d.bdf && $0.bdf.domain == d.bdf.domain && $0.bridge!.covers(bus: d.bdf.bus) }) {
+                    owner = b.bdf
+                }
+                if !(buses[owner]?.contains(key) ?? false) {
+                    buses[owner, default: []].append(key)
+                }
+            }
+            if let owner { parents[d.bdf] = owner }
+            ownerBusDevices[OwnerBus(owner: owner, bus: key), default: []].append(d.bdf)
+        }
+        return (parents, buses, ownerBusDevices)
+    }
+
+    struct OwnerBus: Hashable { var owner: BDF?; var bus: BusKey }
+
+    static func breakCycles(_ parents: inout [BDF: BDF], anomalies: inout [String]) {
+        for start in parents.keys.sorted() {
+            var visited: [BDF] = [start]
+            var current = parents[start]
+            while let p = current {
+                if let loopAt = visited.firstIndex(of: p) {
+                    let loop = Array(visited[loopAt...])
+                    let cut = loop.max()!
+                    anomalies.append("bridge bus numbers form a loop (\(loop.map { $0.description }.joined(separator: " → "))); \(cut) shown on a root bus")
+                    parents[cut] = nil
+                    break
+                }
+                visited.append(p)
+                current = parents[p]
+            }
+        }
+    }
+}
+

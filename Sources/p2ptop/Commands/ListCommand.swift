@@ -1,0 +1,57 @@
+import ArgumentParser
+import PCISources
+import PCITopology
+
+/// `p2ptop list`: one line per function, filtered like lspci's -s and -d.
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List PCI functions, one per line (like lspci -nn), with aliases and links.")
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(name: .customShort("s"), help: ArgumentHelp("Only functions in [[domain:]bus:][device][.func].", valueName: "slot"))
+    var slot: String?
+
+    @Option(name: .customShort("d"), help: ArgumentHelp("Only functions with [vendor]:[device][:class].", valueName: "id"))
+    var id: String?
+
+    @Flag(name: .customLong("no-names"), help: "Numbers only: skip the pci.ids lookup.")
+    var noNames = false
+
+    func run() throws {
+        let slotFilter: SlotFilter?
+        let idFilter: IDFilter?
+        do {
+            slotFilter = try slot.map { s throws(SelectorError) in try SlotFilter(parsing: s) }
+            idFilter = try id.map { s throws(SelectorError) in try IDFilter(parsing: s) }
+        } catch { throw CommandError(message: error.message) }
+        let t = try source.load()
+        let devices = t.select(slot: slotFilter, id: idFilter)
+        let names = noNames ? nil : NameDatabase()
+        if output.json {
+            emit(TopologyJSON.document(t, devices: devices, names: names).serialized(pretty: true))
+            return
+        }
+        let style = output.style
+        let showDomain = t.showsDomains
+        var out = ""
+        for d in devices {
+            out += (showDomain ? d.bdf.description : d.bdf.short) + " "
+            out += (t.alias(d.bdf).map { style.accent($0.padding(6)) } ?? "      ") + " "
+            if let names {
+                out += "\(names.className(d)) [\(hex(d.classCode, width: 4))]: \(names.vendorDevice(d)) [\(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4))]"
+            } else {
+                out += "\(hex(d.classCode, width: 4)): \(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4))"
+            }
+            if d.revision != 0 { out += " (rev \(hex(d.revision, width: 2)))" }
+            if let link = d.linkSummary(style: style) { out += "  " + link }
+            out += "\n"
+        }
+        emit(out)
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}

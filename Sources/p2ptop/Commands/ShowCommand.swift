@@ -1,0 +1,146 @@
+import ArgumentParser
+import PCISources
+import PCITopology
+
+/// `p2ptop show DEVICE`: everything the model knows about one function.
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show everything known about one device (alias, BDF or slot selector).")
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var output: OutputOptions
+
+    @Argument(help: "The device: an alias (gpu0, nvme1, sw0), a BDF (0000:01:00.0 or 01:00.0), or a -s style selector.")
+    var device: String
+
+    func run() throws {
+        let t = try source.load()
+        let d = try t.device(named: device)
+        let names = NameDatabase()
+        if output.json {
+            emit(JSON.object([
+                ("schema", .string("p2ptop.device/1")),
+                ("device", TopologyJSON.device(d, in: t, names: names)),
+                ("upstream", .array(t.upstreamPath(d.bdf).map { .string($0.description) })),
+            ]).serialized(pretty: true))
+            return
+        }
+        emit(DeviceReport(device: d, topology: t, names: names, style: output.style).text())
+    }
+}
+
+/// The human report for `show`.
+struct DeviceReport {
+    var device: Device
+    var topology: Topology
+    var names: NameDatabase
+    var style: Style
+
+    func text() -> String {
+        let d = device, t = topology
+        var lines: [String] = []
+        func row(_ key: String, _ value: String) { lines.append("  " + key.padding(14) + value) }
+        let alias = t.alias(d.bdf).map { " (\($0))" } ?? ""
+        lines.append(style.bold("\(d.bdf)\(alias)  \(names.vendorDevice(d))"))
+        row("kind", t.kind(d.bdf).tag)
+        row("class", "\(names.className(d)) [\(hex(d.classCode, width: 4))] prog-if \(hex(d.progIf, width: 2))")
+        row("ids", "\(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4)) rev \(hex(d.revision, width: 2))"
+            + (d.subsystemVendorID.map { " subsystem \(hex($0, width: 4)):\(hex(d.subsystemID ?? 0, width: 4))" } ?? ""))
+        if let s = names.subsystem(d) { row("subsystem", s) }
+        row("header", "type \(d.headerType)\(d.isMultiFunction ? ", multi-function" : "")")
+        let path = t.upstreamPath(d.bdf)
+        row("upstream", path.isEmpty ? "root bus" : path.map { b in t.alias(b).map { "\(b) (\($0))" } ?? b.description }.joined(separator: " → "))
+        if let f = d.sysfs {
+            row("driver", f.driver ?? "none")
+            row("numa node", f.numaNode.map(String.init) ?? "unknown")
+            row("iommu group", f.iommuGroup.map { "\($0)" + (f.iommuType.map { " (\($0))" } ?? "") } ?? "none")
+            if let p = f.p2pmem {
+                row("p2pmem", "\(humanSize(p.size)) total, \(humanSize(p.available)) available, \(p.published ? "published" : "not published")")
+            }
+        } else {
+            row("os facts", style.dim("none in this source (driver, NUMA, IOMMU group need sysfs or a snapshot)"))
+        }
+        lines.append("")
+        lines.append(style.bold("  BARs"))
+        if d.bars.isEmpty { lines.append("    none") }
+        for b in d.bars {
+            if let lower = b.upperHalfOf, b.address == nil {
+                lines.append("    \(b.index)  (upper 32 bits of BAR \(lower))")
+                continue
+            }
+            var s = "    \(b.index)  "
+            s += b.space == .io ? "I/O " : "mem "
+            s += b.address.map { "0x" + String($0, radix: 16) } ?? (b.ignored ? "<ignored>" : "<unassigned>")
+            s += b.size.map { "  size " + humanSize($0) } ?? "  size unknown"
+            if b.space == .memory { s += b.is64Bit ? "  64-bit" : "  32-bit"; s += b.prefetchable ? " prefetchable" : " non-prefetchable" }
+            if b.isVirtual { s += " [virtual]" }
+            if b.disabled { s += style.warn(" [disabled]") }
+            if let f = d.sysfs {
+                if f.resourceFiles.contains(b.index) { s += "  resource\(b.index)" }
+                if f.resourceWCFiles.contains(b.index) { s += " resource\(b.index)_wc" }
+            }
+            lines.append(s)
+        }
+        if let br = d.bridge {
+            lines.append("")
+            lines.append(style.bold("  Bridge") + "  buses \(hex(br.primary, width: 2)) → \(hex(br.secondary, width: 2))-\(hex(br.subordinate, width: 2))")
+            for w in br.windows {
+                let span = w.isEnabled ? "0x\(String(w.base, radix: 16))-0x\(String(w.limit, radix: 16)) (\(humanSize(w.size)))" : "disabled"
+                lines.append("    \(w.kind.rawValue.padding(13)) \(span)\(w.is64Bit ? " 64-bit" : "")")
+            }
+        }
+        lines.append("")
+        lines.append(style.bold("  Capabilities") + "  (\(coverageText))")
+        if let e = d.express {
+            row("PCIe", "v\(e.version) \(e.portType.lspciName)" + (e.physicalSlot.map { ", slot \($0)" } ?? ""))
+            if let l = e.link {
+                row("LnkCap", "\(l.capability.text), port \(l.portNumber)"
+                    + (l.supportedSpeeds.map { ", supports " + $0.map { $0.text }.joined(separator: " ") } ?? ""))
+                if let s = l.status {
+                    let bw = s.bytesPerSecond.map { String(format1($0 / 1e9)) + " GB/s" } ?? "?"
+                    row("LnkSta", (l.isDowngraded ? style.warn("\(s.text) (downgraded)") : s.text) + ", \(bw) per direction")
+                }
+            }
+        }
+        if let a = d.acs {
+            row("ACSCap", a.capability.lspciFlags)
+            row("ACSCtl", a.control.lspciFlags)
+        }
+        for r in d.capabilities.resizableBARs {
+            row(r.isVF ? "VF ReBAR" : "ReBAR", "BAR \(r.barIndex): current \(humanSize(r.currentSize)), supports "
+                + r.supportedSizes.map(humanSize).joined(separator: " "))
+        }
+        if let s = d.capabilities.sriov {
+            row("SR-IOV", "\(s.numVFs)/\(s.totalVFs) VFs (initial \(s.initialVFs)), \(s.enabled ? "enabled" : "disabled"), VF device \(hex(s.vfDeviceID, width: 4))")
+            for b in s.vfBARs {
+                row("  VF BAR \(b.index)", (b.address.map { "0x" + String($0, radix: 16) } ?? "<unassigned>")
+                    + (b.is64Bit ? " 64-bit" : " 32-bit") + (b.prefetchable ? " prefetchable" : ""))
+            }
+        }
+        if !d.capabilities.extended.isEmpty {
+            row("extended", d.capabilities.extended.map { ExtendedCapabilityID.name($0.id) }.joined(separator: " "))
+        }
+        for a in d.capabilities.anomalies { row("anomaly", style.bad(a)) }
+        if let f = d.sysfs, !f.aerCounters.isEmpty {
+            for (file, counters) in f.aerCounters.sorted(by: { $0.key < $1.key }) {
+                let total = counters["TOTAL_ERR_COR"] ?? counters["TOTAL_ERR_FATAL"] ?? counters["TOTAL_ERR_NONFATAL"]
+                row(file, total.map { "total \($0)" } ?? "\(counters.count) counters")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    var coverageText: String {
+        switch device.capabilities.coverage {
+        case .none: return "none"
+        case .unreadable: return style.warn("unknown (needs root): only the 64-byte header was readable")
+        case .standardOnly: return "standard only: extended space not in this source"
+        case .full: return "complete"
+        }
+    }
+}
+
+func format1(_ v: Double) -> String {
+    let scaled = Int((v * 10).rounded())
+    return "\(scaled / 10).\(scaled % 10)"
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import PCISources
+import PCITopology
+
+/// The source every command reads: live by default, or exactly one of the flags.
+struct SourceOptions: ParsableArguments {
+    @Option(name: .customLong("dump"), help: ArgumentHelp("Read an `lspci -x`/`-xxx`/`-xxxx` dump.", valueName: "file"))
+    var dump: String?
+
+    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Read a captured filesystem root containing sys/ (/ is the live machine).", valueName: "dir"))
+    var sysfsRoot: String?
+
+    @Option(name: .customLong("snapshot"), help: ArgumentHelp("Read a p2ptop snapshot.", valueName: "file"))
+    var snapshot: String?
+
+    func validate() throws {
+        let chosen = [dump, sysfsRoot, snapshot].compactMap { $0 }
+        if chosen.count > 1 {
+            throw ValidationError("choose one source: --dump, --sysfs-root or --snapshot")
+        }
+    }
+
+    var source: TopologySource {
+        if let dump { return .dump(dump) }
+        if let sysfsRoot { return .sysfsRoot(sysfsRoot) }
+        if let snapshot { return .snapshot(snapshot) }
+        return .live
+    }
+
+    func load() throws(SourceError) -> Topology { try source.load() }
+}
+
+/// `--json` and colour choice, shared by the one-shot commands.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON (with a \"schema\" field) instead of text.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Colour: auto, always or never (NO_COLOR set means never).", valueName: "when"))
+    var color: ColorChoice = .auto
+
+    var style: Style { Style(enabled: color.enabled) }
+}
+
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+
+    var enabled: Bool {
+        if let noColor = getenv("NO_COLOR"), noColor.pointee != 0 { return false }
+        switch self {
+        case .always: return true
+        case .never: return false
+        case .auto: return isatty(1) != 0
+        }
+    }
+}
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// Resolves device arguments (aliases, BDFs, selectors) to devices, with usage errors.
+extension Topology {
+    func device(named text: String) throws -> Device {
+        do { return try resolve(text) } catch { throw CommandError(message: error.message) }
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import PCISources
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// The command tree. `run()`s are adapters: load a source, call the library, render.
+struct P2PTop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "p2ptop",
+        abstract: "See and drive PCIe peer-to-peer DMA: topology, BARs, P2P verdicts, pins and transfers.",
+        discussion: """
+            Sources (every command): the live machine by default, or --dump FILE (lspci -x output), \
+            --sysfs-root DIR (a captured root containing sys/), --snapshot FILE (p2ptop snapshot).
+            Until the terminal UI lands, a bare `p2ptop` prints the tree.
+            """,
+        subcommands: [TreeCommand.self, ListCommand.self, ShowCommand.self, SnapshotCommand.self, BenchCommand.self],
+        defaultSubcommand: TreeCommand.self)
+}
+
+/// Exit statuses: 0 success, 1 an operation the kernel would refuse, 2 usage or input error.
+enum P2PExit {
+    static let ok: Int32 = 0
+    static let refused: Int32 = 1
+    static let usage: Int32 = 2
+}
+
+@main
+enum Main {
+    static func main() {
+        setvbuf(stdout, nil, _IOFBF, 1 << 16)
+        do {
+            var command = try P2PTop.parseAsRoot()
+            try command.run()
+            fflush(stdout)
+        } catch let error as SourceError {
+            fail("p2ptop: \(error)")
+        } catch let error as CommandError {
+            fail("p2ptop: \(error.message)", code: error.code)
+        } catch {
+            let code = P2PTop.exitCode(for: error)
+            if code == .success {
+                P2PTop.exit(withError: error)  // --help, --version
+            }
+            fflush(stdout)
+            let message = P2PTop.fullMessage(for: error)
+            fputs(message + (message.hasSuffix("\n") ? "" : "\n"), stderr)
+            // Usage errors are 2 by the project's contract (ArgumentParser says 64).
+            exit(code == .validationFailure ? P2PExit.usage : code.rawValue == 64 ? P2PExit.usage : code.rawValue)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32 = P2PExit.usage) -> Never {
+        fflush(stdout)
+        fputs(message + "\n", stderr)
+        exit(code)
+    }
+}
+
+/// An error a command reports itself: one line on stderr, then its exit status.
+struct CommandError: Error {
+    var message: String
+    var code: Int32 = P2PExit.usage
+}

@@ -1,0 +1,29 @@
+import PCITopology
+
+/// `64M`, `16G`, `256K`, `4096` — binary units, exact when the size is a power of two.
+func humanSize(_ bytes: UInt64) -> String {
+    let units = ["", "K", "M", "G", "T", "P", "E"]
+    var v = bytes
+    var i = 0
+    while v >= 1024 && v % 1024 == 0 && i < units.count - 1 { v /= 1024; i += 1 }
+    if i == 0 && bytes >= 1024 {
+        var d = Double(bytes); var j = 0
+        while d >= 1024 && j < units.count - 1 { d /= 1024; j += 1 }
+        return String(Int(d * 10) / 10) + "." + String(Int(d * 10) % 10) + units[j]
+    }
+    return "\(v)\(units[i])"
+}
+
+extension Device {
+    /// The link as `16GT/s x16`, with the capability when trained below it.
+    func linkSummary(style: Style) -> String? {
+        guard let l = link else {
+            if capabilities.coverage == .unreadable { return style.dim("link unknown (needs root)") }
+            return nil
+        }
+        guard let s = l.status else { return l.capability.text }
+        if l.isDown { return style.dim("link down (cap \(l.capability.text))") }
+        if l.isDowngraded { return style.warn("\(s.text) (downgraded from \(l.capability.text))") }
+        return s.text
+    }
+}
