@@ -27,7 +27,7 @@ let package = Package(
             ]),
         .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology"]),
         .testTarget(name: "PCISourcesTests", dependencies: ["PCISources", "PCITopology"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["PCISources"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["p2ptop"]),
     ],
     swiftLanguageModes: [.v6]
 )
