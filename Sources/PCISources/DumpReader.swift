@@ -26,44 +26,55 @@ public enum DumpReader {
             throw SourceError(file: file, "empty file: expected the output of 'lspci -x', '-xxx' or '-xxxx'")
         }
         var entries: [Entry] = []
-        var current: Int? = nil          // index into entries of the device being filled
-        var lineNumber = 0
-        var start = 0
-        while start < data.count {
-            var end = start
-            while end < data.count && data[end] != 0x0a { end += 1 }
-            lineNumber += 1
-            var line = data[start..<end]
-            start = end + 1
-            if line.last == 0x0d { line = line.dropLast() }
-            if let bdf = header(line) {
-                entries.append(Entry(bdf: bdf, bytes: [], line: lineNumber))
-                current = entries.count - 1
-                continue
+        var failure: SourceError?
+        data.withUnsafeBufferPointer { t in
+            var current: Int? = nil          // index into entries of the device being filled
+            var lineNumber = 0
+            var start = 0
+            var bytes = [UInt8]()
+            func flush() {
+                if let c = current { entries[c].bytes = bytes }
             }
-            if line.isEmpty { current = nil; continue }
-            guard let index = current, let (offset, rest) = hexLinePrefix(line) else { continue }
-            var pos = offset
-            var z = rest.startIndex
-            let r = rest
-            while z + 1 < r.endIndex, isHex(r[z]), isHex(r[z + 1]), z + 2 == r.endIndex || r[z + 2] == 0x20 {
-                if pos >= 4096 {
-                    throw SourceError(file: file, line: lineNumber, "offset 0x\(hex(pos, width: 3)) is past 4096 bytes of config space")
+            while start < t.count {
+                var end = start
+                while end < t.count && t[end] != 0x0a { end += 1 }
+                lineNumber += 1
+                let lineStart = start
+                var lineEnd = end
+                start = end + 1
+                if lineEnd > lineStart && t[lineEnd - 1] == 0x0d { lineEnd -= 1 }
+                if let bdf = header(t, lineStart, lineEnd) {
+                    flush()
+                    entries.append(Entry(bdf: bdf, bytes: [], line: lineNumber))
+                    current = entries.count - 1
+                    bytes = []
+                    bytes.reserveCapacity(256)
+                    continue
                 }
-                if entries[index].bytes.count <= pos {
-                    entries[index].bytes += [UInt8](repeating: 0xff, count: pos + 1 - entries[index].bytes.count)
+                if lineEnd == lineStart { flush(); current = nil; continue }
+                guard current != nil, let (offset, rest) = hexLinePrefix(t, lineStart, lineEnd) else { continue }
+                var pos = offset
+                var z = rest
+                while z + 1 < lineEnd, isHex(t[z]), isHex(t[z + 1]), z + 2 == lineEnd || t[z + 2] == 0x20 {
+                    if pos >= 4096 {
+                        failure = SourceError(file: file, line: lineNumber, "offset 0x\(hex(pos, width: 3)) is past 4096 bytes of config space")
+                        return
+                    }
+                    if bytes.count <= pos { bytes += repeatElement(0xff, count: pos + 1 - bytes.count) }
+                    bytes[pos] = hexValue(t[z]) << 4 | hexValue(t[z + 1])
+                    pos += 1
+                    z += 2
+                    if z < lineEnd { z += 1 }
                 }
-                entries[index].bytes[pos] = hexValue(r[z]) << 4 | hexValue(r[z + 1])
-                pos += 1
-                z += 2
-                if z < r.endIndex { z += 1 }
+                if z < lineEnd {
+                    failure = SourceError(file: file, line: lineNumber,
+                                          "malformed hex line at column \(z - lineStart + 1): expected two-digit hex bytes separated by single spaces")
+                    return
+                }
             }
-            if z < r.endIndex {
-                let col = z - line.startIndex + 1
-                throw SourceError(file: file, line: lineNumber,
-                                  "malformed hex line at column \(col): expected two-digit hex bytes separated by single spaces")
-            }
+            flush()
         }
+        if let failure { throw failure }
         if entries.isEmpty {
             throw SourceError(file: file, "no device found: expected header lines like '00:1c.0 PCI bridge: …' followed by hex lines like '00: 86 80 …' (the output of 'lspci -x')")
         }
@@ -82,37 +93,41 @@ public enum DumpReader {
         c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10
     }
 
-    static func hexNumber(_ s: ArraySlice<UInt8>) -> UInt32 {
-        s.reduce(0) { $0 << 4 | UInt32(hexValue($1)) }
+    static func hexNumber(_ t: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> UInt32 {
+        var v: UInt32 = 0
+        for i in from..<to { v = v << 4 | UInt32(hexValue(t[i])) }
+        return v
     }
 
     /// `bb:dd.f `, `dddd:bb:dd.f ` or `ddddd:bb:dd.f ` (libpci's accepted shapes).
-    static func header(_ l: ArraySlice<UInt8>) -> BDF? {
-        let b = l.startIndex
-        for domainDigits in [0, 4, 5] {
+    static func header(_ t: UnsafeBufferPointer<UInt8>, _ b: Int, _ e: Int) -> BDF? {
+        for domainDigits in 0...5 where domainDigits == 0 || domainDigits >= 4 {
             let prefix = domainDigits == 0 ? 0 : domainDigits + 1
-            guard l.count >= prefix + 8 else { continue }
+            guard e - b >= prefix + 8 else { continue }
             let s = b + prefix
             if domainDigits > 0 {
-                guard l[b..<(b + domainDigits)].allSatisfy(isHex), l[b + domainDigits] == UInt8(ascii: ":") else { continue }
+                var ok = t[b + domainDigits] == UInt8(ascii: ":")
+                var k = b
+                while ok && k < b + domainDigits { ok = isHex(t[k]); k += 1 }
+                guard ok else { continue }
             }
-            guard isHex(l[s]), isHex(l[s + 1]), l[s + 2] == UInt8(ascii: ":"), isHex(l[s + 3]), isHex(l[s + 4]),
-                  l[s + 5] == UInt8(ascii: "."), isHex(l[s + 6]), l[s + 7] == 0x20 else { continue }
-            let device = hexNumber(l[(s + 3)...(s + 4)])
-            let function = hexNumber(l[(s + 6)...(s + 6)])
+            guard isHex(t[s]), isHex(t[s + 1]), t[s + 2] == UInt8(ascii: ":"), isHex(t[s + 3]), isHex(t[s + 4]),
+                  t[s + 5] == UInt8(ascii: "."), isHex(t[s + 6]), t[s + 7] == 0x20 else { continue }
+            let device = hexNumber(t, s + 3, s + 5)
+            let function = hexNumber(t, s + 6, s + 7)
             guard device < 32, function < 8 else { return nil }
-            return BDF(domain: domainDigits > 0 ? hexNumber(l[b..<(b + domainDigits)]) : 0,
-                       bus: UInt8(hexNumber(l[s...(s + 1)])), device: UInt8(device), function: UInt8(function))
+            return BDF(domain: domainDigits > 0 ? hexNumber(t, b, b + domainDigits) : 0,
+                       bus: UInt8(hexNumber(t, s, s + 2)), device: UInt8(device), function: UInt8(function))
         }
         return nil
     }
 
-    /// `off: ` with 2 to 8 hex digits; returns the offset and the rest after `": "`.
-    static func hexLinePrefix(_ l: ArraySlice<UInt8>) -> (Int, ArraySlice<UInt8>)? {
-        var i = l.startIndex
-        while i < l.endIndex && isHex(l[i]) { i += 1 }
-        let digits = i - l.startIndex
-        guard digits >= 2 && digits <= 8, i + 1 < l.endIndex, l[i] == UInt8(ascii: ":"), l[i + 1] == 0x20 else { return nil }
-        return (Int(hexNumber(l[l.startIndex..<i])), l[(i + 2)...])
+    /// `off: ` with 2 to 8 hex digits; returns the offset and where the bytes start.
+    static func hexLinePrefix(_ t: UnsafeBufferPointer<UInt8>, _ b: Int, _ e: Int) -> (Int, Int)? {
+        var i = b
+        while i < e && isHex(t[i]) { i += 1 }
+        let digits = i - b
+        guard digits >= 2 && digits <= 8, i + 1 < e, t[i] == UInt8(ascii: ":"), t[i + 1] == 0x20 else { return nil }
+        return (Int(hexNumber(t, b, i)), i + 2)
     }
 }

@@ -96,3 +96,21 @@ struct FileError: Error, CustomStringConvertible {
     init(errno code: Int32) { message = String(cString: strerror(code)) }
     var description: String { message }
 }
+
+extension FileIO {
+    /// Maps a whole file read-only; nil if it cannot be opened or is empty.
+    static func map(_ path: String) -> UnsafeBufferPointer<UInt8>? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size > 0 else { return nil }
+        let size = Int(st.st_size)
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return nil }
+        return UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt8.self), count: size)
+    }
+
+    static func unmap(_ b: UnsafeBufferPointer<UInt8>) {
+        if let base = b.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), b.count) }
+    }
+}

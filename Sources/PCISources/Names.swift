@@ -7,8 +7,24 @@ public final class NameDatabase: @unchecked Sendable {
     private var session: LibPCISession?
     private var failed = false
     private let useHWDB: Bool
+    private var ids: PCIIDs??
 
-    public init(useHWDB: Bool = true) { self.useHWDB = useHWDB }
+    /// - Parameter useHWDB: consult udev's hwdb like lspci does by default. Where no hwdb is
+    ///   installed (or it is off), names come from p2ptop's own lazy pci.ids reader, which
+    ///   returns libpci's strings without libpci's whole-file parse.
+    public init(useHWDB: Bool = true) {
+        self.useHWDB = useHWDB && NameDatabase.hwdbPaths.contains { FileIO.exists($0) }
+    }
+
+    static let hwdbPaths = ["/etc/udev/hwdb.bin", "/usr/lib/udev/hwdb.bin", "/lib/udev/hwdb.bin"]
+
+    /// The fast path, when hwdb is not involved.
+    private func fast() -> PCIIDs? {
+        if useHWDB { return nil }
+        if let cached = ids { return cached }
+        ids = .some(PCIIDs())
+        return ids!
+    }
 
     private func open() -> LibPCISession? {
         if let s = session { return s }
@@ -28,15 +44,24 @@ public final class NameDatabase: @unchecked Sendable {
 
     /// `Vendor Device` as `lspci -tv` prints it.
     public func vendorDevice(_ d: Device) -> String {
-        open()?.deviceName(vendor: d.vendorID, device: d.deviceID)
+        if let f = fast() { return f.vendorDevice(d.vendorID, d.deviceID) }
+        return open()?.deviceName(vendor: d.vendorID, device: d.deviceID)
             ?? "Device \(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4))"
     }
 
     public func className(_ d: Device) -> String {
-        open()?.className(d.classCode) ?? "Class \(hex(d.classCode, width: 4))"
+        if let f = fast() { return f.className(d.classCode) }
+        return open()?.className(d.classCode) ?? "Class \(hex(d.classCode, width: 4))"
     }
 
-    public func vendor(_ id: UInt16) -> String? { open()?.vendorName(id) }
+    public func vendor(_ id: UInt16) -> String? {
+        if let f = fast() { return f.vendor(id) }
+        return open()?.vendorName(id)
+    }
+
+    /// libpci's answers, for comparing the fast path against (tests).
+    func libpciVendorDevice(_ v: UInt16, _ d: UInt16) -> String? { open()?.deviceName(vendor: v, device: d) }
+    func libpciClassName(_ code: UInt16) -> String? { open()?.className(code) }
 
     public func subsystem(_ d: Device) -> String? {
         guard let sv = d.subsystemVendorID, let sd = d.subsystemID, sv != 0 || sd != 0 else { return nil }

@@ -1,6 +1,145 @@
 import ArgumentParser
+import PCISources
+import PCITopology
 
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// `p2ptop bench …`: speed measured against the tools users already have, in the same run.
 struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks against the tools users already have.")
-    func run() throws { throw CommandError(message: "bench: not yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks against a baseline measured in the same run.",
+        subcommands: [BenchList.self, BenchRescan.self])
+}
+
+/// Whole-process wall time of `p2ptop list --dump X` against `lspci -F X -nn`, alternating.
+struct BenchList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "p2ptop list --dump FILE against lspci -F FILE -nn (whole processes, alternating runs).")
+
+    @Option(name: .customLong("dump"), help: ArgumentHelp("lspci -x dump(s) to read.", valueName: "file"))
+    var dumps: [String] = []
+
+    @Option(help: "Runs per command and file.")
+    var runs: Int = 30
+
+    @Option(help: "lspci binary to compare with.")
+    var lspci: String = "/usr/bin/lspci"
+
+    @Flag(help: "Print JSON (schema p2ptop.bench/1).")
+    var json = false
+
+    func validate() throws {
+        if dumps.isEmpty { throw ValidationError("give at least one --dump FILE") }
+        if runs < 1 || runs > 10000 { throw ValidationError("--runs must be 1…10000") }
+    }
+
+    func run() throws {
+        guard access(lspci, X_OK) == 0 else {
+            throw CommandError(message: "bench: \(lspci) not found: install pciutils (the baseline) or pass --lspci PATH")
+        }
+        let me = Bench.selfPath()
+        var rows: [JSON] = []
+        var text = "file                                       p2ptop ms   lspci ms   ratio (median)\n"
+        for dump in dumps {
+            _ = try DumpReader.load(path: dump)  // fail early, with the usual message
+            var ours: [Double] = [], theirs: [Double] = []
+            for _ in 0..<runs {
+                ours.append(try Bench.wallTime(me, ["list", "--dump", dump, "--color", "never"]))
+                theirs.append(try Bench.wallTime(lspci, ["-F", dump, "-nn"]))
+            }
+            let (om, lm) = (Bench.median(ours), Bench.median(theirs))
+            let name = String(dump.split(separator: "/").last ?? "")
+            text += name.padding(42) + " " + Bench.ms(om).padding(11) + " " + Bench.ms(lm).padding(10) + " " + format2(om / lm) + "×\n"
+            rows.append(.object([("file", .string(dump)), ("runs", .int(Int64(runs))),
+                                 ("p2ptop_median_s", .double(om)), ("p2ptop_min_s", .double(ours.min()!)),
+                                 ("lspci_median_s", .double(lm)), ("lspci_min_s", .double(theirs.min()!)),
+                                 ("ratio_median", .double(om / lm))]))
+        }
+        if json {
+            emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("list")), ("results", .array(rows))]).serialized(pretty: true))
+        } else {
+            emit(text)
+        }
+    }
+}
+
+/// In-process rescans of a source (the TUI's refresh path) against `lspci -n` as a process.
+struct BenchRescan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rescan", abstract: "In-process topology rescans per second (live by default), beside lspci -n.")
+
+    @OptionGroup var source: SourceOptions
+
+    @Option(help: "Rescans to time.")
+    var runs: Int = 100
+
+    @Flag(help: "Print JSON (schema p2ptop.bench/1).")
+    var json = false
+
+    func run() throws {
+        var times: [Double] = []
+        var count = 0
+        for _ in 0..<max(1, runs) {
+            let start = Bench.now()
+            count = try source.load().devices.count
+            times.append(Bench.now() - start)
+        }
+        let median = Bench.median(times)
+        var baseline: Double?
+        if source.source == .live, access("/usr/bin/lspci", X_OK) == 0 {
+            baseline = Bench.median(try (0..<20).map { _ in try Bench.wallTime("/usr/bin/lspci", ["-n"]) })
+        }
+        if json {
+            emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("rescan")), ("devices", .int(Int64(count))),
+                              ("rescan_median_s", .double(median)), ("rescans_per_s", .double(1 / median)),
+                              ("lspci_n_process_median_s", baseline.map(JSON.double) ?? .null)]).serialized(pretty: true))
+        } else {
+            var s = "\(count) devices: in-process rescan \(Bench.ms(median)) ms median (\(Int(1 / median)) per second; 10 Hz needs 100 ms)"
+            if let b = baseline { s += "; lspci -n as a process: \(Bench.ms(b)) ms" }
+            emit(s)
+        }
+    }
+}
+
+enum Bench {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    static func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
+    static func ms(_ s: Double) -> String { format2(s * 1000) }
+
+    static func selfPath() -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+    }
+
+    /// Spawns `path args` with stdout/stderr to /dev/null and returns its wall time.
+    static func wallTime(_ path: String, _ args: [String]) throws -> Double {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([path] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let start = now()
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        guard rc == 0 else { throw CommandError(message: "bench: cannot run \(path): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return now() - start
+    }
+}
+
+func format2(_ v: Double) -> String {
+    let scaled = Int((v * 100).rounded())
+    let frac = scaled % 100
+    return "\(scaled / 100).\(frac < 10 ? "0" : "")\(frac)"
 }
