@@ -49,7 +49,9 @@ final class LibPCISession {
 
     /// Scans the bus and reads each function's config space (as much as is readable:
     /// 4096, 256 or 64 bytes) and, where the back end knows them, BAR bases and sizes.
-    func scan() throws(SourceError) -> [RawDevice] {
+    /// - Parameter configLength: the expected readable length per function (a sysfs `config`
+    ///   file's size), tried first; 4096, 256 and 64 follow.
+    func scan(configLength: (BDF) -> Int? = { _ in nil }) throws(SourceError) -> [RawDevice] {
         guard let a = access else { throw SourceError(file: label, "libpci session closed") }
         guard p2p_scan_bus_safe(a) == 0 else {
             let message = LibPCISession.lastError()
@@ -68,7 +70,7 @@ final class LibPCISession {
             }
             let bdf = BDF(domain: UInt32(bitPattern: d.pointee.domain), bus: d.pointee.bus,
                           device: d.pointee.dev, function: d.pointee.func)
-            let config = try readConfig(d)
+            let config = try readConfig(d, first: configLength(bdf))
             var resources: [OSResource]?
             if known & PCI_FILL_BASES != 0 {
                 let bases = withUnsafeBytes(of: d.pointee.base_addr) { Array($0.bindMemory(to: UInt64.self)) }
@@ -87,8 +89,10 @@ final class LibPCISession {
     }
 
     /// The largest readable prefix of config space among 4096, 256 and 64 bytes.
-    private func readConfig(_ d: UnsafeMutablePointer<pci_dev>) throws(SourceError) -> [UInt8] {
-        for length in [4096, 256, 64] {
+    private func readConfig(_ d: UnsafeMutablePointer<pci_dev>, first: Int?) throws(SourceError) -> [UInt8] {
+        var lengths = [4096, 256, 64]
+        if let first, first >= 64, first <= 4096 { lengths = [first] + lengths.filter { $0 < first } }
+        for length in lengths {
             var buf = [UInt8](repeating: 0xff, count: length)
             var ok: Int32 = 0
             guard p2p_read_block_safe(d, 0, &buf, Int32(length), &ok) == 0 else {

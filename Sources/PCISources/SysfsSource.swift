@@ -20,7 +20,14 @@ public enum SysfsSource {
         }
         let session = try LibPCISession(method: P2P_ACCESS_SYS_BUS_PCI,
                                         params: ["sysfs.path": join(root, "sys/bus/pci")], label: label)
-        let raw = try session.scan()
+        // Reading config space is slow on VMs (about 1 ms per 256 bytes here): read each
+        // function's readable length once. Without root, Linux serves 64 bytes whatever the size.
+        let unprivileged = root == "/" && geteuid() != 0
+        let raw = try session.scan { bdf in
+            if unprivileged { return 64 }
+            var st = stat()
+            return stat(join(devicesDir, bdf.description + "/config"), &st) == 0 ? Int(st.st_size) : nil
+        }
         session.close()
         let devices = raw.map { r in
             Device(bdf: r.bdf, config: ConfigSpace(r.config), sysfs: extras.facts(for: r.bdf, resources: r.resources))
