@@ -19,14 +19,17 @@ let package = Package(
         // Everything that turns the world into a Topology: dumps, libpci (live, sysfs roots),
         // sysfs extras, snapshots.
         .target(name: "PCISources", dependencies: ["PCITopology", "CPCI"]),
+        // The kernel's P2PDMA decisions (map type, distance, allowlist, path class). Pure.
+        .target(name: "P2PDMA", dependencies: ["PCITopology"]),
         .executableTarget(
             name: "p2ptop",
             dependencies: [
-                "PCITopology", "PCISources",
+                "PCITopology", "PCISources", "P2PDMA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology"]),
         .testTarget(name: "PCISourcesTests", dependencies: ["PCISources", "PCITopology"]),
+        .testTarget(name: "P2PDMATests", dependencies: ["P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "EndToEndTests", dependencies: ["p2ptop"]),
     ],
     swiftLanguageModes: [.v6]

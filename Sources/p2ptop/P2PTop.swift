@@ -15,7 +15,7 @@ struct P2PTop: ParsableCommand {
             --sysfs-root DIR (a captured root containing sys/), --snapshot FILE (p2ptop snapshot).
             Until the terminal UI lands, a bare `p2ptop` prints the tree.
             """,
-        subcommands: [TreeCommand.self, ListCommand.self, ShowCommand.self, SnapshotCommand.self, BenchCommand.self],
+        subcommands: [TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, DoctorCommand.self, SnapshotCommand.self, BenchCommand.self],
         defaultSubcommand: TreeCommand.self)
 }
 

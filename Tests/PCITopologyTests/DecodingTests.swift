@@ -1,31 +1,10 @@
 import Testing
 @testable import PCITopology
 
-/// Builds config spaces byte by byte for decoding tests.
-struct ConfigBuilder {
-    var bytes: [UInt8]
-    init(size: Int = 4096, vendor: UInt16 = 0x10de, device: UInt16 = 0x2330, classCode: UInt16 = 0x0302, header: UInt8 = 0) {
-        bytes = [UInt8](repeating: 0, count: size)
-        w16(0, vendor); w16(2, device); w16(0x0a, classCode); bytes[0x0e] = header
-        w16(4, 0x0006)  // memory + bus master
-    }
-    mutating func w16(_ o: Int, _ v: UInt16) { bytes[o] = UInt8(v & 0xff); bytes[o + 1] = UInt8(v >> 8) }
-    mutating func w32(_ o: Int, _ v: UInt32) { w16(o, UInt16(v & 0xffff)); w16(o + 2, UInt16(v >> 16)) }
-    /// Adds a standard capability at `at` pointing to `next`.
-    mutating func cap(at: Int, id: UInt8, next: Int) {
-        bytes[6] |= 0x10
-        if bytes[0x34] == 0 { bytes[0x34] = UInt8(at) }
-        bytes[at] = id; bytes[at + 1] = UInt8(next)
-    }
-    /// PCI Express capability with a link (speed codes, widths).
-    mutating func express(at: Int, type: UInt8, capSpeed: UInt8, capWidth: UInt32, staSpeed: UInt8, staWidth: UInt16, next: Int = 0) {
-        cap(at: at, id: 0x10, next: next)
-        w16(at + 2, UInt16(type) << 4 | 2)
-        w32(at + 0x0c, UInt32(capSpeed) | capWidth << 4)
-        w16(at + 0x12, UInt16(staSpeed) | staWidth << 4)
-    }
-    mutating func ext(at: Int, id: UInt16, next: Int) { w32(at, UInt32(id) | 1 << 16 | UInt32(next) << 20) }
-    var config: ConfigSpace { ConfigSpace(bytes) }
+/// Test shorthand: a GPU-like function unless told otherwise.
+func ConfigBuilder(size: Int = 4096, vendor: UInt16 = 0x10de, device: UInt16 = 0x2330, classCode: UInt16 = 0x0302,
+                   header: UInt8 = 0) -> ConfigSpaceBuilder {
+    ConfigSpaceBuilder(size: size, vendor: vendor, device: device, classCode: classCode, header: header)
 }
 
 @Suite struct DecodingTests {
@@ -134,8 +113,8 @@ struct ConfigBuilder {
     @Test func sriovCountsAndVFBARs() {
         var b = ConfigBuilder(classCode: 0x0200)
         b.express(at: 0x40, type: 0, capSpeed: 3, capWidth: 8, staSpeed: 3, staWidth: 8)
-        b.ext(at: 0x160, id: 0x10, next: 0)
-        b.bytes[0x100] = 0; b.ext(at: 0x100, id: 0x01, next: 0x160)
+        b.ext(at: 0x100, id: 0x01)
+        b.ext(at: 0x160, id: 0x10)
         b.w16(0x168, 0x0009); b.w16(0x16c, 8); b.w16(0x16e, 64); b.w16(0x170, 4); b.w16(0x17a, 0x1018)
         b.w32(0x184, 0xe000_000c); b.w32(0x188, 0x1)
         let s = try! #require(Device(bdf: BDF(bus: 3, device: 0, function: 0), config: b.config).capabilities.sriov)

@@ -1,0 +1,242 @@
+import PCITopology
+
+/// The kernel's P2PDMA decisions as pure functions over a `Topology`
+/// (`drivers/pci/p2pdma.c :: calc_map_type_and_dist`, `host_bridge_whitelist`).
+public struct P2PAnalyzer: Sendable {
+    public let topology: Topology
+    public let kernel: KernelVersion
+    public let cpu: CPUInfo
+    /// Chain of each device: itself, then its upstream bridges (`pci_upstream_bridge`).
+    private let chains: [BDF: [BDF]]
+    private let rootBusFirst: [Topology.RootBus: BDF]
+
+    public init(topology: Topology, kernel: KernelVersion = .latest, cpu: CPUInfo = .unknown) {
+        self.topology = topology
+        self.kernel = kernel
+        self.cpu = cpu
+        var chains: [BDF: [BDF]] = [:]
+        for d in topology.devices { chains[d.bdf] = [d.bdf] + topology.upstreamPath(d.bdf) }
+        self.chains = chains
+        var first: [Topology.RootBus: BDF] = [:]
+        for d in topology.devices where topology.parent(d.bdf) == nil {
+            let key = Topology.RootBus(domain: d.bdf.domain, bus: d.bdf.bus)
+            if first[key] == nil { first[key] = d.bdf }   // devices are sorted: lowest devfn first
+        }
+        rootBusFirst = first
+    }
+
+    // MARK: ACS
+
+    public enum ACSState { case redirects, clear, unknown }
+
+    /// `pci_acs_path_enabled`-style test of one device: RR, CR or EC set in ACS Control.
+    public func acsState(_ bdf: BDF) -> ACSState {
+        guard let d = topology.device(bdf) else { return .clear }
+        if let acs = d.acs { return acs.control.isDisjoint(with: .p2pRedirect) ? .clear : .redirects }
+        switch d.capabilities.coverage {
+        case .unreadable: return .unknown
+        case .standardOnly where d.express != nil: return .unknown
+        default: return .clear   // no ACS capability: counts as "no redirect"
+        }
+    }
+
+    // MARK: host bridges
+
+    public func hostBridge(of bdf: BDF) -> HostBridge {
+        let top = chains[bdf]?.last ?? bdf
+        let key = Topology.RootBus(domain: top.domain, bus: top.bus)
+        var hb = HostBridge(domain: top.domain, rootBus: top.bus, device: nil, vendorID: nil, deviceID: nil)
+        if let first = rootBusFirst[key], let d = topology.device(first) {
+            let isRootPort = d.express?.portType == .rootPort
+            if (first.device == 0 && first.function == 0) || (kernel.rootPortHostBridgeDevice && isRootPort) {
+                hb.device = first; hb.vendorID = d.vendorID; hb.deviceID = d.deviceID
+            }
+        }
+        return hb
+    }
+
+    func matchEntry(_ hb: HostBridge) -> AllowlistEntry? {
+        guard let v = hb.vendorID, let d = hb.deviceID else { return nil }
+        return Allowlist.entries(for: kernel).first { $0.vendor == v && ($0.device == nil || $0.device == d) }
+    }
+
+    /// `host_bridge_route`: the CPU rule first, then the allowlist for both host bridges.
+    public func hostBridgeRoute(_ p: BDF, _ c: BDF) -> (MapType, HostBridgeRule, [HostBridge]) {
+        let hp = hostBridge(of: p), hc = hostBridge(of: c)
+        let bridges = hp == hc ? [hp] : [hp, hc]
+        if kernel.amdZenRule && cpu.isAMDZenOrLater { return (.thruHostBridge, .amdZenCPU(cpu), bridges) }
+        if hp == hc {
+            guard let e = matchEntry(hp) else { return (.notSupported, .notAllowlisted([hp]), bridges) }
+            return (.thruHostBridge, .allowlisted([e]), bridges)
+        }
+        let ep = matchEntry(hp), ec = matchEntry(hc)
+        let missing = [(hp, ep), (hc, ec)].filter { $0.1 == nil }.map { $0.0 }
+        if !missing.isEmpty { return (.notSupported, .notAllowlisted(missing), bridges) }
+        if let same = [ep!, ec!].first(where: { $0.requiresSameHostBridge }) {
+            return (.notSupported, .needsSameHostBridge(same), bridges)
+        }
+        return (.thruHostBridge, .allowlisted([ep!, ec!]), bridges)
+    }
+
+    // MARK: the decision
+
+    public func verdict(provider p: BDF, client c: BDF) -> Verdict {
+        let chainP = chains[p] ?? [p], chainC = chains[c] ?? [c]
+        var acsHits: [BDF] = [], unknown: [BDF] = []
+        func test(_ x: BDF) {
+            switch acsState(x) {
+            case .redirects: acsHits.append(x)
+            case .unknown: unknown.append(x)
+            case .clear: break
+            }
+        }
+        var common: BDF? = nil
+        var upA = 0, upB = 0
+        outer: for (i, a) in chainP.enumerated() {
+            test(a)
+            if let j = chainC.firstIndex(of: a) {
+                common = a; upA = i; upB = j
+                break outer
+            }
+        }
+        if let ca = common {
+            for b in chainC.prefix(upB) where b != ca { test(b) }
+        } else {
+            upA = chainP.count; upB = chainC.count
+        }
+        let hops = common.map { ca in Array(chainP.prefix(upA + 1)) + chainC.prefix(upB).reversed() }
+            ?? (chainP + chainC.reversed())
+        var v = Verdict(provider: p, client: c, mapType: .busAddr, distance: upA + upB, acsRedirect: acsHits,
+                        acsUnknown: unknown, commonUpstream: common, hostBridges: [], hostBridgeRule: nil,
+                        pathClass: pathClass(p, c, common: common), hops: hops, kernel: kernel, reason: "")
+        decide(&v)
+        return v
+    }
+
+    private func decide(_ v: inout Verdict) {
+        if !kernel.hasP2PDMA {
+            v.mapType = .notSupported
+            v.reason = "kernel \(kernel) predates P2PDMA (4.20)"
+            return
+        }
+        if !kernel.hostBridgeFallback {
+            decideLegacy(&v)
+            return
+        }
+        if v.commonUpstream != nil && v.acsRedirect.isEmpty {
+            v.mapType = .busAddr
+            v.reason = "meet below \(name(v.commonUpstream!)) with no ACS redirect: bus addresses, no IOMMU"
+                + unknownNote(v)
+            return
+        }
+        let (type, rule, bridges) = hostBridgeRoute(v.provider, v.client)
+        v.mapType = type
+        v.hostBridgeRule = rule
+        v.hostBridges = bridges
+        let why = v.commonUpstream == nil
+            ? "no common upstream bridge"
+            : "ACS redirect on " + v.acsRedirect.map(name).joined(separator: ", ")
+        v.reason = why + "; " + ruleText(rule) + unknownNote(v)
+    }
+
+    /// 4.20–5.3: `upstream_bridge_distance`, no host-bridge fallback.
+    private func decideLegacy(_ v: inout Verdict) {
+        if v.commonUpstream == nil {
+            let hp = hostBridge(of: v.provider), hc = hostBridge(of: v.client)
+            if kernel.rootComplexWhitelist, [hp, hc].allSatisfy({ $0.device?.device == 0 && $0.device?.function == 0
+                && $0.vendorID == Allowlist.zenRootComplex.0 && $0.deviceID == Allowlist.zenRootComplex.1 }),
+               !iommuPresent {
+                v.mapType = .thruHostBridge
+                v.hostBridgeRule = .rootComplexWhitelist
+                v.hostBridges = hp == hc ? [hp] : [hp, hc]
+                v.distance = 0x1000 + v.distance
+                v.reason = "no common upstream bridge; AMD Zen root complex 1022:1450 whitelisted (kernel \(kernel), no IOMMU)"
+                return
+            }
+            v.mapType = .notSupported
+            v.distance = -1
+            v.hostBridgeRule = .noHostBridgeRoute(kernel)
+            v.reason = "no common upstream bridge; kernel \(kernel) has no host-bridge route (5.4+)"
+            return
+        }
+        if !v.acsRedirect.isEmpty {
+            v.mapType = .notSupported
+            v.distance = -2
+            v.reason = "ACS redirect on " + v.acsRedirect.map(name).joined(separator: ", ")
+                + "; kernel \(kernel) rejects it (no host-bridge fallback before 5.4)"
+            return
+        }
+        v.mapType = .busAddr
+        v.reason = "meet below \(name(v.commonUpstream!)) with no ACS redirect" + unknownNote(v)
+    }
+
+    /// Any IOMMU group seen in the sysfs facts.
+    var iommuPresent: Bool { topology.devices.contains { $0.sysfs?.iommuGroup != nil } }
+
+    private func unknownNote(_ v: Verdict) -> String {
+        v.acsUnknown.isEmpty ? "" : " (ACS unknown on \(v.acsUnknown.map(name).joined(separator: ", ")): needs root)"
+    }
+
+    func ruleText(_ r: HostBridgeRule) -> String {
+        switch r {
+        case .amdZenCPU(let c): return "allowed through the host bridge: AMD CPU family 0x\(String(c.family ?? 0, radix: 16)) ≥ 0x17"
+        case .allowlisted(let es): return "allowed through the host bridge: " + es.map { $0.description }.joined(separator: ", ") + " allowlisted"
+        case .rootComplexWhitelist: return "AMD root complex whitelisted"
+        case .notAllowlisted(let hbs):
+            return "host bridge " + hbs.map { $0.description }.joined(separator: ", ") + " not in the P2PDMA allowlist"
+                + (cpu.vendor == nil ? " (CPU unknown: treated as not AMD)" : "")
+        case .needsSameHostBridge(let e): return "\(e) is allowlisted only within one host bridge"
+        case .noHostBridgeRoute(let k): return "kernel \(k) has no host-bridge route"
+        }
+    }
+
+    func name(_ b: BDF) -> String { topology.alias(b).map { "\($0) (\(b.short))" } ?? b.description }
+
+    // MARK: path class
+
+    func numa(_ b: BDF) -> Int? {
+        for x in chains[b] ?? [b] { if let n = topology.device(x)?.sysfs?.numaNode { return n } }
+        return nil
+    }
+
+    public func pathClass(_ p: BDF, _ c: BDF, common: BDF?) -> PathClass {
+        if p == c { return .same }
+        if let ca = common {
+            // Switches crossed: distinct switch upstream ports among the bridges on the path.
+            let below = (chains[p] ?? []).prefix { $0 != ca } + (chains[c] ?? []).prefix { $0 != ca } + [ca]
+            var switches = Set<BDF>()
+            var otherBridges = 0
+            for b in below where b != p && b != c {
+                switch topology.kind(b) {
+                case .switchUpstream: switches.insert(b)
+                case .switchDownstream: switches.insert(topology.parent(b) ?? b)
+                default: if topology.device(b)?.isBridge == true { otherBridges += 1 }
+                }
+            }
+            return switches.count + otherBridges <= 1 ? .pix : .pxb
+        }
+        let hp = hostBridge(of: p), hc = hostBridge(of: c)
+        if hp.domain == hc.domain && hp.rootBus == hc.rootBus { return .phb }
+        if let np = numa(p), let nc = numa(c), np != nc { return .sys }
+        return .node
+    }
+
+    // MARK: matrix
+
+    /// Endpoint functions: header type 0 and not a bridge class (06xx).
+    public var endpoints: [Device] {
+        topology.devices.filter { $0.headerType == 0 && $0.baseClass != 0x06 }
+    }
+
+    /// Every ordered pair of distinct devices from `devices`.
+    public func matrix(_ devices: [Device]) -> [Verdict] {
+        var out: [Verdict] = []
+        out.reserveCapacity(devices.count * max(0, devices.count - 1))
+        for p in devices { for c in devices where c.bdf != p.bdf { out.append(verdict(provider: p.bdf, client: c.bdf)) } }
+        return out
+    }
+}
+
+extension Topology {
+    public struct RootBus: Hashable, Sendable { public var domain: UInt32; public var bus: UInt8 }
+}

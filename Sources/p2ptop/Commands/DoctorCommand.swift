@@ -1,0 +1,65 @@
+import ArgumentParser
+import P2PDMA
+import PCISources
+import PCITopology
+
+/// `p2ptop doctor [A B]`: what stands in the way of P2P DMA here, and the concrete remedy.
+/// Remedies are shown, never executed.
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor", abstract: "Findings that block or slow P2P DMA, each with a concrete remedy (shown, never run).")
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var p2p: P2POptions
+    @OptionGroup var output: OutputOptions
+
+    @Argument(help: "Optionally a provider and a client: only what concerns that pair.")
+    var pair: [String] = []
+
+    func validate() throws {
+        if pair.count == 1 || pair.count > 2 { throw ValidationError("give no device or exactly two (provider and client)") }
+    }
+
+    func run() throws {
+        let t = try source.load()
+        let a = p2p.analyzer(for: t)
+        var scope: Verdict?
+        if pair.count == 2 {
+            let p = try t.device(named: pair[0]), c = try t.device(named: pair[1])
+            scope = a.verdict(provider: p.bdf, client: c.bdf)
+        }
+        let findings = Doctor(analyzer: a).findings(for: scope)
+        if output.json {
+            emit(JSON.object([
+                ("schema", .string("p2ptop.doctor/1")),
+                ("kernel", .string(a.kernel.description)),
+                ("cpu", .string(a.cpu.description)),
+                ("pair", scope.map { VerdictJSON.pair($0, t) } ?? .null),
+                ("findings", .array(findings.map { f in
+                    .object([("severity", .string(f.severity.rawValue)), ("code", .string(f.code)),
+                             ("devices", .array(f.devices.map { .string($0.description) })),
+                             ("message", .string(f.message)), ("remedy", .string(f.remedy))])
+                })),
+            ]).serialized(pretty: true))
+            return
+        }
+        let style = output.style
+        var lines: [String] = []
+        if let v = scope {
+            lines.append(style.bold("\(pair[0]) → \(pair[1])") + ": " + v.mapType.paint(v.mapType.rawValue, style) + " — " + v.reason)
+            lines.append("")
+        }
+        if findings.isEmpty { lines.append(style.good("No findings: nothing here stands in the way of P2P DMA.")) }
+        for f in findings {
+            let tag: String
+            switch f.severity {
+            case .error: tag = style.bad("error  ")
+            case .warning: tag = style.warn("warning")
+            case .info: tag = style.dim("info   ")
+            }
+            lines.append("\(tag) \(f.message)")
+            lines.append("        remedy: \(f.remedy)")
+        }
+        emit(lines.joined(separator: "\n"))
+    }
+}

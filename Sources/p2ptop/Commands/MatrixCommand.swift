@@ -1,0 +1,108 @@
+import ArgumentParser
+import P2PDMA
+import PCISources
+import PCITopology
+
+/// `p2ptop matrix`: the kernel's verdict for every ordered pair of endpoints.
+struct MatrixCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "matrix", abstract: "P2P DMA verdict for every ordered pair of endpoints (like nvidia-smi topo -m, for any device).")
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var p2p: P2POptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: ArgumentHelp("Kinds of endpoints: a comma list of gpu, nic, nvme, accelerator, storage, other; or all.", valueName: "kinds"))
+    var kind: String = "all"
+
+    func run() throws {
+        let t = try source.load()
+        let a = p2p.analyzer(for: t)
+        let devices = try select(a)
+        let pairs = a.matrix(devices)
+        if output.json {
+            emit(JSON.object([
+                ("schema", .string("p2ptop.matrix/1")),
+                ("kernel", .string(a.kernel.description)),
+                ("cpu", .string(a.cpu.description)),
+                ("devices", .array(devices.map { d in
+                    .object([("bdf", .string(d.bdf.description)), ("alias", t.alias(d.bdf).map(JSON.string) ?? .null),
+                             ("kind", .string(t.kind(d.bdf).rawValue))])
+                })),
+                ("pairs", .array(pairs.map { VerdictJSON.pair($0, t) })),
+            ]).serialized(pretty: true))
+            return
+        }
+        emit(MatrixGrid(analyzer: a, devices: devices, pairs: pairs, style: output.style, width: outputWidth()).text())
+    }
+
+    func select(_ a: P2PAnalyzer) throws -> [Device] {
+        let all = a.endpoints
+        if kind == "all" { return all }
+        var wanted = Set<DeviceKind>()
+        for k in kind.split(separator: ",") {
+            guard let dk = DeviceKind(rawValue: String(k)) ?? (k == "acc" ? .accelerator : nil), dk.isEndpointKind else {
+                throw CommandError(message: "--kind '\(k)': expected gpu, nic, nvme, accelerator, storage, other or all")
+            }
+            wanted.insert(dk)
+        }
+        return all.filter { wanted.contains(a.topology.kind($0.bdf)) }
+    }
+}
+
+/// The grid: rows are providers, columns clients; each cell the path class and a mark.
+struct MatrixGrid {
+    var analyzer: P2PAnalyzer
+    var devices: [Device]
+    var pairs: [Verdict]
+    var style: Style
+    var width: Int
+
+    func label(_ d: Device) -> String { analyzer.topology.alias(d.bdf) ?? d.bdf.short }
+
+    func text() -> String {
+        let t = analyzer.topology
+        var out = "P2P DMA verdicts, kernel \(analyzer.kernel) rules (\(analyzer.kernel.bucket)), CPU \(analyzer.cpu)\n"
+        if devices.count < 2 { return out + "fewer than two endpoints: nothing to pair\n" }
+        var lookup: [BDF: [BDF: Verdict]] = [:]
+        for v in pairs { lookup[v.provider, default: [:]][v.client] = v }
+        let rowLabel = max(8, devices.map { label($0).count }.max() ?? 8) + 1
+        let cell = max(8, devices.map { label($0).count + 1 }.max() ?? 8)
+        let perBlock = max(1, (width - rowLabel) / cell)
+        var start = 0
+        while start < devices.count {
+            let cols = Array(devices[start..<min(devices.count, start + perBlock)])
+            out += "\n" + ("provider".padding(rowLabel) + cols.map { label($0).padding(cell) }.joined()).trimmingTrailingSpaces() + "\n"
+            for p in devices {
+                var line = label(p).padding(rowLabel)
+                for c in cols {
+                    if p.bdf == c.bdf { line += "X".padding(cell); continue }
+                    let v = lookup[p.bdf]![c.bdf]!
+                    line += v.mapType.paint((v.pathClass.rawValue + " " + v.mapType.mark).padding(cell), style)
+                }
+                out += line.trimmingTrailingSpaces() + "\n"
+            }
+            start += perBlock
+        }
+        out += """
+
+            Legend: B = BUS_ADDR (peer-to-peer below a shared bridge), H = THRU_HOST_BRIDGE (allowed \
+            through the root complex), - = NOT_SUPPORTED (the kernel refuses: -EREMOTEIO).
+            X = same device; PIX = at most one switch; PXB = several bridges; PHB = one host bridge; \
+            NODE = host bridges of one NUMA node; SYS = across NUMA nodes.
+            Rows provide the memory, columns are the DMA clients. Why: p2ptop path A B. What to change: p2ptop doctor.
+
+            """
+        let names = devices.map { d in "  " + label(d).padding(rowLabel) + d.bdf.description + "  " + t.kind(d.bdf).tag }
+        out += "Devices:\n" + names.joined(separator: "\n")
+        return out
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

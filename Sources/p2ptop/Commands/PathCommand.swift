@@ -1,0 +1,117 @@
+import ArgumentParser
+import P2PDMA
+import PCISources
+import PCITopology
+
+/// `p2ptop path A B`: the hops from A to B, each link and its ACS bits, the bottleneck, the verdict.
+struct PathCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "path", abstract: "Hop-by-hop path between two devices: links, ACS bits, bottleneck, P2P verdict and why.")
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var p2p: P2POptions
+    @OptionGroup var output: OutputOptions
+
+    @Argument(help: "The provider (whose memory is read or written): alias, BDF or selector.")
+    var provider: String
+
+    @Argument(help: "The client (the device doing the DMA).")
+    var client: String
+
+    func run() throws {
+        let t = try source.load()
+        let a = p2p.analyzer(for: t)
+        let p = try t.device(named: provider), c = try t.device(named: client)
+        let v = a.verdict(provider: p.bdf, client: c.bdf)
+        let hops = PathReport.hops(v, t)
+        let bottleneck = hops.compactMap { h in h.link.flatMap { l in l.bytesPerSecond.map { (h.bdf, l, $0) } } }
+            .min { $0.2 < $1.2 }
+        if output.json {
+            emit(JSON.object([
+                ("schema", .string("p2ptop.path/1")),
+                ("kernel", .string(a.kernel.description)),
+                ("cpu", .string(a.cpu.description)),
+                ("verdict", VerdictJSON.pair(v, t)),
+                ("hops", .array(hops.map { h in
+                    .object([
+                        ("bdf", .string(h.bdf.description)),
+                        ("alias", t.alias(h.bdf).map(JSON.string) ?? .null),
+                        ("kind", .string(t.kind(h.bdf).rawValue)),
+                        ("role", .string(h.role)),
+                        ("link_up", h.link.map { l in .object([("speed_gts", l.speed.gts.map(JSON.double) ?? .null),
+                                                              ("width", .int(Int64(l.width))),
+                                                              ("bytes_per_s", l.bytesPerSecond.map(JSON.double) ?? .null)]) } ?? .null),
+                        ("acs_ctl", t.device(h.bdf)?.acs.map { .array($0.control.names.map(JSON.string)) } ?? .null),
+                        ("acs_redirect", .bool(v.acsRedirect.contains(h.bdf))),
+                    ])
+                })),
+                ("bottleneck", bottleneck.map { b in .object([("bdf", .string(b.0.description)), ("link", .string(b.1.text)),
+                                                              ("bytes_per_s", .double(b.2))]) } ?? .null),
+            ]).serialized(pretty: true))
+            return
+        }
+        emit(PathReport(verdict: v, analyzer: a, hops: hops, bottleneck: bottleneck.map { ($0.0, $0.1) }, style: output.style).text())
+    }
+}
+
+struct PathReport {
+    struct Hop { var bdf: BDF; var role: String; var link: LinkState? }
+
+    var verdict: Verdict
+    var analyzer: P2PAnalyzer
+    var hops: [Hop]
+    var bottleneck: (BDF, LinkState)?
+    var style: Style
+
+    /// Each hop with the link to its upstream neighbour (the hop's own LnkSta), except at the
+    /// common ancestor and on root buses.
+    static func hops(_ v: Verdict, _ t: Topology) -> [Hop] {
+        v.hops.enumerated().map { i, b in
+            let role = b == v.provider ? "provider" : b == v.client ? "client" : b == v.commonUpstream ? "common upstream" : "bridge"
+            let hasUplink = b != v.commonUpstream && t.parent(b) != nil
+            return Hop(bdf: b, role: role, link: hasUplink ? t.device(b)?.link?.status : nil)
+        }
+    }
+
+    func text() -> String {
+        let t = analyzer.topology
+        func name(_ b: BDF) -> String { (t.alias(b).map { $0 + " " } ?? "") + b.description }
+        var lines: [String] = []
+        lines.append(style.bold("\(name(verdict.provider)) → \(name(verdict.client))") + "   kernel \(analyzer.kernel) rules, CPU \(analyzer.cpu)")
+        lines.append("")
+        // Without a common upstream bridge the path leaves the hierarchy after the provider's
+        // root-bus device and comes back down to the client's.
+        let crossing = verdict.commonUpstream == nil ? (hops.firstIndex { t.parent($0.bdf) == nil }).map { $0 + 1 } : nil
+        for (i, h) in hops.enumerated() {
+            if i == crossing {
+                let hbs = verdict.hostBridges.isEmpty ? "root complex" : verdict.hostBridges.map { $0.description }.joined(separator: " ⇄ ")
+                lines.append("    " + style.warn("[host bridge \(hbs)]"))
+            }
+            var s = "  " + (h.role == "provider" || h.role == "client" ? "●" : "○") + " " + name(h.bdf).padding(22)
+            s += t.kind(h.bdf).tag.padding(24)
+            if let l = h.link {
+                var linkText = "\(l.text) \(format1((l.bytesPerSecond ?? 0) / 1e9)) GB/s"
+                if let b = bottleneck, b.0 == h.bdf { linkText = style.warn(linkText + " ← bottleneck") }
+                s += linkText
+            } else if h.role == "common upstream" {
+                s += "(turn-around point)"
+            }
+            if let acs = t.device(h.bdf)?.acs {
+                let bits = acs.control.intersection(.p2pRedirect).names
+                s += "  ACSCtl " + (bits.isEmpty ? "no redirect" : style.bad(bits.joined(separator: " ")))
+            } else if verdict.acsUnknown.contains(h.bdf) {
+                s += "  ACS unknown (needs root)"
+            }
+            lines.append(s)
+        }
+        lines.append("")
+        let verdictText = "\(verdict.mapType.rawValue), distance \(verdict.distance), path \(verdict.pathClass.rawValue)"
+        lines.append("  verdict: " + verdict.mapType.paint(verdictText, style))
+        lines.append("  why:     " + verdict.reason)
+        if verdict.commonUpstream != nil && !verdict.acsRedirect.isEmpty {
+            lines.append("  change:  boot with pci=disable_acs_redir=" + verdict.acsRedirect.map { $0.description }.joined(separator: ";")
+                         + " (may merge IOMMU groups); see p2ptop doctor")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

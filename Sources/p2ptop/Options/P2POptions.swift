@@ -1,0 +1,28 @@
+import ArgumentParser
+import P2PDMA
+import PCITopology
+
+/// `--kernel X.Y` and `--cpu VENDOR:FAMILY`: whose rules decide the verdicts.
+struct P2POptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Apply this kernel's P2PDMA rules (e.g. 5.15, 6.8; default: the source's kernel, else \(KernelVersion.latest)).", valueName: "X.Y"))
+    var kernel: String?
+
+    @Option(help: ArgumentHelp("CPU for the AMD Zen rule, e.g. amd:0x19 or intel:6 (default: the source's CPU, else unknown).", valueName: "vendor:family"))
+    var cpu: String?
+
+    func validate() throws {
+        if let kernel, KernelVersion(parsing: kernel) == nil {
+            throw ValidationError("--kernel '\(kernel)': expected a version like 6.8 or 5.15")
+        }
+        if let cpu, CPUInfo(parsing: cpu) == nil {
+            throw ValidationError("--cpu '\(cpu)': expected vendor:family like amd:0x19 or intel:6")
+        }
+    }
+
+    func analyzer(for t: Topology) -> P2PAnalyzer {
+        let k = kernel.flatMap(KernelVersion.init(parsing:))
+            ?? t.host.kernelRelease.flatMap(KernelVersion.init(parsing:)) ?? .latest
+        let c = cpu.flatMap(CPUInfo.init(parsing:)) ?? CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily)
+        return P2PAnalyzer(topology: t, kernel: k, cpu: c)
+    }
+}

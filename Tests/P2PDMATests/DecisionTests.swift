@@ -1,0 +1,194 @@
+import Testing
+import PCITopology
+@testable import P2PDMA
+
+let b = Fabric.bdf
+
+/// Every branch of calc_map_type_and_dist and host_bridge_whitelist, on small machines.
+@Suite struct DecisionTests {
+    @Test func switchWithoutACSIsBusAddr() {
+        let a = Fabric.switchBox().analyzer()
+        let v = a.verdict(provider: b("0000:03:00.0"), client: b("0000:04:00.0"))
+        #expect(v.mapType == .busAddr && v.distance == 4)
+        #expect(v.commonUpstream == b("0000:01:00.0") && v.acsRedirect.isEmpty)
+        #expect(v.pathClass == .pix)
+        #expect(v.hops.map(\.short) == ["03:00.0", "02:00.0", "01:00.0", "02:01.0", "04:00.0"])
+    }
+
+    @Test func acsRedirectOnDownstreamPortsGoesThroughTheHostBridge() {
+        let a = Fabric.switchBox(dspACS: [.requestRedirect, .completionRedirect]).analyzer()
+        let v = a.verdict(provider: b("0000:03:00.0"), client: b("0000:04:00.0"))
+        // P's port is tested on the way up, C's port on the way down below the common ancestor.
+        #expect(v.acsRedirect == [b("0000:02:00.0"), b("0000:02:01.0")])
+        #expect(v.mapType == .thruHostBridge && v.distance == 4)
+        guard case .allowlisted(let e)? = v.hostBridgeRule else { Issue.record("rule \(String(describing: v.hostBridgeRule))"); return }
+        #expect(e.first?.device == 0x09a2)
+    }
+
+    @Test func egressControlAloneCountsAsRedirect() {
+        let a = Fabric.switchBox(dspACS: [.egressControl], hostDevice: 0x1234).analyzer()
+        #expect(a.verdict(provider: b("0000:03:00.0"), client: b("0000:04:00.0")).mapType == .notSupported)
+        let benign = Fabric.switchBox(dspACS: [.sourceValidation, .upstreamForwarding], hostDevice: 0x1234).analyzer()
+        #expect(benign.verdict(provider: b("0000:03:00.0"), client: b("0000:04:00.0")).mapType == .busAddr)
+    }
+
+    @Test func notAllowlistedHostBridgeRefuses() {
+        let a = Fabric.switchBox(hostDevice: 0x4641).analyzer()
+        let v = a.verdict(provider: b("0000:03:00.0"), client: b("0000:05:00.0"))
+        #expect(v.mapType == .notSupported && v.commonUpstream == nil)
+        // No common ancestor: both depths, each counting the device itself.
+        #expect(v.distance == 4 + 2)
+        #expect(v.pathClass == .phb)
+        #expect(v.reason.contains("not in the P2PDMA allowlist"))
+    }
+
+    @Test func functionsOfOneDevice() {
+        var f = Fabric()
+        f.hostBridge("0000:00:00.0")
+        f.rootPort("0000:00:01.0", sec: 1)
+        f.endpoint("0000:01:00.0", classCode: 0x0200, multifunction: true)
+        f.endpoint("0000:01:00.1", classCode: 0x0200, multifunction: true)
+        let v = f.analyzer().verdict(provider: b("0000:01:00.0"), client: b("0000:01:00.1"))
+        #expect(v.mapType == .busAddr && v.distance == 2 && v.pathClass == .pix)
+        let same = f.analyzer().verdict(provider: b("0000:01:00.0"), client: b("0000:01:00.0"))
+        #expect(same.distance == 0 && same.mapType == .busAddr && same.pathClass == .same)
+    }
+
+    @Test func acsOnAnEndpointIsTested() {
+        var f = Fabric()
+        f.hostBridge("0000:00:00.0", device: 0x4641)
+        f.rootPort("0000:00:01.0", sec: 1)
+        f.endpoint("0000:01:00.0", classCode: 0x0200, multifunction: true, acs: [.requestRedirect])
+        f.endpoint("0000:01:00.1", classCode: 0x0200, multifunction: true)
+        let v = f.analyzer().verdict(provider: b("0000:01:00.0"), client: b("0000:01:00.1"))
+        #expect(v.acsRedirect == [b("0000:01:00.0")] && v.mapType == .notSupported)
+        // The client side: tested below the common ancestor too.
+        let back = f.analyzer().verdict(provider: b("0000:01:00.1"), client: b("0000:01:00.0"))
+        #expect(back.acsRedirect == [b("0000:01:00.0")])
+    }
+
+    /// Two root buses (two host bridges), each with an endpoint on a root port.
+    static func twoHostBridges(_ v1: UInt16, _ d1: UInt16, _ v2: UInt16, _ d2: UInt16, numa: (Int, Int)? = nil) -> Fabric {
+        var f = Fabric()
+        f.hostBridge("0000:00:00.0", vendor: v1, device: d1)
+        f.rootPort("0000:00:01.0", sec: 1)
+        f.endpoint("0000:01:00.0", numa: numa?.0)
+        f.hostBridge("0000:80:00.0", vendor: v2, device: d2)
+        f.rootPort("0000:80:01.0", sec: 0x81)
+        f.endpoint("0000:81:00.0", numa: numa?.1)
+        return f
+    }
+
+    @Test func sameHostBridgeFlag() {
+        let a = Self.twoHostBridges(0x8086, 0x2f00, 0x8086, 0x2f00).analyzer()
+        let across = a.verdict(provider: b("0000:01:00.0"), client: b("0000:81:00.0"))
+        #expect(across.mapType == .notSupported)
+        guard case .needsSameHostBridge? = across.hostBridgeRule else { Issue.record("rule"); return }
+        // Within one host bridge the same entry allows it.
+        var f = Fabric.switchBox(hostDevice: 0x2f00)
+        f.endpoint("0000:05:00.1")
+        let within = f.analyzer().verdict(provider: b("0000:03:00.0"), client: b("0000:05:00.0"))
+        #expect(within.mapType == .thruHostBridge)
+    }
+
+    @Test func twoAllowlistedHostBridgesWithoutTheFlag() {
+        let a = Self.twoHostBridges(0x8086, 0x09a2, 0x8086, 0x09a2, numa: (0, 1)).analyzer()
+        let v = a.verdict(provider: b("0000:01:00.0"), client: b("0000:81:00.0"))
+        #expect(v.mapType == .thruHostBridge && v.hostBridges.count == 2 && v.pathClass == .sys)
+        let one = Self.twoHostBridges(0x8086, 0x09a2, 0x8086, 0x1234).analyzer()
+        #expect(one.verdict(provider: b("0000:01:00.0"), client: b("0000:81:00.0")).mapType == .notSupported)
+        let sameNode = Self.twoHostBridges(0x8086, 0x09a2, 0x8086, 0x09a2, numa: (0, 0)).analyzer()
+        #expect(sameNode.verdict(provider: b("0000:01:00.0"), client: b("0000:81:00.0")).pathClass == .node)
+    }
+
+    @Test(arguments: [(KernelVersion(5, 17), MapType.notSupported), (KernelVersion(5, 18), .thruHostBridge)])
+    func allowlistEras(kernel: KernelVersion, expected: MapType) {
+        let a = Fabric.switchBox().analyzer(kernel: kernel)
+        #expect(a.verdict(provider: b("0000:03:00.0"), client: b("0000:05:00.0")).mapType == expected)
+    }
+
+    @Test func sandyBridgeEntryArrivesIn54() {
+        let f = Fabric.switchBox(hostDevice: 0x3c00)
+        #expect(f.analyzer(kernel: KernelVersion(5, 4)).verdict(provider: b("0000:03:00.0"), client: b("0000:05:00.0")).mapType == .thruHostBridge)
+        #expect(f.analyzer(kernel: KernelVersion(5, 3)).verdict(provider: b("0000:03:00.0"), client: b("0000:05:00.0")).mapType == .notSupported)
+    }
+
+    @Test func amdCPURule() {
+        let f = Fabric.switchBox(hostVendor: 0x1022, hostDevice: 0x1480)
+        let p = b("0000:03:00.0"), c = b("0000:05:00.0")
+        #expect(f.analyzer(cpu: CPUInfo(vendor: "amd", family: 0x19)).verdict(provider: p, client: c).mapType == .thruHostBridge)
+        #expect(f.analyzer(cpu: CPUInfo(vendor: "amd", family: 0x17)).verdict(provider: p, client: c).mapType == .thruHostBridge)
+        #expect(f.analyzer(cpu: CPUInfo(vendor: "amd", family: 0x16)).verdict(provider: p, client: c).mapType == .notSupported)
+        #expect(f.analyzer(cpu: .unknown).verdict(provider: p, client: c).reason.contains("CPU unknown"))
+        // The rule arrived in 5.9.
+        #expect(f.analyzer(kernel: KernelVersion(5, 8), cpu: CPUInfo(vendor: "amd", family: 0x19)).verdict(provider: p, client: c).mapType == .notSupported)
+    }
+
+    @Test func legacyKernelsRejectInsteadOfRouting() {
+        let acs = Fabric.switchBox(dspACS: [.requestRedirect]).analyzer(kernel: KernelVersion(5, 1))
+        let v = acs.verdict(provider: b("0000:03:00.0"), client: b("0000:04:00.0"))
+        #expect(v.mapType == .notSupported && v.distance == -2)
+        let none = Fabric.switchBox().analyzer(kernel: KernelVersion(5, 1)).verdict(provider: b("0000:03:00.0"), client: b("0000:05:00.0"))
+        #expect(none.mapType == .notSupported && none.distance == -1)
+        let ok = Fabric.switchBox().analyzer(kernel: KernelVersion(4, 20)).verdict(provider: b("0000:03:00.0"), client: b("0000:04:00.0"))
+        #expect(ok.mapType == .busAddr && ok.distance == 4)
+    }
+
+    @Test func zenRootComplexWhitelistIn52() {
+        let f = Fabric.switchBox(hostVendor: 0x1022, hostDevice: 0x1450)
+        let v = f.analyzer(kernel: KernelVersion(5, 2)).verdict(provider: b("0000:03:00.0"), client: b("0000:05:00.0"))
+        #expect(v.mapType == .thruHostBridge && v.distance == 0x1000 + 6)
+        #expect(f.analyzer(kernel: KernelVersion(5, 1)).verdict(provider: b("0000:03:00.0"), client: b("0000:05:00.0")).mapType == .notSupported)
+    }
+
+    @Test func rootPortCountsAsHostBridgeDeviceFrom519() {
+        var f = Fabric()   // nothing at 00.0: the first function on the root bus is a root port
+        f.rootPort("0000:00:01.0", sec: 1)
+        f.endpoint("0000:01:00.0")
+        f.rootPort("0000:00:02.0", sec: 2)
+        f.endpoint("0000:02:00.0")
+        // Make the root ports' IDs an allowlisted pair (Skylake-E root ports, 5.7+).
+        f.devices[0].config.bytes[2] = 0x31; f.devices[0].config.bytes[3] = 0x20
+        f.devices = f.devices.map { Device(bdf: $0.bdf, config: $0.config) }
+        let p = b("0000:01:00.0"), c = b("0000:02:00.0")
+        #expect(f.analyzer(kernel: KernelVersion(5, 19)).verdict(provider: p, client: c).mapType == .thruHostBridge)
+        #expect(f.analyzer(kernel: KernelVersion(5, 18)).verdict(provider: p, client: c).mapType == .notSupported)
+    }
+
+    @Test func pathClassesCountSwitches() {
+        var f = Fabric()
+        f.hostBridge("0000:00:00.0")
+        f.rootPort("0000:00:01.0", sec: 1, sub: 6)
+        f.upstream("0000:01:00.0", sec: 2, sub: 6)       // switch 1
+        f.downstream("0000:02:00.0", sec: 3)
+        f.endpoint("0000:03:00.0")
+        f.downstream("0000:02:01.0", sec: 4, sub: 6)
+        f.upstream("0000:04:00.0", sec: 5, sub: 6)       // switch 2, below switch 1
+        f.downstream("0000:05:00.0", sec: 6)
+        f.endpoint("0000:06:00.0")
+        f.endpoint("0000:06:00.1")
+        let a = f.analyzer()
+        let across = a.verdict(provider: b("0000:03:00.0"), client: b("0000:06:00.0"))
+        #expect(across.pathClass == .pxb && across.mapType == .busAddr && across.distance == 3 + 3)
+        #expect(a.verdict(provider: b("0000:06:00.0"), client: b("0000:06:00.1")).pathClass == .pix)
+        #expect(a.verdict(provider: b("0000:06:00.0"), client: b("0000:06:00.0")).pathClass == .same)
+    }
+
+    @Test func unknownACSWithoutRootIsReported() {
+        var f = Fabric.switchBox()
+        // A 64-byte view of the switch port: capabilities unreadable.
+        let i = f.devices.firstIndex { $0.bdf == b("0000:02:00.0") }!
+        f.devices[i] = Device(bdf: f.devices[i].bdf, config: ConfigSpace(Array(f.devices[i].config.bytes.prefix(64))))
+        let v = f.analyzer().verdict(provider: b("0000:03:00.0"), client: b("0000:04:00.0"))
+        #expect(v.acsUnknown == [b("0000:02:00.0")] && v.reason.contains("needs root"))
+    }
+
+    @Test func kernelAndCPUParsing() {
+        #expect(KernelVersion(parsing: "6.8.0-45-generic") == KernelVersion(6, 8))
+        #expect(KernelVersion(parsing: "5.15") == KernelVersion(5, 15))
+        #expect(KernelVersion(parsing: "six") == nil && KernelVersion(parsing: "6") == nil)
+        #expect(CPUInfo(parsing: "amd:0x19") == CPUInfo(vendor: "amd", family: 0x19))
+        #expect(CPUInfo(parsing: "intel:6") == CPUInfo(vendor: "intel", family: 6))
+        #expect(CPUInfo(parsing: "amd") == nil)
+    }
+}
