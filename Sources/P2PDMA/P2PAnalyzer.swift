@@ -9,6 +9,11 @@ public struct P2PAnalyzer: Sendable {
     /// Chain of each device: itself, then its upstream bridges (`pci_upstream_bridge`).
     private let chains: [BDF: [BDF]]
     private let rootBusFirst: [Topology.RootBus: BDF]
+    /// Per-device facts computed once (the matrix asks for them hundreds of thousands of times).
+    private let acsStates: [BDF: ACSState]
+    private let hostBridges: [BDF: HostBridge]
+    private let entries: [AllowlistEntry]
+    private let reasons = ReasonCache()
 
     public init(topology: Topology, kernel: KernelVersion = .latest, cpu: CPUInfo = .unknown) {
         self.topology = topology
@@ -23,15 +28,25 @@ public struct P2PAnalyzer: Sendable {
             if first[key] == nil { first[key] = d.bdf }   // devices are sorted: lowest devfn first
         }
         rootBusFirst = first
+        entries = Allowlist.entries(for: kernel)
+        var acs: [BDF: ACSState] = [:]
+        for d in topology.devices { acs[d.bdf] = P2PAnalyzer.computeACSState(d) }
+        acsStates = acs
+        var hbs: [BDF: HostBridge] = [:]
+        for d in topology.devices {
+            hbs[d.bdf] = P2PAnalyzer.computeHostBridge(of: d.bdf, chains: chains, first: first, topology: topology, kernel: kernel)
+        }
+        hostBridges = hbs
     }
 
     // MARK: ACS
 
-    public enum ACSState { case redirects, clear, unknown }
+    public enum ACSState: Sendable { case redirects, clear, unknown }
 
     /// `pci_acs_path_enabled`-style test of one device: RR, CR or EC set in ACS Control.
-    public func acsState(_ bdf: BDF) -> ACSState {
-        guard let d = topology.device(bdf) else { return .clear }
+    public func acsState(_ bdf: BDF) -> ACSState { acsStates[bdf] ?? .clear }
+
+    static func computeACSState(_ d: Device) -> ACSState {
         if let acs = d.acs { return acs.control.isDisjoint(with: .p2pRedirect) ? .clear : .redirects }
         switch d.capabilities.coverage {
         case .unreadable: return .unknown
@@ -43,6 +58,11 @@ public struct P2PAnalyzer: Sendable {
     // MARK: host bridges
 
     public func hostBridge(of bdf: BDF) -> HostBridge {
+        hostBridges[bdf] ?? P2PAnalyzer.computeHostBridge(of: bdf, chains: chains, first: rootBusFirst, topology: topology, kernel: kernel)
+    }
+
+    static func computeHostBridge(of bdf: BDF, chains: [BDF: [BDF]], first rootBusFirst: [Topology.RootBus: BDF],
+                                  topology: Topology, kernel: KernelVersion) -> HostBridge {
         let top = chains[bdf]?.last ?? bdf
         let key = Topology.RootBus(domain: top.domain, bus: top.bus)
         var hb = HostBridge(domain: top.domain, rootBus: top.bus, device: nil, vendorID: nil, deviceID: nil)
@@ -57,7 +77,7 @@ public struct P2PAnalyzer: Sendable {
 
     func matchEntry(_ hb: HostBridge) -> AllowlistEntry? {
         guard let v = hb.vendorID, let d = hb.deviceID else { return nil }
-        return Allowlist.entries(for: kernel).first { $0.vendor == v && ($0.device == nil || $0.device == d) }
+        return entries.first { $0.vendor == v && ($0.device == nil || $0.device == d) }
     }
 
     /// `host_bridge_route`: the CPU rule first, then the allowlist for both host bridges.
@@ -125,18 +145,24 @@ public struct P2PAnalyzer: Sendable {
         }
         if v.commonUpstream != nil && v.acsRedirect.isEmpty {
             v.mapType = .busAddr
-            v.reason = "meet below \(name(v.commonUpstream!)) with no ACS redirect: bus addresses, no IOMMU"
-                + unknownNote(v)
+            v.reason = reasons.text(ReasonKey(common: v.commonUpstream, acs: [], unknown: v.acsUnknown, rule: nil)) {
+                "meet below \(name(v.commonUpstream!)) with no ACS redirect: bus addresses, no IOMMU" + unknownNote(v)
+            }
+            v.reasonID = reasons.lastID
             return
         }
         let (type, rule, bridges) = hostBridgeRoute(v.provider, v.client)
         v.mapType = type
         v.hostBridgeRule = rule
         v.hostBridges = bridges
-        let why = v.commonUpstream == nil
-            ? "no common upstream bridge"
-            : "ACS redirect on " + v.acsRedirect.map(name).joined(separator: ", ")
-        v.reason = why + "; " + ruleText(rule) + unknownNote(v)
+        let acsOnWalk = v.commonUpstream == nil ? [] : v.acsRedirect
+        v.reason = reasons.text(ReasonKey(common: v.commonUpstream, acs: acsOnWalk, unknown: v.acsUnknown, rule: rule)) {
+            let why = v.commonUpstream == nil
+                ? "no common upstream bridge"
+                : "ACS redirect on " + v.acsRedirect.map(name).joined(separator: ", ")
+            return why + "; " + ruleText(rule) + unknownNote(v)
+        }
+        v.reasonID = reasons.lastID
     }
 
     /// 4.20–5.3: `upstream_bridge_distance`, no host-bridge fallback.
@@ -204,14 +230,16 @@ public struct P2PAnalyzer: Sendable {
         if let ca = common {
             // Switches crossed: distinct switch upstream ports among the bridges on the path.
             let below = (chains[p] ?? []).prefix { $0 != ca } + (chains[c] ?? []).prefix { $0 != ca } + [ca]
-            var switches = Set<BDF>()
+            var switches: [BDF] = []
             var otherBridges = 0
             for b in below where b != p && b != c {
+                let id: BDF?
                 switch topology.kind(b) {
-                case .switchUpstream: switches.insert(b)
-                case .switchDownstream: switches.insert(topology.parent(b) ?? b)
-                default: if topology.device(b)?.isBridge == true { otherBridges += 1 }
+                case .switchUpstream: id = b
+                case .switchDownstream: id = topology.parent(b) ?? b
+                default: id = nil; if topology.device(b)?.isBridge == true { otherBridges += 1 }
                 }
+                if let id, !switches.contains(id) { switches.append(id) }
             }
             return switches.count + otherBridges <= 1 ? .pix : .pxb
         }
@@ -234,6 +262,27 @@ public struct P2PAnalyzer: Sendable {
         out.reserveCapacity(devices.count * max(0, devices.count - 1))
         for p in devices { for c in devices where c.bdf != p.bdf { out.append(verdict(provider: p.bdf, client: c.bdf)) } }
         return out
+    }
+}
+
+/// What a reason's text depends on; pairs with the same key share one string (the matrix
+/// has hundreds of thousands of pairs but few distinct reasons).
+struct ReasonKey: Hashable {
+    var common: BDF?
+    var acs: [BDF]
+    var unknown: [BDF]
+    var rule: HostBridgeRule?
+}
+
+final class ReasonCache: @unchecked Sendable {
+    private var texts: [ReasonKey: (String, Int)] = [:]
+    private(set) var lastID = -1
+    func text(_ key: ReasonKey, _ make: () -> String) -> String {
+        if let t = texts[key] { lastID = t.1; return t.0 }
+        let t = make()
+        texts[key] = (t, texts.count)
+        lastID = texts.count - 1
+        return t
     }
 }
 

@@ -76,4 +76,7 @@ public struct Verdict: Hashable, Sendable {
     public var hops: [BDF]
     public var kernel: KernelVersion
     public var reason: String
+    /// Pairs with the same reason text share this number (within one analyzer): renderers
+    /// can escape each distinct text once.
+    public var reasonID: Int = -1
 }

@@ -30,6 +30,11 @@ public struct BDF: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public init?(_ text: String) { self.init(text[...]) }
 
+    /// domain:bus:devfn packed in one integer (hashing it is a single combine).
+    public var packed: UInt64 { UInt64(domain) << 16 | UInt64(bus) << 8 | UInt64(device) << 3 | UInt64(function) }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(packed) }
+
     public static func < (a: BDF, b: BDF) -> Bool {
         (a.domain, a.bus, a.device, a.function) < (b.domain, b.bus, b.device, b.function)
     }

@@ -21,16 +21,7 @@ struct MatrixCommand: ParsableCommand {
         let devices = try select(a)
         let pairs = a.matrix(devices)
         if output.json {
-            emit(JSON.object([
-                ("schema", .string("p2ptop.matrix/1")),
-                ("kernel", .string(a.kernel.description)),
-                ("cpu", .string(a.cpu.description)),
-                ("devices", .array(devices.map { d in
-                    .object([("bdf", .string(d.bdf.description)), ("alias", t.alias(d.bdf).map(JSON.string) ?? .null),
-                             ("kind", .string(t.kind(d.bdf).rawValue))])
-                })),
-                ("pairs", .array(pairs.map { VerdictJSON.pair($0, t) })),
-            ]).serialized(pretty: true))
+            emit(MatrixJSON.render(a, devices: devices, pairs: pairs))
             return
         }
         emit(MatrixGrid(analyzer: a, devices: devices, pairs: pairs, style: output.style, width: outputWidth()).text())
@@ -104,5 +95,26 @@ extension String {
         var s = self
         while s.last == " " { s.removeLast() }
         return s
+    }
+}
+
+/// `p2ptop.matrix/1`, written directly (pretty at the top, one compact line per pair).
+enum MatrixJSON {
+    static func render(_ a: P2PAnalyzer, devices: [Device], pairs: [Verdict]) -> String {
+        let t = a.topology
+        var f = VerdictJSON.Fragments(t)
+        var out = "{\n  \"schema\": \"p2ptop.matrix/1\",\n  \"kernel\": " + JSON.string(a.kernel.description).serialized()
+        out += ",\n  \"cpu\": " + JSON.string(a.cpu.description).serialized() + ",\n  \"devices\": ["
+        out += devices.map { d in
+            "\n    {\"bdf\": " + f.bdf[d.bdf]! + ", \"alias\": " + f.alias[d.bdf]! + ", \"kind\": \"" + t.kind(d.bdf).rawValue + "\"}"
+        }.joined(separator: ",")
+        out += "\n  ],\n  \"pairs\": ["
+        out.reserveCapacity(out.utf8.count + pairs.count * 420)
+        for (i, v) in pairs.enumerated() {
+            out += i == 0 ? "\n    " : ",\n    "
+            VerdictJSON.append(v, to: &out, &f)
+        }
+        out += "\n  ]\n}"
+        return out
     }
 }
