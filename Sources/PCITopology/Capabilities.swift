@@ -45,6 +45,9 @@ public enum StandardCapabilityID: UInt8, Sendable {
 public enum ExtendedCapabilityID: UInt16, Sendable {
     case aer = 0x01, virtualChannel = 0x02, serialNumber = 0x03, acs = 0x0d, ari = 0x0e
     case ats = 0x0f, sriov = 0x10, pri = 0x13, resizableBAR = 0x15, pasid = 0x1b
+    case powerBudgeting = 0x04, vendorSpecific = 0x0b, ltr = 0x18, secondaryPCIe = 0x19
+    case dataLinkFeature = 0x25, physicalLayer16 = 0x26, laneMargining = 0x27, physicalLayer32 = 0x2a
+    case dvsec = 0x23, ide = 0x30
     case dpc = 0x1d, l1ss = 0x1e, ptm = 0x1f, vfResizableBAR = 0x24, doe = 0x2e
 
     /// Short names for listings (`AER ACS SR-IOV …`).
@@ -65,6 +68,16 @@ public enum ExtendedCapabilityID: UInt16, Sendable {
         case .ptm: return "PTM"
         case .vfResizableBAR: return "VF-ReBAR"
         case .doe: return "DOE"
+        case .powerBudgeting: return "PowerBudget"
+        case .vendorSpecific: return "Vendor"
+        case .ltr: return "LTR"
+        case .secondaryPCIe: return "SecPCIe"
+        case .dataLinkFeature: return "DLF"
+        case .physicalLayer16: return "PL16GT"
+        case .laneMargining: return "LaneMargin"
+        case .physicalLayer32: return "PL32GT"
+        case .dvsec: return "DVSEC"
+        case .ide: return "IDE"
         case nil: return "#" + hex(id, width: 2)
         }
     }

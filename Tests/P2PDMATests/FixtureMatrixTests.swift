@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+import PCISources
+import PCITopology
+@testable import P2PDMA
+
+enum SharedFixtures {
+    static let lspci: String? = {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = (ProcessInfo.processInfo.environment["P2PTOP_FIXTURES"] ?? repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path) + "/lspci"
+        return FileManager.default.fileExists(atPath: dir) ? dir : nil
+    }()
+    static var dumps: [String] {
+        guard let dir = lspci else { return [] }
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".dump") }.sorted()
+    }
+}
+
+/// Real machines give matrices that obey the kernel's invariants.
+@Suite(.enabled(if: SharedFixtures.lspci != nil, "../shared/fixtures not found"))
+struct FixtureMatrixTests {
+    @Test(arguments: SharedFixtures.dumps)
+    func matrixInvariants(_ dump: String) throws {
+        let t = try DumpReader.load(path: SharedFixtures.lspci! + "/" + dump)
+        for kernel in [KernelVersion(5, 10), .latest] {
+            let a = P2PAnalyzer(topology: t, kernel: kernel, cpu: .unknown)
+            let eps = a.endpoints
+            #expect(eps.allSatisfy { $0.headerType == 0 && $0.baseClass != 0x06 })
+            let pairs = a.matrix(eps)
+            #expect(pairs.count == eps.count * (eps.count - 1))
+            var byPair: [[BDF]: Verdict] = [:]
+            for v in pairs { byPair[[v.provider, v.client]] = v }
+            for v in pairs {
+                if v.mapType == .busAddr { #expect(v.commonUpstream != nil && v.acsRedirect.isEmpty, "\(dump) \(v.provider)→\(v.client)") }
+                if v.commonUpstream == nil { #expect(v.mapType != .busAddr) }
+                #expect(v.distance >= 0)
+                let back = byPair[[v.client, v.provider]]!
+                #expect(back.distance == v.distance && back.mapType == v.mapType, "\(dump): symmetric \(v.provider)⇄\(v.client)")
+                #expect(v.pathClass != .same)
+            }
+        }
+    }
+
+    /// The laptop: two NVMe drives on separate root ports of an Alder Lake host bridge that is
+    /// not allowlisted, root ports with ACS redirect on.
+    @Test func alderLakeLaptop() throws {
+        let t = try DumpReader.load(path: SharedFixtures.lspci! + "/ml-alderlake-laptop-rtx3070ti-gl9755.dump")
+        let a = P2PAnalyzer(topology: t, kernel: KernelVersion(6, 8), cpu: CPUInfo(vendor: "intel", family: 6))
+        let v = a.verdict(provider: try t.resolve("nvme0").bdf, client: try t.resolve("nvme1").bdf)
+        #expect(v.mapType == .notSupported && v.distance == 4 && !v.acsRedirect.isEmpty && v.commonUpstream == nil)
+        #expect(v.pathClass == .phb)
+        let gpuAudio = a.verdict(provider: BDF("0000:01:00.0")!, client: BDF("0000:01:00.1")!)
+        #expect(gpuAudio.commonUpstream == BDF("0000:00:01.0") && gpuAudio.distance == 2)
+        // The root port above the GPU redirects: its functions meet there but go up anyway.
+        #expect(gpuAudio.acsRedirect == [BDF("0000:00:01.0")!] && gpuAudio.mapType == .notSupported)
+        let findings = Doctor(analyzer: a).findings()
+        #expect(findings.contains { $0.code == "acs-redirect" && $0.remedy.contains("pci=disable_acs_redir=0000:00:01.0;") })
+        #expect(findings.contains { $0.code == "host-bridge-not-allowlisted" })
+        #expect(findings.contains { $0.code == "link-downtrained" && $0.devices == [BDF("0000:01:00.0")!] })
+        // Its resizable BARs already sit at their largest supported sizes.
+        #expect(!findings.contains { $0.code == "rebar-small" })
+    }
+}
