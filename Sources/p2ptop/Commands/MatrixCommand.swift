@@ -77,11 +77,13 @@ struct MatrixGrid {
         }
         out += """
 
-            Legend: B = BUS_ADDR (peer-to-peer below a shared bridge), H = THRU_HOST_BRIDGE (allowed \
-            through the root complex), - = NOT_SUPPORTED (the kernel refuses: -EREMOTEIO).
-            X = same device; PIX = at most one switch; PXB = several bridges; PHB = one host bridge; \
-            NODE = host bridges of one NUMA node; SYS = across NUMA nodes.
-            Rows provide the memory, columns are the DMA clients. Why: p2ptop path A B. What to change: p2ptop doctor.
+            Legend: B  BUS_ADDR: peer-to-peer below a shared bridge, bus addresses
+                    H  THRU_HOST_BRIDGE: allowed through the root complex
+                    -  NOT_SUPPORTED: the kernel refuses the mapping (-EREMOTEIO)
+            Path:   X same device, PIX at most one switch, PXB several bridges,
+                    PHB one host bridge, NODE host bridges of one NUMA node, SYS across NUMA
+            Rows provide the memory, columns do the DMA. Why: p2ptop path A B.
+            What to change: p2ptop doctor.
 
             """
         let names = devices.map { d in "  " + label(d).padding(rowLabel) + d.bdf.description + "  " + t.kind(d.bdf).tag }

@@ -88,7 +88,7 @@ struct PathReport {
                 lines.append("    " + style.warn("[host bridge \(hbs)]"))
             }
             var s = "  " + (h.role == "provider" || h.role == "client" ? "●" : "○") + " " + name(h.bdf).padding(22)
-            s += t.kind(h.bdf).tag.padding(24)
+            s += t.kind(h.bdf).tag.padding(22)
             if let l = h.link {
                 var linkText = "\(l.text) \(format1((l.bytesPerSecond ?? 0) / 1e9)) GB/s"
                 if let b = bottleneck, b.0 == h.bdf { linkText = style.warn(linkText + " ← bottleneck") }
@@ -107,7 +107,7 @@ struct PathReport {
         lines.append("")
         let verdictText = "\(verdict.mapType.rawValue), distance \(verdict.distance), path \(verdict.pathClass.rawValue)"
         lines.append("  verdict: " + verdict.mapType.paint(verdictText, style))
-        lines.append("  why:     " + verdict.reason)
+        lines += wrap("why:     " + verdict.reason, width: 78, hangingIndent: 9).map { "  " + $0 }
         if verdict.commonUpstream != nil && !verdict.acsRedirect.isEmpty {
             lines.append("  change:  boot with pci=disable_acs_redir=" + verdict.acsRedirect.map { $0.description }.joined(separator: ";")
                          + " (may merge IOMMU groups); see p2ptop doctor")

@@ -27,3 +27,20 @@ extension Device {
         return s.text
     }
 }
+
+/// Word-wraps `text` to `width` columns; continuation lines are indented by `hangingIndent`.
+func wrap(_ text: String, width: Int, hangingIndent: Int) -> [String] {
+    var lines: [String] = []
+    var current = ""
+    for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+        let candidate = current.isEmpty ? String(word) : current + " " + word
+        if candidate.count > width && !current.isEmpty {
+            lines.append(current)
+            current = String(repeating: " ", count: hangingIndent) + word
+        } else {
+            current = candidate
+        }
+    }
+    if !current.isEmpty { lines.append(current) }
+    return lines
+}
