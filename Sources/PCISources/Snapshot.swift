@@ -184,7 +184,7 @@ public enum Snapshot {
         return out
     }
 
-    /// Writes the snapshot to `path` atomically, or returns the text for stdout.
+    /// Writes the snapshot to `path` atomically (a temporary file, then rename).
     public static func write(_ t: Topology, to path: String) throws(SourceError) {
         let text = encode(t).serialized(pretty: true) + "\n"
         if let e = FileIO.writeAtomically(path, Array(text.utf8)) {

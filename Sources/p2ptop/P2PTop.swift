@@ -47,7 +47,7 @@ enum Main {
             let message = P2PTop.fullMessage(for: error)
             fputs(message + (message.hasSuffix("\n") ? "" : "\n"), stderr)
             // Usage errors are 2 by the project's contract (ArgumentParser says 64).
-            exit(code == .validationFailure ? P2PExit.usage : code.rawValue == 64 ? P2PExit.usage : code.rawValue)
+            exit(code == .validationFailure ? P2PExit.usage : code.rawValue)
         }
     }
 
