@@ -21,6 +21,10 @@ public struct P2PAnalyzer: Sendable {
         self.cpu = cpu
         var chains: [BDF: [BDF]] = [:]
         for d in topology.devices { chains[d.bdf] = [d.bdf] + topology.upstreamPath(d.bdf) }
+        // pci_upstream_bridge() substitutes the PF for a VF: a VF hangs where its PF hangs.
+        for d in topology.devices {
+            if let pf = d.sysfs?.physfn, pf != d.bdf, let pfChain = chains[pf] { chains[d.bdf] = [d.bdf] + pfChain.dropFirst() }
+        }
         self.chains = chains
         var first: [Topology.RootBus: BDF] = [:]
         for d in topology.devices where topology.parent(d.bdf) == nil {

@@ -39,6 +39,7 @@ public enum Snapshot {
         func opt<T>(_ v: T?, _ make: (T) -> JSON) -> JSON { v.map(make) ?? .null }
         return .object([
             ("driver", opt(f.driver, JSON.string)),
+            ("physfn", opt(f.physfn) { .string($0.description) }),
             ("numa_node", opt(f.numaNode) { .int(Int64($0)) }),
             ("iommu_group", opt(f.iommuGroup) { .int(Int64($0)) }),
             ("iommu_type", opt(f.iommuType, JSON.string)),
@@ -127,6 +128,10 @@ public enum Snapshot {
         }
         var f = SysfsFacts()
         f.driver = try str("driver")
+        if let text = try str("physfn") {
+            guard let pf = BDF(text) else { throw SourceError(file: file, field: "\(field).physfn", "expected a BDF like \"0000:3b:00.0\"") }
+            f.physfn = pf
+        }
         f.numaNode = try int("numa_node")
         f.iommuGroup = try int("iommu_group")
         f.iommuType = try str("iommu_type")

@@ -15,6 +15,7 @@ public struct SysfsExtras {
         var f = SysfsFacts()
         f.resources = resources
         if let link = FileIO.readLink(join(dir, "driver")) { f.driver = basename(link) }
+        if let link = FileIO.readLink(join(dir, "physfn")) { f.physfn = BDF(basename(link)) }
         if let n = FileIO.attribute(join(dir, "numa_node")).flatMap({ Int($0) }), n >= 0 { f.numaNode = n }
         if let link = FileIO.readLink(join(dir, "iommu_group")), let g = Int(basename(link)) {
             f.iommuGroup = g

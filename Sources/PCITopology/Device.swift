@@ -18,6 +18,8 @@ public struct SysfsFacts: Hashable, Sendable {
     public var aerCounters: [String: [String: UInt64]] = [:]
     /// BAR bases and sizes as the kernel reports them (`resource`), by region index 0…5.
     public var resources: [OSResource]?
+    /// For an SR-IOV virtual function: its physical function (`physfn` link).
+    public var physfn: BDF?
 
     public init() {}
 }

@@ -192,3 +192,28 @@ let b = Fabric.bdf
         #expect(CPUInfo(parsing: "amd") == nil)
     }
 }
+
+@Suite struct VirtualFunctionTests {
+    /// A NIC PF on 03:00.0 under a switch with two VFs on bus 07, which no bridge's bus range
+    /// holds (VFs may sit on buses past the PF's): the kernel's upstream() of a VF is its PF's
+    /// upstream bridge, whatever bus the VF is on.
+    @Test func vfsHangWherePFHangs() {
+        var f = Fabric.switchBox()
+        f.endpoint("0000:03:00.0", classCode: 0x0200)
+        for fn in ["0000:07:00.2", "0000:07:00.3"] {
+            f.endpoint(fn, classCode: 0x0200)
+            var facts = SysfsFacts(); facts.physfn = b("0000:03:00.0")
+            let last = f.devices.removeLast()
+            f.devices.append(Device(bdf: last.bdf, config: last.config, sysfs: facts))
+        }
+        f.devices.removeAll { $0.bdf == b("0000:03:00.0") && $0.classCode == 0x0108 }
+        let a = f.analyzer()
+        #expect(f.topology.parent(b("0000:07:00.2")) == nil, "lspci's tree puts them on a root bus")
+        let vfToPF = a.verdict(provider: b("0000:07:00.2"), client: b("0000:03:00.0"))
+        #expect(vfToPF.distance == 2 && vfToPF.mapType == .busAddr)
+        let vfToVF = a.verdict(provider: b("0000:07:00.2"), client: b("0000:07:00.3"))
+        #expect(vfToVF.distance == 2 && vfToVF.commonUpstream == b("0000:02:00.0"))
+        let vfToPeer = a.verdict(provider: b("0000:07:00.3"), client: b("0000:04:00.0"))
+        #expect(vfToPeer.distance == 4 && vfToPeer.mapType == .busAddr)
+    }
+}
