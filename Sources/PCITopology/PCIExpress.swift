@@ -170,3 +170,31 @@ enum ExpressDecoder {
                           link: link, physicalSlot: physicalSlot)
     }
 }
+
+extension SysfsFacts {
+    /// `16.0 GT/s PCIe`, `8 GT/s`, `2.5 GT/s PCIe` → the speed; `Unknown` or junk → nil.
+    static func parseSpeed(_ text: String?) -> LinkSpeed? {
+        guard let text, let number = text.split(separator: " ").first, let gts = Double(number) else { return nil }
+        return LinkSpeed(gts: gts)
+    }
+
+    /// The link as the kernel's `max_link_*` / `current_link_*` attributes tell it: readable
+    /// without root, so the link is known even when config space past 64 bytes is not.
+    public var link: Link? {
+        guard let capSpeed = SysfsFacts.parseSpeed(maxLinkSpeed), let capWidth = maxLinkWidth else { return nil }
+        let status = SysfsFacts.parseSpeed(currentLinkSpeed).flatMap { s in currentLinkWidth.map { LinkState(speed: s, width: $0) } }
+        return Link(capability: LinkState(speed: capSpeed, width: capWidth), status: status, portNumber: 0,
+                    supportedSpeeds: nil, facesDownstream: false)
+    }
+}
+
+extension Topology {
+    /// The device's link from config space, or — when config space was cut to 64 bytes because
+    /// the reader was not root — from sysfs. Sources that never had the sysfs view (dumps,
+    /// captured roots) only ever report config space, like lspci.
+    public func link(of d: Device) -> (link: Link, source: String)? {
+        if let l = d.link { return (l, "config") }
+        if source.privileged == false, d.capabilities.coverage == .unreadable, let l = d.sysfs?.link { return (l, "sysfs") }
+        return nil
+    }
+}

@@ -86,3 +86,27 @@ func sampleTopology() -> Topology {
         _ = TreeRenderer(topology: t) { _ in nil }.render()  // terminates
     }
 }
+
+@Suite struct SysfsLinkTests {
+    func device(_ facts: SysfsFacts) -> Device {
+        var b = ConfigBuilder(size: 64)
+        b.bytes[6] |= 0x10   // has capabilities, but they are past the readable 64 bytes
+        return Device(bdf: BDF(bus: 1, device: 0, function: 0), config: b.config, sysfs: facts)
+    }
+
+    @Test func unprivilegedLiveReadsTheLinkFromSysfs() throws {
+        var f = SysfsFacts()
+        f.maxLinkSpeed = "16.0 GT/s PCIe"; f.maxLinkWidth = 16
+        f.currentLinkSpeed = "2.5 GT/s PCIe"; f.currentLinkWidth = 16
+        let live = Topology(devices: [device(f)], source: SourceInfo(kind: .live, privileged: false))
+        let known = try #require(live.link(of: live.devices[0]))
+        #expect(known.source == "sysfs" && known.link.capability.text == "16GT/s x16" && known.link.status?.text == "2.5GT/s x16")
+        #expect(known.link.isDowngraded)
+        // A captured tree or a root-read machine reports config space only, like lspci.
+        let captured = Topology(devices: [device(f)], source: SourceInfo(kind: .sysfsRoot))
+        #expect(captured.link(of: captured.devices[0]) == nil)
+        f.maxLinkSpeed = "Unknown"
+        let unknown = Topology(devices: [device(f)], source: SourceInfo(kind: .live, privileged: false))
+        #expect(unknown.link(of: unknown.devices[0]) == nil)
+    }
+}

@@ -45,7 +45,7 @@ struct ListCommand: ParsableCommand {
                 out += "\(hex(d.classCode, width: 4)): \(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4))"
             }
             if d.revision != 0 { out += " (rev \(hex(d.revision, width: 2)))" }
-            if let link = d.linkSummary(style: style) { out += "  " + link }
+            if let link = d.linkSummary(style: style, in: t) { out += "  " + link }
             out += "\n"
         }
         emit(out)

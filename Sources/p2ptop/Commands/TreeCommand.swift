@@ -37,7 +37,7 @@ struct TreeCommand: ParsableCommand {
         let kind = t.kind(d.bdf)
         if let alias = t.alias(d.bdf) { parts.append(style.accent(alias)) }
         if kind != .other && kind != .bridge { parts.append(kind.tag) }
-        if let link = d.linkSummary(style: style) { parts.append(link) }
+        if let link = d.linkSummary(style: style, in: t) { parts.append(link) }
         return parts.isEmpty ? "" : "  [" + parts.joined(separator: ", ") + "]"
     }
 }

@@ -16,8 +16,8 @@ func humanSize(_ bytes: UInt64) -> String {
 
 extension Device {
     /// The link as `16GT/s x16`, with the capability when trained below it.
-    func linkSummary(style: Style) -> String? {
-        guard let l = link else {
+    func linkSummary(style: Style, in t: Topology) -> String? {
+        guard let l = t.link(of: self)?.link else {
             if capabilities.coverage == .unreadable { return style.dim("link unknown (needs root)") }
             return nil
         }
