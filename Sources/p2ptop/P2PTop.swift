@@ -9,6 +9,7 @@ import PCISources
 struct P2PTop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "p2ptop",
+        version: "0.2.0",
         abstract: "See and drive PCIe peer-to-peer DMA: topology, BARs, P2P verdicts, pins and transfers.",
         discussion: """
             Sources (every command): the live machine by default, or --dump FILE (lspci -x output), \
