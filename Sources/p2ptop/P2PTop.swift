@@ -9,8 +9,8 @@ import PCISources
 struct P2PTop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "p2ptop",
-        version: "0.2.0",
         abstract: "See and drive PCIe peer-to-peer DMA: topology, BARs, P2P verdicts, pins and transfers.",
+        version: "0.2.0",
         discussion: """
             Sources (every command): the live machine by default, or --dump FILE (lspci -x output), \
             --sysfs-root DIR (a captured root containing sys/), --snapshot FILE (p2ptop snapshot).
