@@ -10,12 +10,12 @@ struct P2PTop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "p2ptop",
         abstract: "See and drive PCIe peer-to-peer DMA: topology, BARs, P2P verdicts, pins and transfers.",
-        version: "0.2.0",
         discussion: """
             Sources (every command): the live machine by default, or --dump FILE (lspci -x output), \
             --sysfs-root DIR (a captured root containing sys/), --snapshot FILE (p2ptop snapshot).
             Until the terminal UI lands, a bare `p2ptop` prints the tree.
             """,
+        version: "0.2.0",
         subcommands: [TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, DoctorCommand.self, SnapshotCommand.self, BenchCommand.self],
         defaultSubcommand: TreeCommand.self)
 }
