@@ -6,6 +6,7 @@ public enum TopologySource: Sendable, Equatable {
     case dump(String)
     case sysfsRoot(String)
     case snapshot(String)
+    case fabric(String)
 
     public func load() throws(SourceError) -> Topology {
         switch self {
@@ -13,6 +14,7 @@ public enum TopologySource: Sendable, Equatable {
         case .dump(let path): return try DumpReader.load(path: path)
         case .sysfsRoot(let root): return try SysfsSource.load(root: root)
         case .snapshot(let path): return try Snapshot.load(path: path)
+        case .fabric(let name): return try DemoFabrics.load(name)
         }
     }
 
@@ -23,6 +25,7 @@ public enum TopologySource: Sendable, Equatable {
         case .dump(let p): return " --dump \(p)"
         case .sysfsRoot(let p): return " --sysfs-root \(p)"
         case .snapshot(let p): return " --snapshot \(p)"
+        case .fabric(let n): return " --fabric \(n)"
         }
     }
 }

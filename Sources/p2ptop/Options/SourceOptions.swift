@@ -13,10 +13,13 @@ struct SourceOptions: ParsableArguments {
     @Option(name: .customLong("snapshot"), help: ArgumentHelp("Read a p2ptop snapshot.", valueName: "file"))
     var snapshot: String?
 
+    @Option(name: .customLong("fabric"), help: ArgumentHelp("Use a bundled demo machine (p2ptop fabrics lists them).", valueName: "name"))
+    var fabric: String?
+
     func validate() throws {
-        let chosen = [dump, sysfsRoot, snapshot].compactMap { $0 }
+        let chosen = [dump, sysfsRoot, snapshot, fabric].compactMap { $0 }
         if chosen.count > 1 {
-            throw ValidationError("choose one source: --dump, --sysfs-root or --snapshot")
+            throw ValidationError("choose one source: --dump, --sysfs-root, --snapshot or --fabric")
         }
     }
 
@@ -24,6 +27,7 @@ struct SourceOptions: ParsableArguments {
         if let dump { return .dump(dump) }
         if let sysfsRoot { return .sysfsRoot(sysfsRoot) }
         if let snapshot { return .snapshot(snapshot) }
+        if let fabric { return .fabric(fabric) }
         return .live
     }
 

@@ -1,0 +1,127 @@
+import PCITopology
+
+/// Builds a demo machine function by function: real config-space bytes (decoded like a dump's)
+/// plus the sysfs facts a live machine would show (BAR sizes, driver, NUMA, IOMMU group,
+/// link attributes, p2pmem). Addresses are assigned from per-host-bridge windows.
+struct FabricBuilder {
+    private(set) var devices: [Device] = []
+    private var nextMMIO: [UInt32: UInt64] = [:]   // per root bus: next 64-bit prefetchable address
+    private var nextGroup = 1
+    var iommuType = "identity"
+
+    enum Gen: UInt8 { case g1 = 1, g2, g3, g4, g5 }
+
+    /// The function the kernel inspects on a root bus (`pci_host_bridge_dev`).
+    mutating func hostBridge(_ bdf: String, vendor: UInt16, device: UInt16, numa: Int, mmioBase: UInt64) {
+        let b = BDF(bdf)!
+        nextMMIO[b.domain << 8 | UInt32(b.bus)] = mmioBase
+        var c = ConfigSpaceBuilder(size: 4096, vendor: vendor, device: device, classCode: 0x0600)
+        c.bytes[6] = 0x10
+        c.express(type: 9, capSpeed: 0, capWidth: 0, staSpeed: 0, staWidth: 0)
+        add(b, c, driver: nil, numa: numa, bars: [])
+    }
+
+    /// A Root Port (type 4), switch upstream (5) or downstream (6) port.
+    mutating func port(_ bdf: String, type: UInt8, vendor: UInt16, device: UInt16, sec: UInt8, sub: UInt8,
+                       gen: Gen, width: UInt32, trainedWidth: UInt16? = nil, acs: ACSBits? = nil, numa: Int) {
+        let b = BDF(bdf)!
+        var c = ConfigSpaceBuilder(size: 4096, vendor: vendor, device: device, classCode: 0x0604, header: 1)
+        c.buses(primary: b.bus, secondary: sec, subordinate: sub)
+        c.express(type: type, capSpeed: gen.rawValue, capWidth: width, staSpeed: gen.rawValue, staWidth: trainedWidth ?? UInt16(width))
+        if let acs {
+            c.acs(capability: [.sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding, .egressControl, .directTranslatedP2P],
+                  control: acs)
+        }
+        add(b, c, driver: "pcieport", numa: numa, bars: [])
+    }
+
+    /// An endpoint with 64-bit BARs of the given sizes (index → (size, prefetchable)).
+    mutating func endpoint(_ bdf: String, vendor: UInt16, device: UInt16, classCode: UInt16, progIf: UInt8 = 0,
+                           subsystem: (UInt16, UInt16)? = nil, gen: Gen, width: UInt32, trainedGen: Gen? = nil,
+                           bars: [(index: Int, size: UInt64, prefetchable: Bool)], driver: String, numa: Int,
+                           rebar: (bar: Int, sizes: [UInt64])? = nil, p2pmem: (bar: Int, published: Bool)? = nil,
+                           multifunction: Bool = false) {
+        let b = BDF(bdf)!
+        var c = ConfigSpaceBuilder(size: 4096, vendor: vendor, device: device, classCode: classCode, header: multifunction ? 0x80 : 0)
+        c.bytes[9] = progIf
+        c.bytes[8] = 0x01
+        if let s = subsystem { c.w16(0x2c, s.0); c.w16(0x2e, s.1) }
+        c.express(type: 0, capSpeed: gen.rawValue, capWidth: width, staSpeed: (trainedGen ?? gen).rawValue, staWidth: UInt16(width))
+        c.ext(at: 0x100, id: 0x01)   // AER
+        var resources = [OSResource](repeating: OSResource(base: 0, size: 0), count: 6)
+        let key = b.domain << 8 | UInt32(rootBus(of: b))
+        for bar in bars {
+            var base = nextMMIO[key] ?? 0x3800_0000_0000
+            base = (base + bar.size - 1) / bar.size * bar.size   // natural alignment
+            nextMMIO[key] = base + bar.size
+            c.bar64(bar.index, address: base, prefetchable: bar.prefetchable)
+            resources[bar.index] = OSResource(base: base | (bar.prefetchable ? 0xc : 0x4), size: bar.size,
+                                              flags: 0x0014_0200 | (bar.prefetchable ? 0x2000 : 0))
+        }
+        if let r = rebar {
+            c.ext(at: 0x200, id: 0x15)
+            var capBits: UInt32 = 0
+            for s in r.sizes { capBits |= 1 << UInt32(log2(s) - 16) }
+            c.w32(0x204, capBits)
+            let current = bars.first { $0.index == r.bar }?.size ?? r.sizes.last!
+            c.w32(0x208, 1 << 5 | UInt32(log2(current) - 20) << 8 | UInt32(r.bar))
+        }
+        var facts = sysfsFacts(b, driver: driver, numa: numa, resources: resources, gen: trainedGen ?? gen, width: Int(width), capGen: gen)
+        if let p = p2pmem, let bar = bars.first(where: { $0.index == p.bar }) {
+            facts.p2pmem = P2PMem(size: bar.size, available: bar.size, published: p.published)
+        }
+        facts.resourceFiles = bars.map(\.index)
+        facts.resourceWCFiles = bars.filter(\.prefetchable).map(\.index)
+        devices.append(Device(bdf: b, config: c.config, sysfs: facts))
+    }
+
+    private func rootBus(of b: BDF) -> UInt8 {
+        var bus = b.bus
+        // Walk up through the bridges added so far (they come before their children).
+        var guardCount = 0
+        while let parent = devices.first(where: { $0.bdf.domain == b.domain && $0.bridge?.secondary == bus }), guardCount < 16 {
+            bus = parent.bdf.bus
+            guardCount += 1
+        }
+        return bus
+    }
+
+    private func log2(_ v: UInt64) -> Int { 63 - v.leadingZeroBitCount }
+
+    private mutating func add(_ b: BDF, _ c: ConfigSpaceBuilder, driver: String?, numa: Int, bars: [Int]) {
+        let link = c.config.u32(0x4c).map { Int(($0 >> 4) & 0x3f) } ?? 0
+        var facts = sysfsFacts(b, driver: driver, numa: numa, resources: [OSResource](repeating: OSResource(base: 0, size: 0), count: 6),
+                               gen: nil, width: link, capGen: nil)
+        if c.bytes[0x0e] & 0x7f == 1, let g = c.config.u16(0x52) {
+            facts.currentLinkSpeed = LinkSpeed(code: UInt8(g & 0xf)).sysfsText
+            facts.maxLinkSpeed = facts.currentLinkSpeed
+        }
+        devices.append(Device(bdf: b, config: c.config, sysfs: facts))
+    }
+
+    private mutating func sysfsFacts(_ b: BDF, driver: String?, numa: Int, resources: [OSResource], gen: Gen?, width: Int, capGen: Gen?) -> SysfsFacts {
+        var f = SysfsFacts()
+        f.driver = driver
+        f.numaNode = numa
+        f.iommuGroup = nextGroup
+        f.iommuType = iommuType
+        nextGroup += 1
+        f.resources = resources
+        if let gen { f.currentLinkSpeed = LinkSpeed(code: gen.rawValue).sysfsText; f.currentLinkWidth = width }
+        if let capGen { f.maxLinkSpeed = LinkSpeed(code: capGen.rawValue).sysfsText; f.maxLinkWidth = width }
+        return f
+    }
+
+    func topology(name: String, kernel: String, cpuVendor: String, cpuFamily: Int) -> Topology {
+        Topology(devices: devices, host: HostInfo(kernelRelease: kernel, cpuVendor: cpuVendor, cpuFamily: cpuFamily, hostname: name),
+                 source: SourceInfo(kind: .fabric, path: name, privileged: true))
+    }
+}
+
+extension LinkSpeed {
+    /// `16.0 GT/s PCIe`, as sysfs writes `current_link_speed`.
+    var sysfsText: String {
+        guard let g = gts else { return "Unknown" }
+        return (g == g.rounded() ? "\(Int(g)).0" : "\(g)") + " GT/s PCIe"
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import PCISources
+import PCITopology
+
+/// `p2ptop fabrics`: the bundled demo machines (any command takes `--fabric NAME`).
+struct FabricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fabrics", abstract: "List the bundled demo fabrics (use any of them with --fabric NAME).")
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let rows = try DemoFabrics.all.map { info throws(SourceError) -> (DemoFabrics.Info, Topology) in (info, try DemoFabrics.load(info.name)) }
+        if output.json {
+            emit(JSON.object([
+                ("schema", .string("p2ptop.fabrics/1")),
+                ("default", .string(DemoFabrics.defaultName)),
+                ("fabrics", .array(rows.map { info, t in
+                    .object([("name", .string(info.name)), ("description", .string(info.description)),
+                             ("modelled_on", .string(info.modelledOn)), ("kernel", .string(t.host.kernelRelease ?? "")),
+                             ("cpu", .string("\(t.host.cpuVendor ?? "?"):0x\(String(t.host.cpuFamily ?? 0, radix: 16))")),
+                             ("devices", .int(Int64(t.devices.count))),
+                             ("aliases", .array(t.devices.compactMap { t.alias($0.bdf) }.map(JSON.string)))])
+                })),
+            ]).serialized(pretty: true))
+            return
+        }
+        var lines: [String] = []
+        for (i, (info, t)) in rows.enumerated() {
+            lines.append(output.style.bold(info.name) + (i == 0 ? "  (default)" : ""))
+            lines += wrap(info.description, width: 76, hangingIndent: 0).map { "  " + $0 }
+            lines += wrap("modelled on: " + info.modelledOn, width: 76, hangingIndent: 13).map { "  " + $0 }
+            lines.append("  \(t.devices.count) functions; " + t.devices.compactMap { t.alias($0.bdf) }.filter { !$0.hasPrefix("rp") && !$0.hasPrefix("sw") }.joined(separator: " "))
+            lines.append("")
+        }
+        emit(lines.joined(separator: "\n"))
+    }
+}
