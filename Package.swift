@@ -21,15 +21,19 @@ let package = Package(
         .target(name: "PCISources", dependencies: ["PCITopology", "CPCI"]),
         // The kernel's P2PDMA decisions (map type, distance, allowlist, path class). Pure.
         .target(name: "P2PDMA", dependencies: ["PCITopology"]),
+        // Runtime state: providers, pages, VMAs, GUP/PUP, SG lists, DMA mapping, dma-buf,
+        // lifetime, and transfers that move real bytes.
+        .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA"]),
         .executableTarget(
             name: "p2ptop",
             dependencies: [
-                "PCITopology", "PCISources", "P2PDMA",
+                "PCITopology", "PCISources", "P2PDMA", "P2PEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology"]),
         .testTarget(name: "PCISourcesTests", dependencies: ["PCISources", "PCITopology"]),
         .testTarget(name: "P2PDMATests", dependencies: ["P2PDMA", "PCITopology", "PCISources"]),
+        .testTarget(name: "P2PEngineTests", dependencies: ["P2PEngine", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "EndToEndTests", dependencies: ["p2ptop"]),
     ],
     swiftLanguageModes: [.v6]

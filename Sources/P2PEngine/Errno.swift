@@ -1,0 +1,30 @@
+/// The kernel error numbers the engine returns, named as the kernel names them.
+public enum Errno: Int32, Error, Hashable, Sendable, CustomStringConvertible {
+    case EPERM = 1, ENOENT = 2, ENOMEM = 12, EFAULT = 14, EBUSY = 16, ENODEV = 19, EINVAL = 22
+    case EOVERFLOW = 75, EOPNOTSUPP = 95, EREMOTEIO = 121
+
+    public var name: String {
+        switch self {
+        case .EPERM: return "EPERM"
+        case .ENOENT: return "ENOENT"
+        case .ENOMEM: return "ENOMEM"
+        case .EFAULT: return "EFAULT"
+        case .EBUSY: return "EBUSY"
+        case .ENODEV: return "ENODEV"
+        case .EINVAL: return "EINVAL"
+        case .EOVERFLOW: return "EOVERFLOW"
+        case .EOPNOTSUPP: return "EOPNOTSUPP"
+        case .EREMOTEIO: return "EREMOTEIO"
+        }
+    }
+
+    public var description: String { "-\(name)" }
+}
+
+/// An engine failure: the errno the kernel would return and where it came from.
+public struct EngineError: Error, Sendable, CustomStringConvertible {
+    public var errno: Errno
+    public var message: String
+    public init(_ errno: Errno, _ message: String) { self.errno = errno; self.message = message }
+    public var description: String { "\(errno.description): \(message)" }
+}

@@ -1,0 +1,297 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import P2PDMA
+import PCITopology
+
+/// How a transfer reaches the memory: the consumers of kernel-p2pdma.md §3.4 and §5.2.
+public enum TransferMethod: String, Sendable, CaseIterable {
+    /// O_DIRECT block I/O into a p2pmem mapping: transient FOLL_PCI_P2PDMA pins per I/O.
+    case odirect
+    /// RDMA `ibv_reg_mr` of the mapping: FOLL_PIN|FOLL_LONGTERM, no FOLL_PCI_P2PDMA.
+    case rdma
+    /// RDMA `ibv_reg_dmabuf_mr` on a VFIO dma-buf export of the BAR: no struct pages, no pins.
+    case dmabuf
+    /// CPU copy through a `resourceN` mapping (MMIO writes), no DMA at all.
+    case cpu
+}
+
+public struct TransferRequest: Sendable {
+    public var from: BDF?          // nil = host memory
+    public var to: BDF?            // nil = host memory
+    public var size: Int
+    public var block: Int
+    public var queueDepth: Int
+    public var method: TransferMethod
+    public var unthrottled: Bool
+
+    public init(from: BDF?, to: BDF?, size: Int, block: Int = 1 << 20, queueDepth: Int = 4, method: TransferMethod, unthrottled: Bool = false) {
+        self.from = from; self.to = to; self.size = size; self.block = block
+        self.queueDepth = queueDepth; self.method = method; self.unthrottled = unthrottled
+    }
+}
+
+public struct TransferResult: Sendable {
+    public var ok: Bool
+    public var bytes: Int
+    public var verified: Bool
+    /// Time spent moving data (pin, map, DMA copy, unmap, unpin), throttled unless asked not to.
+    public var seconds: Double
+    /// Time spent checking every byte afterwards.
+    public var verifySeconds: Double
+    public var mapType: MapType?
+    public var path: [BDF]
+    public var bottleneck: (device: BDF, link: LinkState, bytesPerSecond: Double)?
+    public var pinsAcquired: Int
+    public var pinsReleased: Int
+    public var pinsOutstandingAfter: Int
+    public var ios: Int
+    public var window: Int
+    public var error: EngineError?
+    public var leaks: Engine.Leaks?
+
+    public var gbps: Double { seconds > 0 ? Double(bytes) / seconds / 1e9 : 0 }
+}
+
+/// Runs one transfer on an engine, moving real bytes and verifying them.
+public struct TransferRunner {
+    public let engine: Engine
+    /// Called after each batch of I/Os with bytes done so far and pins currently held.
+    public var progress: ((Int, Int) -> Void)?
+
+    public init(engine: Engine, progress: ((Int, Int) -> Void)? = nil) { self.engine = engine; self.progress = progress }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// The data a device "holds" at an absolute offset: a pattern no two offsets share.
+    static func fill(_ p: UnsafeMutableRawPointer, length: Int, offset: Int, seed: UInt64) {
+        let words = p.bindMemory(to: UInt64.self, capacity: length / 8)
+        var x = UInt64(offset / 8)
+        for i in 0..<(length / 8) {
+            words[i] = (x &* 0x9e37_79b9_7f4a_7c15) ^ seed
+            x &+= 1
+        }
+    }
+
+    /// The bottleneck link on the path provider → client, from each hop's trained link.
+    func bottleneck(_ v: Verdict) -> (BDF, LinkState, Double)? {
+        let t = engine.topology
+        return v.hops.compactMap { b -> (BDF, LinkState, Double)? in
+            guard b != v.commonUpstream, t.parent(b) != nil || b == v.provider || b == v.client,
+                  let s = t.device(b)?.link?.status, let bw = s.bytesPerSecond, s.width > 0 else { return nil }
+            return (b, s, bw)
+        }.min { $0.2 < $1.2 }
+    }
+
+    public func run(_ r: TransferRequest) -> TransferResult {
+        let startPins = engine.vmstat
+        var result = TransferResult(ok: false, bytes: 0, verified: false, seconds: 0, verifySeconds: 0, mapType: nil, path: [],
+                                    bottleneck: nil, pinsAcquired: 0, pinsReleased: 0, pinsOutstandingAfter: 0, ios: 0,
+                                    window: 0, error: nil, leaks: nil)
+        do {
+            switch r.method {
+            case .odirect: try odirect(r, &result)
+            case .rdma: try rdma(r, &result)
+            case .dmabuf: try dmabuf(r, &result)
+            case .cpu: try cpu(r, &result)
+            }
+            result.ok = true
+        } catch {
+            result.error = error
+        }
+        result.pinsAcquired = engine.vmstat.nr_foll_pin_acquired - startPins.nr_foll_pin_acquired
+        result.pinsReleased = engine.vmstat.nr_foll_pin_released - startPins.nr_foll_pin_released
+        result.pinsOutstandingAfter = engine.vmstat.outstanding
+        result.leaks = engine.leaks()
+        return result
+    }
+
+    private func describePath(_ provider: BDF, _ client: BDF, _ result: inout TransferResult) -> Verdict {
+        let v = engine.analyzer.verdict(provider: provider, client: client)
+        result.mapType = v.mapType
+        result.path = v.hops
+        if let b = bottleneck(v) { result.bottleneck = (b.0, b.1, b.2) }
+        return v
+    }
+
+    /// Sleeps so that `bytes` take at least bytes / bandwidth since `start`.
+    private func throttle(_ r: TransferRequest, _ result: TransferResult, bytes: Int, start: Double) {
+        guard !r.unthrottled, let bw = result.bottleneck?.bytesPerSecond else { return }
+        let due = start + Double(bytes) / bw
+        let wait = due - TransferRunner.now()
+        if wait > 0 {
+            var ts = timespec(tv_sec: Int(wait), tv_nsec: Int((wait - Double(Int(wait))) * 1e9))
+            nanosleep(&ts, nil)
+        }
+    }
+
+    /// The destination mapping for a provider's memory: p2pmem/allocate on 6.2+, otherwise
+    /// the only way a process could map the BAR, `resourceN` (PFNMAP).
+    private func mapDestination(_ device: BDF, length: Int) throws(EngineError) -> VMA {
+        if engine.kernel.userspaceP2PDMA, let p = engine.providers[device] {
+            return try engine.mmapP2PMem(device, length: min(length, p.available / PAGE_SIZE * PAGE_SIZE))
+        }
+        if engine.providers[device] != nil || engine.topology.device(device) != nil {
+            let bar = engine.providers[device]?.bar ?? largestBAR(device)
+            return try engine.mmapResource(device, bar: bar)
+        }
+        throw EngineError(.ENODEV, "no device \(device)")
+    }
+
+    private func largestBAR(_ device: BDF) -> Int {
+        engine.topology.device(device)?.bars.filter { $0.space == .memory }.max { ($0.size ?? 0) < ($1.size ?? 0) }?.index ?? 0
+    }
+
+    /// O_DIRECT read from the block device `from` into `to`'s memory (p2pmem-test's shape: a
+    /// transfer larger than the window cycles through it).
+    private func odirect(_ r: TransferRequest, _ result: inout TransferResult) throws(EngineError) {
+        guard let blockDevice = r.from, let target = r.to else { throw EngineError(.EINVAL, "odirect needs a block device and a target device") }
+        guard engine.topology.kind(blockDevice) == .nvme else {
+            throw EngineError(.EREMOTEIO, "\(blockDevice) is not an NVMe queue: no QUEUE_FLAG_PCI_P2PDMA, so O_DIRECT gets no FOLL_PCI_P2PDMA")
+        }
+        _ = describePath(target, blockDevice, &result)
+        let dest = try mapDestination(target, length: r.size)
+        defer { engine.munmap(dest) }
+        result.window = dest.length
+        // 6.2–6.3 O_DIRECT took plain references; FOLL_PIN came with iov_iter_extract_pages (6.4).
+        var flags: FOLL = [.WRITE, .PCI_P2PDMA]
+        flags.insert(engine.kernel >= KernelVersion(6, 4) ? .PIN : .GET)
+        let blockPages = max(1, r.block / PAGE_SIZE)
+        let windowPages = dest.length / PAGE_SIZE
+        let media = try BackingMemory(length: dest.length)
+        var done = 0
+        var dmaTime = 0.0
+        let seed: UInt64 = 0x5eed_0000 | UInt64(blockDevice.packed)
+        while done < r.size {
+            let pass = min(r.size - done, dest.length)
+            TransferRunner.fill(media.base, length: pass, offset: done, seed: seed)   // the drive's data
+            let passStart = TransferRunner.now()
+            var page = 0
+            let passPages = (pass + PAGE_SIZE - 1) / PAGE_SIZE
+            while page < passPages {
+                // Queue depth: up to `queueDepth` I/Os in flight, each holding its pins.
+                var inflight: [(pages: [PageRef], dma: [DMASegment], at: Int)] = []
+                for _ in 0..<max(1, r.queueDepth) where page < passPages {
+                    let n = min(blockPages, passPages - page)
+                    let pages = try engine.getUserPages(dest.start + UInt64(page * PAGE_SIZE), pages: n, flags: flags)
+                    let dma: [DMASegment]
+                    do { dma = try engine.dmaMap(engine.buildSG(pages), client: blockDevice) } catch {
+                        engine.putUserPages(pages)
+                        for io in inflight { engine.dmaUnmap(io.dma); engine.putUserPages(io.pages) }
+                        throw error
+                    }
+                    inflight.append((pages, dma, page))
+                    page += pages.count
+                    result.ios += 1
+                }
+                progress?(done + page * PAGE_SIZE, engine.vmstat.outstanding)
+                for io in inflight {
+                    // The device's DMA engine writes each mapped segment.
+                    var off = io.at * PAGE_SIZE
+                    for seg in io.dma {
+                        let n = min(seg.segment.length, pass - off)
+                        if n > 0 { seg.segment.first.pointer.copyMemory(from: media.pointer(off), byteCount: n) }
+                        off += seg.segment.length
+                    }
+                    engine.dmaUnmap(io.dma)
+                    engine.putUserPages(io.pages)
+                }
+                throttle(r, result, bytes: min(pass, page * PAGE_SIZE), start: passStart)
+            }
+            dmaTime += TransferRunner.now() - passStart
+            let v0 = TransferRunner.now()
+            guard memcmp(dest.pointer(page: 0), media.base, pass) == 0 else {
+                throw EngineError(.EFAULT, "verification failed in the window at offset \(done)")
+            }
+            result.verifySeconds += TransferRunner.now() - v0
+            done += pass
+            _ = windowPages
+        }
+        result.bytes = done
+        result.verified = true
+        result.seconds = dmaTime
+    }
+
+    /// RDMA: register the target memory with `ibv_reg_mr` (long-term pin), then write into it.
+    private func rdma(_ r: TransferRequest, _ result: inout TransferResult) throws(EngineError) {
+        guard let nic = r.from else { throw EngineError(.EINVAL, "rdma needs the RDMA NIC as --from") }
+        guard engine.topology.kind(nic) == .nic else { throw EngineError(.ENODEV, "\(nic) is not an RDMA NIC") }
+        let region: VMA
+        if let target = r.to {
+            _ = describePath(target, nic, &result)
+            region = try mapDestination(target, length: r.size)
+        } else {
+            region = try engine.mmapHost(length: min(r.size, 256 << 20))
+        }
+        defer { engine.munmap(region) }
+        result.window = region.length
+        // ib_umem_get: FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE, never FOLL_PCI_P2PDMA.
+        let pages = try engine.getUserPages(region.start, pages: region.length / PAGE_SIZE, flags: [.PIN, .LONGTERM, .WRITE])
+        defer { engine.putUserPages(pages) }
+        guard pages.count == region.length / PAGE_SIZE else {
+            throw EngineError(.EFAULT, "ibv_reg_mr pinned only \(pages.count) of \(region.length / PAGE_SIZE) pages")
+        }
+        _ = try engine.dmaMap(engine.buildSG(pages), client: nic)
+        try writeThrough(r, &result, into: { off in region.pointer(page: off / PAGE_SIZE) }, window: region.length, seed: UInt64(nic.packed))
+    }
+
+    /// dma-buf: export the target's BAR through VFIO, import it as an RDMA MR, write into it.
+    private func dmabuf(_ r: TransferRequest, _ result: inout TransferResult) throws(EngineError) {
+        guard let nic = r.from, let target = r.to else { throw EngineError(.EINVAL, "dmabuf needs --from NIC and --to device") }
+        guard engine.topology.kind(nic) == .nic else { throw EngineError(.ENODEV, "\(nic) is not an RDMA NIC") }
+        _ = describePath(target, nic, &result)
+        let bar = largestBAR(target)
+        let barSize = Int(engine.topology.device(target)?.bars.first { $0.index == bar }?.size ?? 0)
+        let length = min(r.size, barSize) / PAGE_SIZE * PAGE_SIZE
+        let buf = try engine.exportDmabuf(target, bar: bar, ranges: [(0, UInt64(length))])
+        defer { engine.release(buf) }
+        let attachment = try engine.attach(buf, importer: nic)
+        defer { engine.detach(buf, attachment) }
+        result.window = length
+        try writeThrough(r, &result, into: { buf.pointer($0) }, window: length, seed: UInt64(nic.packed) << 1)
+    }
+
+    /// CPU copy into the target's BAR through `resourceN` (MMIO; no DMA, no pins).
+    private func cpu(_ r: TransferRequest, _ result: inout TransferResult) throws(EngineError) {
+        guard let target = r.to else { throw EngineError(.EINVAL, "cpu needs --to device") }
+        let region = try engine.mmapResource(target, bar: engine.providers[target]?.bar ?? largestBAR(target))
+        defer { engine.munmap(region) }
+        let window = min(region.length, max(r.size, PAGE_SIZE))
+        result.window = window
+        try writeThrough(r, &result, into: { region.pointer(page: $0 / PAGE_SIZE) }, window: window, seed: 0xc0)
+    }
+
+    /// Writes `r.size` bytes block by block into a window (cycling), verifying each pass.
+    private func writeThrough(_ r: TransferRequest, _ result: inout TransferResult,
+                              into pointer: (Int) -> UnsafeMutableRawPointer, window: Int, seed: UInt64) throws(EngineError) {
+        let media = try BackingMemory(length: window)
+        var done = 0
+        var dmaTime = 0.0
+        while done < r.size {
+            let pass = min(r.size - done, window)
+            TransferRunner.fill(media.base, length: pass, offset: done, seed: seed)
+            let start = TransferRunner.now()
+            var off = 0
+            while off < pass {
+                let n = min(r.block, pass - off)
+                pointer(off).copyMemory(from: media.pointer(off), byteCount: n)
+                off += n
+                result.ios += 1
+                progress?(done + off, engine.vmstat.outstanding)
+                throttle(r, result, bytes: off, start: start)
+            }
+            dmaTime += TransferRunner.now() - start
+            let v0 = TransferRunner.now()
+            guard memcmp(pointer(0), media.base, pass) == 0 else { throw EngineError(.EFAULT, "verification failed at offset \(done)") }
+            result.verifySeconds += TransferRunner.now() - v0
+            done += pass
+        }
+        result.bytes = done
+        result.verified = true
+        result.seconds = dmaTime
+    }
+}
