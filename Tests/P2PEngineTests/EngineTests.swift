@@ -1,0 +1,235 @@
+import Testing
+import P2PDMA
+import PCISources
+import PCITopology
+@testable import P2PEngine
+
+/// An engine on the default demo fabric with the given kernel's rules; every test ends by
+/// checking that nothing leaked.
+func makeEngine(kernel: KernelVersion = KernelVersion(6, 19)) throws -> Engine {
+    let t = try DemoFabrics.load(DemoFabrics.defaultName)
+    return try Engine(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: kernel, cpu: CPUInfo(vendor: "intel", family: 6)))
+}
+
+func bdf(_ e: Engine, _ alias: String) throws -> BDF { try e.topology.resolve(alias).bdf }
+
+func expectErrno(_ errno: Errno, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
+    do { try body(); Issue.record("expected \(errno.name), got success", sourceLocation: sourceLocation) } catch let e as EngineError {
+        #expect(e.errno == errno, "\(e)", sourceLocation: sourceLocation)
+    } catch { Issue.record("unexpected \(error)", sourceLocation: sourceLocation) }
+}
+
+@Suite struct ProviderTests {
+    @Test func providersComeFromPublishedP2PMem() throws {
+        let e = try makeEngine()
+        let nvme1 = try bdf(e, "nvme1")
+        let p = try #require(e.providers[nvme1])
+        #expect(p.size == 256 << 20 && p.available == p.size && p.published && e.providers.count == 1)
+    }
+
+    @Test func addResourceChecks() throws {
+        let e = try makeEngine()
+        let gpu = try e.topology.resolve("gpu0")
+        expectErrno(.EINVAL) { _ = try Provider.addResource(gpu, bar: 4, published: false) }            // no such BAR
+        expectErrno(.EINVAL) { _ = try Provider.addResource(gpu, bar: 1, size: 1 << 20, offset: 64 << 30, published: false) }
+        expectErrno(.EINVAL) { _ = try Provider.addResource(gpu, bar: 1, size: 64 << 30, offset: 2 << 20, published: false) }
+        expectErrno(.EINVAL) { _ = try Provider.addResource(gpu, bar: 1, size: 3 << 20 / 2, published: false) }   // not 2 MiB
+        let ok = try Provider.addResource(gpu, bar: 3, published: false)
+        #expect(ok.size == 32 << 20)
+    }
+
+    @Test func allocateMmapRulesAndAvailable() throws {
+        let e = try makeEngine()
+        let nvme1 = try bdf(e, "nvme1")
+        expectErrno(.EINVAL) { _ = try e.mmapP2PMem(nvme1, length: 1 << 20, shared: false) }
+        expectErrno(.EINVAL) { _ = try e.mmapP2PMem(nvme1, length: 1 << 20, offset: 4096) }
+        expectErrno(.ENOENT) { _ = try e.mmapP2PMem(try bdf(e, "nvme0"), length: 1 << 20) }
+        let a = try e.mmapP2PMem(nvme1, length: 200 << 20)
+        #expect(e.providers[nvme1]!.available == 56 << 20)
+        expectErrno(.ENOMEM) { _ = try e.mmapP2PMem(nvme1, length: 100 << 20) }
+        e.munmap(a)
+        #expect(e.providers[nvme1]!.available == 256 << 20)
+        #expect(e.leaks().isEmpty)
+    }
+
+    @Test func allocateNeedsKernel62() throws {
+        let e = try makeEngine(kernel: KernelVersion(5, 15))
+        expectErrno(.ENOENT) { _ = try e.mmapP2PMem(try bdf(e, "nvme1"), length: 1 << 20) }
+    }
+}
+
+@Suite struct GUPTests {
+    @Test func argumentValidation() throws {
+        let e = try makeEngine()
+        let v = try e.mmapHost(length: 1 << 20)
+        defer { e.munmap(v) }
+        expectErrno(.EINVAL) { _ = try e.getUserPages(v.start, pages: 1, flags: [.GET, .PIN]) }
+        expectErrno(.EINVAL) { _ = try e.getUserPages(v.start, pages: 1, flags: [.LONGTERM, .GET]) }
+        expectErrno(.EINVAL) { _ = try e.getUserPages(v.start, pages: 1, flags: [.PIN, .LONGTERM, .PCI_P2PDMA]) }
+        let old = try makeEngine(kernel: KernelVersion(6, 2))
+        let w = try old.mmapHost(length: 4096)
+        expectErrno(.EOPNOTSUPP) { _ = try old.getUserPages(w.start, pages: 1, flags: [.PIN, .LONGTERM, .PCI_P2PDMA]) }
+        old.munmap(w)
+    }
+
+    @Test func p2pPagesNeedTheFlagAndCountWithTheBias() throws {
+        let e = try makeEngine()
+        let nvme1 = try bdf(e, "nvme1")
+        let v = try e.mmapP2PMem(nvme1, length: 16 * 4096)
+        expectErrno(.EREMOTEIO) { _ = try e.getUserPages(v.start, pages: 4, flags: [.PIN]) }
+        let pages = try e.getUserPages(v.start, pages: 4, flags: [.PIN, .PCI_P2PDMA, .WRITE])
+        let p = e.providers[nvme1]!
+        #expect(pages.count == 4 && pages.allSatisfy(\.isP2PDMA))
+        #expect(p.refcount[0] == 1 + GUP_PIN_COUNTING_BIAS && p.pins(0) == 1 && p.pinned(0))
+        #expect(e.vmstat.nr_foll_pin_acquired == 4 && e.vmstat.outstanding == 4)
+        let got = try e.getUserPages(v.start, pages: 1, flags: [.GET, .PCI_P2PDMA])
+        #expect(p.refcount[0] == 2 + GUP_PIN_COUNTING_BIAS && e.vmstat.nr_foll_pin_acquired == 4, "FOLL_GET is not a pin")
+        e.putUserPages(got)
+        e.putUserPages(pages)
+        #expect(e.vmstat.outstanding == 0 && p.refcount[0] == 1)
+        e.munmap(v)
+        #expect(e.leaks().isEmpty)
+    }
+
+    @Test func pfnmapIsEFAULT() throws {
+        let e = try makeEngine()
+        let v = try e.mmapResource(try bdf(e, "gpu0"), bar: 1)
+        expectErrno(.EFAULT) { _ = try e.getUserPages(v.start, pages: 1, flags: [.PIN, .PCI_P2PDMA]) }
+        expectErrno(.EFAULT) { _ = try e.getUserPages(0x1000, pages: 1, flags: [.PIN]) }
+        e.munmap(v)
+    }
+
+    @Test func partialSuccessReturnsWhatItGot() throws {
+        let e = try makeEngine()
+        let v = try e.mmapHost(length: 3 * 4096)
+        let got = try e.getUserPages(v.start, pages: 8, flags: [.PIN])   // runs off the end
+        #expect(got.count == 3)
+        e.putUserPages(got)
+        e.munmap(v)
+        #expect(e.leaks().isEmpty)
+    }
+
+    @Test func rdmaLongTermPinOfP2PMemIsRefused() throws {
+        let e = try makeEngine()
+        let v = try e.mmapP2PMem(try bdf(e, "nvme1"), length: 1 << 20)
+        expectErrno(.EREMOTEIO) { _ = try e.getUserPages(v.start, pages: 256, flags: [.PIN, .LONGTERM, .WRITE]) }
+        #expect(e.vmstat.outstanding == 0)
+        e.munmap(v)
+    }
+}
+
+@Suite struct MappingTests {
+    @Test func sgCoalescesWithinOnePgmapUpToMaxSegment() throws {
+        let e = try makeEngine()
+        let v = try e.mmapP2PMem(try bdf(e, "nvme1"), length: 64 * 4096)
+        let pages = try e.getUserPages(v.start, pages: 64, flags: [.PIN, .PCI_P2PDMA])
+        let sg = e.buildSG(pages)
+        #expect(sg.count == 4 && sg.allSatisfy { $0.length == 64 << 10 })
+        #expect(e.buildSG(pages, maxSegment: 1 << 20).count == 1)
+        let h = try e.mmapHost(length: 4 * 4096)
+        let hp = try e.getUserPages(h.start, pages: 4, flags: [.PIN])
+        #expect(e.buildSG(Array(pages.prefix(4)) + hp, maxSegment: 1 << 20).count == 2, "never across pgmaps")
+        e.putUserPages(pages + hp); e.munmap(v); e.munmap(h)
+        #expect(e.leaks().isEmpty)
+    }
+
+    @Test func dmaMapGivesBusAddressesOrRefusesWithUnwind() throws {
+        let e = try makeEngine()
+        let nvme1 = try bdf(e, "nvme1")
+        let v = try e.mmapP2PMem(nvme1, length: 8 * 4096)
+        let pages = try e.getUserPages(v.start, pages: 8, flags: [.PIN, .PCI_P2PDMA])
+        let mapped = try e.dmaMap(e.buildSG(pages), client: try bdf(e, "nvme0"))
+        #expect(mapped.count == 1 && mapped[0].busAddress && mapped[0].dmaAddress == e.providers[nvme1]!.busAddress)
+        expectErrno(.EREMOTEIO) { _ = try e.dmaMap(e.buildSG(pages), client: try bdf(e, "nvme2")) }
+        let thru = try e.dmaMap(e.buildSG(pages), client: try bdf(e, "nic1"))   // cross-socket: host bridge
+        #expect(!thru[0].busAddress)
+        e.putUserPages(pages); e.munmap(v)
+        #expect(e.leaks().isEmpty)
+    }
+}
+
+@Suite struct LifetimeTests {
+    @Test func unbindZapsMappingsAndWaitsForPins() throws {
+        let e = try makeEngine()
+        let nvme1 = try bdf(e, "nvme1")
+        let v = try e.mmapP2PMem(nvme1, length: 16 * 4096)
+        let pins = try e.getUserPages(v.start, pages: 2, flags: [.PIN, .PCI_P2PDMA])
+        guard case .waiting(let pinned, _) = try e.unbind(nvme1) else { Issue.record("unbind did not wait"); return }
+        #expect(pinned == 2)
+        #expect(e.vmas.isEmpty, "allocate mappings are zapped first")
+        expectErrno(.ENODEV) { _ = try e.mmapP2PMem(nvme1, length: 4096) }
+        e.putUserPages(pins)
+        guard case .done = e.finishUnbind(nvme1) else { Issue.record("unbind did not finish"); return }
+        #expect(e.providers[nvme1] == nil && e.leaks().isEmpty)
+    }
+
+    @Test func dmabufExportChecksAttachAndRevoke() throws {
+        let e = try makeEngine()
+        let gpu = try bdf(e, "gpu0"), nic = try bdf(e, "nic0")
+        expectErrno(.EINVAL) { _ = try e.exportDmabuf(gpu, bar: 1, ranges: []) }
+        expectErrno(.ENODEV) { _ = try e.exportDmabuf(gpu, bar: 6, ranges: [(0, 4096)]) }
+        expectErrno(.EINVAL) { _ = try e.exportDmabuf(gpu, bar: 1, ranges: [(100, 4096)]) }
+        expectErrno(.EINVAL) { _ = try e.exportDmabuf(gpu, bar: 1, ranges: [(0, 65 << 30)]) }
+        let buf = try e.exportDmabuf(gpu, bar: 1, ranges: [(0, 1 << 20)])
+        expectErrno(.EOPNOTSUPP) { _ = try e.attach(buf, importer: nic, peer2peer: false) }
+        let a = try e.attach(buf, importer: nic)
+        #expect(a.mapType == .busAddr && a.dmaAddresses.first == e.topology.device(gpu)!.bars.first { $0.index == 1 }!.address)
+        #expect(e.revoke(buf) == 1 && a.invalidated)
+        expectErrno(.ENODEV) { _ = try e.attach(buf, importer: nic) }
+        e.release(buf)
+        #expect(e.leaks().isEmpty)
+        let old = try makeEngine(kernel: KernelVersion(6, 18))
+        expectErrno(.EOPNOTSUPP) { _ = try old.exportDmabuf(gpu, bar: 1, ranges: [(0, 4096)]) }
+    }
+}
+
+@Suite struct TransferTests {
+    func run(_ e: Engine, _ from: String?, _ to: String?, _ size: Int, _ method: TransferMethod) throws -> TransferResult {
+        TransferRunner(engine: e).run(TransferRequest(from: try from.map { try bdf(e, $0) }, to: try to.map { try bdf(e, $0) },
+                                                      size: size, block: 1 << 20, queueDepth: 4, method: method, unthrottled: true))
+    }
+
+    @Test func odirectIntoP2PMemPinsEachPageOnceAndCyclesTheWindow() throws {
+        let e = try makeEngine()
+        let r = try run(e, "nvme0", "nvme1", 300 << 20, .odirect)   // larger than the 256 MiB CMB
+        #expect(r.ok && r.verified && r.bytes == 300 << 20 && r.window == 256 << 20)
+        #expect(r.pinsAcquired == (300 << 20) / PAGE_SIZE && r.pinsReleased == r.pinsAcquired && r.pinsOutstandingAfter == 0)
+        #expect(r.mapType == .busAddr && r.leaks?.isEmpty == true)
+    }
+
+    @Test func odirectOn5xFindsOnlyAPFNMAP() throws {
+        let r = try run(try makeEngine(kernel: KernelVersion(5, 15)), "nvme0", "nvme1", 8 << 20, .odirect)
+        #expect(!r.ok && r.error?.errno == .EFAULT && r.pinsAcquired == 0)
+    }
+
+    @Test func odirect62TakesReferencesNotPins() throws {
+        let r = try run(try makeEngine(kernel: KernelVersion(6, 2)), "nvme0", "nvme1", 8 << 20, .odirect)
+        #expect(r.ok && r.pinsAcquired == 0 && r.leaks?.isEmpty == true)
+    }
+
+    @Test func refusedPathLeavesNothingPinned() throws {
+        let e = try makeEngine()
+        let r = try run(e, "nvme2", "nvme1", 8 << 20, .odirect)
+        #expect(!r.ok && r.error?.errno == .EREMOTEIO && r.mapType == .notSupported)
+        #expect(r.pinsOutstandingAfter == 0 && r.leaks?.isEmpty == true)
+    }
+
+    @Test func rdmaAndDmabuf() throws {
+        let e = try makeEngine()
+        let mr = try run(e, "nic0", "nvme1", 8 << 20, .rdma)
+        #expect(!mr.ok && mr.error?.errno == .EREMOTEIO && mr.leaks?.isEmpty == true)
+        let host = try run(e, "nic0", nil, 8 << 20, .rdma)
+        #expect(host.ok && host.verified && host.pinsAcquired == 2048 && host.pinsReleased == 2048)
+        let db = try run(e, "nic0", "gpu0", 32 << 20, .dmabuf)
+        #expect(db.ok && db.verified && db.pinsAcquired == 0 && db.mapType == .busAddr && db.leaks?.isEmpty == true)
+        let old = try run(try makeEngine(kernel: KernelVersion(6, 8)), "nic0", "gpu0", 1 << 20, .dmabuf)
+        #expect(!old.ok && old.error?.errno == .EOPNOTSUPP)
+    }
+
+    @Test func throttledTransferFollowsTheBottleneck() throws {
+        let e = try makeEngine()
+        let r = TransferRunner(engine: e).run(TransferRequest(from: try bdf(e, "nvme0"), to: try bdf(e, "nvme1"), size: 64 << 20, method: .odirect))
+        let bw = try #require(r.bottleneck?.bytesPerSecond)
+        #expect(r.ok && r.seconds >= Double(64 << 20) / bw * 0.95, "never faster than the bottleneck link")
+    }
+}
