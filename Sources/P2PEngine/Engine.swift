@@ -5,8 +5,12 @@ import PCITopology
 /// scatter/gather lists, DMA mapping per client, dma-buf exports, provider lifetime — with the
 /// kernel's rules and errors (kernel-p2pdma.md §2–5). Single-threaded; not Sendable on purpose.
 public final class Engine {
-    public let topology: Topology
-    public let analyzer: P2PAnalyzer
+    public private(set) var topology: Topology
+    public private(set) var analyzer: P2PAnalyzer
+    /// The kernel's per-provider map-type cache (an xarray keyed by client): filled on first
+    /// use, dropped only when the provider is released — so ACS changes made at runtime are
+    /// not noticed until then (kernel-p2pdma.md §1.6).
+    public private(set) var mapTypeCache: [BDF: [BDF: MapType]] = [:]
     public var kernel: KernelVersion { analyzer.kernel }
 
     public private(set) var providers: [BDF: Provider] = [:]
@@ -202,7 +206,7 @@ public final class Engine {
             case .p2p(let provider, let page):
                 let type: MapType
                 if let c = cache, c.0 == provider.device { type = c.1 } else {
-                    type = analyzer.verdict(provider: provider.device, client: client).mapType
+                    type = mapType(provider: provider.device, client: client)
                     cache = (provider.device, type)
                 }
                 let phys = provider.busAddress + UInt64(page * PAGE_SIZE)
@@ -220,6 +224,20 @@ public final class Engine {
             }
         }
         return mapped
+    }
+
+    /// `pci_p2pdma_map_type` with the provider's cache.
+    public func mapType(provider: BDF, client: BDF) -> MapType {
+        if let t = mapTypeCache[provider]?[client] { return t }
+        let t = analyzer.verdict(provider: provider, client: client).mapType
+        if providers[provider] != nil { mapTypeCache[provider, default: [:]][client] = t }
+        return t
+    }
+
+    /// Replaces the machine's state (e.g. an ACS bit flipped with setpci); cached map types stay.
+    public func update(topology: Topology) {
+        self.topology = topology
+        analyzer = P2PAnalyzer(topology: topology, kernel: analyzer.kernel, cpu: analyzer.cpu)
     }
 
     private func allocIOVA(_ length: Int) -> UInt64 {
@@ -252,6 +270,7 @@ public final class Engine {
         let pinned = (0..<provider.pageCount).filter { provider.refcount[$0] > 0 }
         if pinned.isEmpty {
             providers[device] = nil
+            mapTypeCache[device] = nil   // pci_p2pdma_release destroys the cache
             return .done
         }
         return .waiting(pinnedPages: pinned.count, holders: ["\(pinned.count) page(s) pinned (in-flight I/O or a leaked pin)"])
@@ -317,7 +336,7 @@ public final class Engine {
     public func attach(_ buf: DmaBuf, importer: BDF, peer2peer: Bool = true) throws(EngineError) -> DmaBufAttachment {
         guard !buf.revoked else { throw EngineError(.ENODEV, "dma-buf of \(buf.device) is revoked") }
         guard peer2peer else { throw EngineError(.EOPNOTSUPP, "importer did not ask for peer-to-peer") }
-        let type = analyzer.verdict(provider: buf.device, client: importer).mapType
+        let type = analyzer.verdict(provider: buf.device, client: importer).mapType   // 6.19 providers: no pool, no cache
         let translating = ["DMA", "DMA-FQ"].contains(topology.device(importer)?.sysfs?.iommuType ?? "")
         let addresses: [UInt64]
         switch type {

@@ -16,7 +16,7 @@ struct P2PTop: ParsableCommand {
             Until the terminal UI lands, a bare `p2ptop` prints the tree.
             """,
         version: "0.2.0",
-        subcommands: [TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, DoctorCommand.self, FabricsCommand.self, TransferCommand.self, SnapshotCommand.self, BenchCommand.self],
+        subcommands: [TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, DoctorCommand.self, FabricsCommand.self, TransferCommand.self, ScenarioCommand.self, SnapshotCommand.self, BenchCommand.self],
         defaultSubcommand: TreeCommand.self)
 }
 

@@ -1,0 +1,121 @@
+import ArgumentParser
+import P2PDMA
+import P2PEngine
+import PCISources
+import PCITopology
+
+/// `p2ptop scenario list|run`: scripted engine stories, played headless.
+struct ScenarioCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scenario", abstract: "List or run scenario scripts (sequences of engine actions).",
+        subcommands: [ScenarioList.self, ScenarioRun.self])
+}
+
+struct ScenarioList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "The bundled scenarios.")
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let items = try BundledScenarios.all.map { item throws -> Scenario in
+            do { return try Scenario.parse(item.text, name: item.name, file: item.name) } catch { throw CommandError(message: "\(error)") }
+        }
+        if output.json {
+            emit(JSON.object([("schema", .string("p2ptop.scenarios/1")),
+                              ("scenarios", .array(items.map { .object([("name", .string($0.name)), ("description", .string($0.description)),
+                                                                         ("fabric", $0.fabric.map(JSON.string) ?? .null),
+                                                                         ("steps", .int(Int64($0.steps.count)))]) }))]).serialized(pretty: true))
+        } else {
+            for s in items {
+                emit(output.style.bold(s.name) + "  (\(s.steps.count) steps, fabric \(s.fabric ?? "default"))")
+                emit(wrap(s.description, width: 76, hangingIndent: 0).map { "  " + $0 }.joined(separator: "\n"))
+            }
+        }
+    }
+}
+
+struct ScenarioRun: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Play a scenario (bundled name or a script file); NDJSON events with --json.")
+
+    @Argument(help: "A bundled scenario name or a script file.")
+    var script: String
+
+    @Option(help: ArgumentHelp("Demo fabric (default: the script's @fabric, else the default fabric).", valueName: "name"))
+    var fabric: String?
+
+    @Option(help: ArgumentHelp("Kernel rules (default: the script's @kernel, else the fabric's).", valueName: "X.Y"))
+    var kernel: String?
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let text: String
+        let file: String
+        if let bundled = BundledScenarios.text(script) {
+            text = bundled; file = script
+        } else {
+            guard let t = readTextFile(script) else {
+                throw CommandError(message: "\(script): no such bundled scenario or readable file (bundled: \(BundledScenarios.all.map(\.name).joined(separator: ", ")))")
+            }
+            text = t; file = script
+        }
+        let scenario: Scenario
+        do { scenario = try Scenario.parse(text, name: script, file: file) } catch { throw CommandError(message: "\(error)") }
+        let t = try DemoFabrics.load(fabric ?? scenario.fabric ?? DemoFabrics.defaultName)
+        guard let k = KernelVersion(parsing: kernel ?? scenario.kernel ?? t.host.kernelRelease ?? KernelVersion.latest.description) else {
+            throw CommandError(message: "kernel '\(kernel ?? scenario.kernel ?? "")': expected X.Y")
+        }
+        let engine: Engine
+        do { engine = try Engine(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: k, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))) }
+        catch { throw CommandError(message: "engine: \(error)", code: P2PExit.refused) }
+        let runner = ScenarioRunner(engine: engine, scenario: scenario)
+        var failures = 0
+        let style = output.style
+        while !runner.finished {
+            let e = runner.step()
+            if !e.matched { failures += 1 }
+            if output.json {
+                emit(JSON.object([("event", .string("step")), ("line", .int(Int64(e.line))), ("action", .string(e.action)),
+                                  ("outcome", .string(e.outcome)), ("expected", e.expected.map(JSON.string) ?? .null),
+                                  ("matched", .bool(e.matched)), ("detail", .string(e.detail)),
+                                  ("pins_outstanding", .int(Int64(e.pinsOutstanding)))]).serialized())
+            } else if e.action == "caption" {
+                emit("\n" + style.bold(e.detail))
+            } else {
+                let mark = e.matched ? style.good("✓") : style.bad("✗")
+                let outcome = e.outcome == "ok" ? "" : " → " + e.outcome + (e.matched ? "" : " (expected \(e.expected ?? "ok"))")
+                emit("  \(mark) \(e.text)\(outcome)")
+                emit(style.dim("      " + e.detail))
+            }
+        }
+        runner.cleanup()
+        let l = engine.leaks()
+        if output.json {
+            emit(JSON.object([("event", .string("end")), ("failures", .int(Int64(failures))),
+                              ("leaks", .object([("pins", .int(Int64(l.pins))), ("pages", .int(Int64(l.pages))), ("pool_bytes", .int(Int64(l.poolBytes))),
+                                                 ("mappings", .int(Int64(l.mappings))), ("dmabuf_attachments", .int(Int64(l.dmabufAttachments)))])),
+                              ("pins", .object([("acquired", .int(Int64(engine.vmstat.nr_foll_pin_acquired))),
+                                                ("released", .int(Int64(engine.vmstat.nr_foll_pin_released)))]))]).serialized())
+        } else {
+            emit("\n\(failures == 0 ? style.good("all steps as expected") : style.bad("\(failures) step(s) not as expected")); leaks: pins \(l.pins), pages \(l.pages), pool bytes \(l.poolBytes)")
+        }
+        if failures > 0 || !l.isEmpty { throw ExitCode(P2PExit.refused) }
+    }
+}
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+func readTextFile(_ path: String) -> String? {
+    guard let f = fopen(path, "r") else { return nil }
+    defer { fclose(f) }
+    var out = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        out += buf[0..<n]
+        if out.count > 4 << 20 { return nil }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
