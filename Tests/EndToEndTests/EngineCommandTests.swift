@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+/// fabrics, transfer and scenario through the binary: the acceptance contracts.
+@Suite struct EngineCommandTests {
+    func json(_ r: CLI.Result) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    }
+
+    @Test func fabricsContract() throws {
+        let r = try CLI.run(["fabrics", "--json"])
+        let d = try json(r)
+        #expect(r.status == 0 && d["schema"] as? String == "p2ptop.fabrics/1")
+        let fabrics = try #require(d["fabrics"] as? [[String: Any]])
+        #expect(fabrics.count >= 3 && fabrics.allSatisfy { $0["name"] is String && $0["description"] is String })
+        let first = try #require(fabrics.first?["aliases"] as? [String])
+        #expect(["nvme0", "nvme1", "gpu0", "nic0"].allSatisfy(first.contains))
+        let tree = try CLI.run(["tree", "--fabric", fabrics[2]["name"] as! String])
+        #expect(tree.status == 0 && tree.stdout.contains("MI25"))
+    }
+
+    @Test func transferContract() throws {
+        let ok = try CLI.run(["transfer", "--fabric", "icelake-gpu-switch", "--from", "nvme0", "--to", "nvme1", "--size", "64M", "--unthrottled", "--json"])
+        let d = try json(ok)
+        #expect(ok.status == 0 && d["schema"] as? String == "p2ptop.transfer/1" && d["ok"] as? Bool == true)
+        #expect(d["bytes"] as? Int == 64 << 20 && d["verified"] as? Bool == true && d["map_type"] as? String == "BUS_ADDR")
+        let pins = try #require(d["pins"] as? [String: Int])
+        #expect(pins["acquired"] == 16384 && pins["released"] == 16384 && pins["outstanding_after"] == 0)
+        #expect(d["error"] is NSNull && (d["gbps"] as? Double ?? 0) > 0 && d["bottleneck"] is [String: Any])
+
+        let refused = try CLI.run(["transfer", "--fabric", "icelake-gpu-switch", "--from", "nic0", "--to", "nvme1", "--via", "rdma", "--size", "8M", "--json"])
+        let e = try json(refused)
+        #expect(refused.status == 1 && e["ok"] as? Bool == false && (e["error"] as? [String: Any])?["errno"] as? String == "EREMOTEIO")
+
+        let old = try CLI.run(["transfer", "--fabric", "icelake-gpu-switch", "--from", "nvme0", "--to", "nvme1", "--size", "8M", "--kernel", "5.15", "--json"])
+        let oldDoc = try json(old)
+        #expect(old.status == 1 && (oldDoc["error"] as? [String: Any])?["errno"] as? String == "EFAULT")
+
+        let usage = try CLI.run(["transfer", "--fabric", "icelake-gpu-switch", "--from", "nvme0", "--to", "nvme1", "--size", "lots"])
+        #expect(usage.status == 2 && usage.stdout.isEmpty)
+    }
+
+    @Test func scenarioContract() throws {
+        let list = try json(try CLI.run(["scenario", "list", "--json"]))
+        #expect(list["schema"] as? String == "p2ptop.scenarios/1")
+        let names = (list["scenarios"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(names.contains("seed-story"))
+        let run = try CLI.run(["scenario", "run", "seed-story", "--json"])
+        #expect(run.status == 0)
+        let lines = run.stdout.split(separator: "\n")
+        let last = try #require(try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as? [String: Any])
+        #expect(last["event"] as? String == "end")
+        let leaks = try #require(last["leaks"] as? [String: Int])
+        #expect(leaks.values.allSatisfy { $0 == 0 } && leaks["pins"] == 0 && leaks["pages"] == 0 && leaks["pool_bytes"] == 0)
+        for line in lines.dropLast() {
+            let ev = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(ev["event"] as? String == "step" && ev["matched"] as? Bool == true)
+        }
+        let bad = try CLI.run(["scenario", "run", CLI.temp("map a kind=host\nexplode\n")])
+        #expect(bad.status == 2 && bad.stderr.contains(":2: unknown action 'explode'"))
+    }
+}
