@@ -121,10 +121,15 @@ public final class Engine {
     public func getUserPages(_ start: UInt64, pages n: Int, flags: FOLL) throws(EngineError) -> [PageRef] {
         try validate(flags)
         var got: [PageRef] = []
+        got.reserveCapacity(n)
+        var current: VMA? = nil
         for i in 0..<n {
             let address = start + UInt64(i * PAGE_SIZE)
-            do {
-                got.append(try grab(address, flags))
+            // One VMA lookup per run of pages (find_vma), not per page.
+            if current == nil || address >= current!.start + UInt64(current!.length) { current = vma(containing: address) }
+            do throws(EngineError) {
+                guard let v = current else { throw EngineError(.EFAULT, "no mapping at 0x\(String(address, radix: 16))") }
+                got.append(try grab(v, address, flags))
             } catch {
                 if got.isEmpty { throw error }
                 return got
@@ -143,8 +148,7 @@ public final class Engine {
         }
     }
 
-    private func grab(_ address: UInt64, _ flags: FOLL) throws(EngineError) -> PageRef {
-        guard let v = vma(containing: address) else { throw EngineError(.EFAULT, "no mapping at 0x\(String(address, radix: 16))") }
+    private func grab(_ v: VMA, _ address: UInt64, _ flags: FOLL) throws(EngineError) -> PageRef {
         let page = Int(address - v.start) / PAGE_SIZE
         let pin = flags.contains(.PIN)
         let amount = pin ? GUP_PIN_COUNTING_BIAS : 1
@@ -157,11 +161,11 @@ public final class Engine {
             }
             provider.refcount[first + page] += amount
             if pin { vmstat.nr_foll_pin_acquired += 1 }
-            return PageRef(kind: .p2p(provider, first + page), pinned: pin, vmaID: v.id, vmaPage: page)
+            return PageRef(p2p: provider, first + page, pinned: pin, vmaID: v.id, vmaPage: page)
         case .anonymous(let memory):
             hostPins[v.id, default: [:]][page, default: 0] += amount
             if pin { vmstat.nr_foll_pin_acquired += 1 }
-            return PageRef(kind: .host(memory, page), pinned: pin, vmaID: v.id, vmaPage: page)
+            return PageRef(host: memory, page, pinned: pin, vmaID: v.id, vmaPage: page)
         }
     }
 
@@ -169,9 +173,9 @@ public final class Engine {
     public func putUserPages(_ pages: [PageRef]) {
         for p in pages {
             let amount = p.pinned ? GUP_PIN_COUNTING_BIAS : 1
-            switch p.kind {
-            case .p2p(let provider, let index): provider.put(index, amount)
-            case .host:
+            if let provider = p.provider {
+                provider._withUnsafeGuaranteedRef { $0.put(p.index, amount) }
+            } else {
                 hostPins[p.vmaID]?[p.vmaPage]! -= amount
                 if hostPins[p.vmaID]?[p.vmaPage] == 0 { hostPins[p.vmaID]?[p.vmaPage] = nil }
             }
@@ -200,7 +204,8 @@ public final class Engine {
     public func dmaMap(_ sg: [SGSegment], client: BDF) throws(EngineError) -> [DMASegment] {
         var mapped: [DMASegment] = []
         var cache: (BDF, MapType)? = nil
-        let translating = ["DMA", "DMA-FQ"].contains(topology.device(client)?.sysfs?.iommuType ?? "")
+        let iommu = topology.device(client)?.sysfs?.iommuType
+        let translating = iommu == "DMA" || iommu == "DMA-FQ"
         for s in sg {
             switch s.first.kind {
             case .p2p(let provider, let page):

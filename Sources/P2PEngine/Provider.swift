@@ -12,8 +12,9 @@ public final class Provider: @unchecked Sendable {
     /// The pgmap's percpu ref is live (false once unbind started).
     public private(set) var alive = true
     let memory: BackingMemory
-    /// `_refcount` of each page; 0 = free in the pool.
-    var refcount: [Int]
+    /// `_refcount` of each page; 0 = free in the pool. Raw storage: the pin path touches it
+    /// once per page and must not pay for copy-on-write or exclusivity checks.
+    let refcount: UnsafeMutableBufferPointer<Int>
     /// Which pages are handed out (mapped or allocated), for first-fit.
     var allocated: [Bool]
 
@@ -24,9 +25,12 @@ public final class Provider: @unchecked Sendable {
         self.device = device; self.bar = bar; self.busAddress = busAddress; self.size = size
         self.published = published
         memory = try BackingMemory(length: size)
-        refcount = [Int](repeating: 0, count: size / PAGE_SIZE)
+        refcount = UnsafeMutableBufferPointer<Int>.allocate(capacity: size / PAGE_SIZE)
+        refcount.initialize(repeating: 0)
         allocated = [Bool](repeating: false, count: size / PAGE_SIZE)
     }
+
+    deinit { refcount.deallocate() }
 
     /// `pci_p2pdma_add_resource(pdev, bar, size, offset)`: the kernel's checks, in order.
     public static func addResource(_ d: Device, bar: Int, size: UInt64 = 0, offset: UInt64 = 0,

@@ -187,7 +187,8 @@ public struct TransferRunner {
                     let n = min(blockPages, passPages - page)
                     let pages = try engine.getUserPages(dest.start + UInt64(page * PAGE_SIZE), pages: n, flags: flags)
                     let dma: [DMASegment]
-                    do { dma = try engine.dmaMap(engine.buildSG(pages), client: blockDevice) } catch {
+                    // nvme-pci sets dma_set_max_seg_size(UINT_MAX): one segment per contiguous run.
+                    do { dma = try engine.dmaMap(engine.buildSG(pages, maxSegment: Int(UInt32.max)), client: blockDevice) } catch {
                         engine.putUserPages(pages)
                         for io in inflight { engine.dmaUnmap(io.dma); engine.putUserPages(io.pages) }
                         throw error
@@ -202,7 +203,7 @@ public struct TransferRunner {
                     var off = io.at * PAGE_SIZE
                     for seg in io.dma {
                         let n = min(seg.segment.length, pass - off)
-                        if n > 0 { seg.segment.first.pointer.copyMemory(from: media.pointer(off), byteCount: n) }
+                        if n > 0 { memcpy(seg.segment.first.pointer, media.pointer(off), n) }   // memcpy, not copyMemory (memmove)
                         off += seg.segment.length
                     }
                     engine.dmaUnmap(io.dma)
@@ -287,7 +288,7 @@ public struct TransferRunner {
             var off = 0
             while off < pass {
                 let n = min(r.block, pass - off)
-                pointer(off).copyMemory(from: media.pointer(off), byteCount: n)
+                memcpy(pointer(off), media.pointer(off), n)
                 off += n
                 result.ios += 1
                 progress?(done + off, engine.vmstat.outstanding)

@@ -31,24 +31,41 @@ public final class VMA {
     }
 }
 
-/// A page returned by GUP: whose it is, and how it is held.
+/// A page returned by GUP: whose it is, and how it is held. The owner is held unretained
+/// (the engine keeps providers and mappings alive while pages are held): no reference
+/// counting per page on the pin path.
 public struct PageRef {
     public enum Kind {
         case host(BackingMemory, Int)
         case p2p(Provider, Int)
     }
-    public var kind: Kind
+    let provider: Unmanaged<Provider>?
+    let host: Unmanaged<BackingMemory>?
+    public let index: Int
     public var pinned: Bool
     var vmaID: Int
     var vmaPage: Int
 
-    public var isP2PDMA: Bool { if case .p2p = kind { return true } else { return false } }
+    init(p2p provider: Provider, _ index: Int, pinned: Bool, vmaID: Int, vmaPage: Int) {
+        self.provider = Unmanaged.passUnretained(provider); host = nil
+        self.index = index; self.pinned = pinned; self.vmaID = vmaID; self.vmaPage = vmaPage
+    }
+
+    init(host memory: BackingMemory, _ index: Int, pinned: Bool, vmaID: Int, vmaPage: Int) {
+        provider = nil; host = Unmanaged.passUnretained(memory)
+        self.index = index; self.pinned = pinned; self.vmaID = vmaID; self.vmaPage = vmaPage
+    }
+
+    public var kind: Kind {
+        if let p = provider { return .p2p(p.takeUnretainedValue(), index) }
+        return .host(host!.takeUnretainedValue(), index)
+    }
+
+    public var isP2PDMA: Bool { provider != nil }
 
     public var pointer: UnsafeMutableRawPointer {
-        switch kind {
-        case .host(let m, let i): return m.pointer(i * PAGE_SIZE)
-        case .p2p(let p, let i): return p.memory.pointer(i * PAGE_SIZE)
-        }
+        if let p = provider { return p._withUnsafeGuaranteedRef { $0.memory.pointer(index * PAGE_SIZE) } }
+        return host!._withUnsafeGuaranteedRef { $0.pointer(index * PAGE_SIZE) }
     }
 }
 
@@ -58,12 +75,10 @@ public struct SGSegment {
     public var length: Int
 
     func continues(with p: PageRef) -> Bool {
-        let pages = length / PAGE_SIZE
-        switch (first.kind, p.kind) {
-        case let (.p2p(a, i), .p2p(b, j)): return a === b && j == i + pages
-        case let (.host(a, i), .host(b, j)): return a === b && j == i + pages
-        default: return false   // never across pgmaps
-        }
+        guard p.index == first.index + length / PAGE_SIZE else { return false }
+        if let a = first.provider, let b = p.provider { return a.toOpaque() == b.toOpaque() }
+        if let a = first.host, let b = p.host { return a.toOpaque() == b.toOpaque() }
+        return false   // never across pgmaps
     }
 }
 
