@@ -226,6 +226,14 @@ func expectErrno(_ errno: Errno, _ body: () throws -> Void, sourceLocation: Sour
         #expect(!old.ok && old.error?.errno == .EOPNOTSUPP)
     }
 
+    @Test func zeroCopySendRefusesP2PMemAndSendsHostMemory() throws {
+        let e = try makeEngine()
+        let p2p = try run(e, "nvme1", "nic0", 4 << 20, .zerocopy)
+        #expect(!p2p.ok && p2p.error?.errno == .EREMOTEIO && p2p.leaks?.isEmpty == true)
+        let host = try run(e, nil, "nic0", 4 << 20, .zerocopy)
+        #expect(host.ok && host.verified && host.pinsAcquired == 0 && host.leaks?.isEmpty == true)
+    }
+
     @Test func throttledTransferFollowsTheBottleneck() throws {
         let e = try makeEngine()
         let r = TransferRunner(engine: e).run(TransferRequest(from: try bdf(e, "nvme0"), to: try bdf(e, "nvme1"), size: 64 << 20, method: .odirect))

@@ -16,6 +16,7 @@ struct TransferCommand: ParsableCommand {
         discussion: """
             odirect: A is the NVMe doing the read, B the provider whose p2pmem is mapped. \
             rdma / dmabuf: A is the RDMA NIC, B the device whose memory it registers. \
+            zerocopy: A's memory (p2pmem or host) sent by the NIC B with MSG_ZEROCOPY. \
             cpu: MMIO copy through resourceN. "host" names host memory.
             """)
 
@@ -38,7 +39,7 @@ struct TransferCommand: ParsableCommand {
     @Option(name: .customLong("queue-depth"), help: "I/Os in flight at once (each holds its pins).")
     var queueDepth: Int = 4
 
-    @Option(help: ArgumentHelp("odirect, rdma, dmabuf or cpu.", valueName: "method"))
+    @Option(help: ArgumentHelp("odirect, rdma, dmabuf, zerocopy or cpu.", valueName: "method"))
     var via: String = "odirect"
 
     @Flag(help: "No fabric bandwidth model: show the engine's own cost.")
@@ -47,7 +48,7 @@ struct TransferCommand: ParsableCommand {
     func validate() throws {
         guard ByteSize.parse(size) != nil else { throw ValidationError("--size '\(size)': expected bytes like 256M, 1G or 65536") }
         guard let b = ByteSize.parse(block), b >= 4096, b % 4096 == 0 else { throw ValidationError("--block '\(block)': expected a multiple of 4K") }
-        guard TransferMethod(rawValue: via) != nil else { throw ValidationError("--via '\(via)': expected odirect, rdma, dmabuf or cpu") }
+        guard TransferMethod(rawValue: via) != nil else { throw ValidationError("--via '\(via)': expected odirect, rdma, dmabuf, zerocopy or cpu") }
         guard queueDepth >= 1 && queueDepth <= 1024 else { throw ValidationError("--queue-depth must be 1…1024") }
     }
 
