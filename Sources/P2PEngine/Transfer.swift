@@ -87,14 +87,11 @@ public struct TransferRunner {
         while off < length { p.storeBytes(of: 0, toByteOffset: off, as: UInt8.self); off += PAGE_SIZE }
     }
 
-    /// The bottleneck link on the path provider → client, from each hop's trained link.
+    /// The bottleneck link on the path provider → client (the fabric model's links).
     func bottleneck(_ v: Verdict) -> (BDF, LinkState, Double)? {
-        let t = engine.topology
-        return v.hops.compactMap { b -> (BDF, LinkState, Double)? in
-            guard b != v.commonUpstream, t.parent(b) != nil || b == v.provider || b == v.client,
-                  let s = t.device(b)?.link?.status, let bw = s.bytesPerSecond, s.width > 0 else { return nil }
-            return (b, s, bw)
-        }.min { $0.2 < $1.2 }
+        FabricModel.links(v, in: engine.topology, dataFromProvider: true)
+            .compactMap { key, bw in engine.topology.device(key.device)?.link?.status.map { (key.device, $0, bw) } }
+            .min { $0.2 < $1.2 }
     }
 
     public func run(_ r: TransferRequest) -> TransferResult {

@@ -68,7 +68,10 @@ struct PathReport {
     static func hops(_ v: Verdict, _ t: Topology) -> [Hop] {
         v.hops.enumerated().map { i, b in
             let role = b == v.provider ? "provider" : b == v.client ? "client" : b == v.commonUpstream ? "common upstream" : "bridge"
-            let hasUplink = b != v.commonUpstream && t.parent(b) != nil
+            // A hop's link to its upstream port; root and downstream ports describe the wire
+            // below them (shown at the device there), and switch-internal hops have none.
+            let facesDown = [PortType.rootPort, .downstreamPort].contains { $0 == t.device(b)?.express?.portType }
+            let hasUplink = b != v.commonUpstream && t.parent(b) != nil && !facesDown
             return Hop(bdf: b, role: role, link: hasUplink ? t.device(b)?.link?.status : nil)
         }
     }

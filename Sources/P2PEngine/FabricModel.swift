@@ -1,0 +1,60 @@
+import P2PDMA
+import PCITopology
+
+/// How fast the simulated fabric lets data move: every PCIe link has a capacity per
+/// direction (speed × width after line encoding); concurrent transfers share each link
+/// max-min fairly (progressive filling), and a transfer runs at its share of its tightest link.
+public enum FabricModel {
+    /// One direction of the link between a device and its upstream port.
+    public struct LinkKey: Hashable, Sendable {
+        public var device: BDF
+        public var upstream: Bool   // data flowing towards the root
+    }
+
+    /// The links a transfer crosses, with their capacities in bytes per second: for each
+    /// device on the path (below the common ancestor), the link to its upstream port — which
+    /// only upstream-facing functions describe (endpoints, switch upstream ports, bridges);
+    /// a root port's or downstream port's own LnkSta is the same wire seen from above, and the
+    /// hop from a downstream port to its switch's upstream port is internal to the switch.
+    public static func links(_ v: Verdict, in t: Topology, dataFromProvider: Bool) -> [(LinkKey, Double)] {
+        var out: [(LinkKey, Double)] = []
+        var providerSide = true
+        for b in v.hops {
+            if b == v.commonUpstream { providerSide = false; continue }
+            defer { if v.commonUpstream == nil && t.parent(b) == nil { providerSide = false } }
+            guard let d = t.device(b), t.parent(b) != nil, let s = d.link?.status, s.width > 0, let bw = s.bytesPerSecond else { continue }
+            switch d.express?.portType {
+            case .rootPort?, .downstreamPort?: continue
+            default: break
+            }
+            out.append((LinkKey(device: b, upstream: providerSide == dataFromProvider), bw))
+        }
+        return out
+    }
+
+    /// Max-min fair rates for flows over shared links (progressive filling).
+    public static func fairRates(_ flows: [[LinkKey]], capacity: [LinkKey: Double]) -> [Double] {
+        var rates = [Double](repeating: 0, count: flows.count)
+        var frozen = [Bool](repeating: false, count: flows.count)
+        var remaining = capacity
+        for (i, f) in flows.enumerated() where f.isEmpty { frozen[i] = true; rates[i] = .infinity }
+        while frozen.contains(false) {
+            // The tightest link: least remaining capacity per unfrozen flow crossing it.
+            var best: (LinkKey, Double)? = nil
+            for (link, cap) in remaining {
+                let n = flows.indices.filter { !frozen[$0] && flows[$0].contains(link) }.count
+                guard n > 0 else { continue }
+                let share = cap / Double(n)
+                if best == nil || share < best!.1 { best = (link, share) }
+            }
+            guard let (link, share) = best else { break }
+            for i in flows.indices where !frozen[i] && flows[i].contains(link) {
+                rates[i] = share
+                frozen[i] = true
+                for l in flows[i] { remaining[l, default: 0] -= share }
+            }
+            remaining[link] = nil
+        }
+        return rates
+    }
+}
