@@ -13,11 +13,11 @@ struct P2PTop: ParsableCommand {
         discussion: """
             Sources (every command): the live machine by default, or --dump FILE (lspci -x output), \
             --sysfs-root DIR (a captured root containing sys/), --snapshot FILE (p2ptop snapshot).
-            Until the terminal UI lands, a bare `p2ptop` prints the tree.
+            A bare `p2ptop` starts the terminal UI (press ? for keys).
             """,
         version: "0.2.0",
-        subcommands: [TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, DoctorCommand.self, FabricsCommand.self, TransferCommand.self, ScenarioCommand.self, SnapshotCommand.self, BenchCommand.self],
-        defaultSubcommand: TreeCommand.self)
+        subcommands: [ExploreCommand.self, TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, DoctorCommand.self, FabricsCommand.self, TransferCommand.self, ScenarioCommand.self, SnapshotCommand.self, BenchCommand.self],
+        defaultSubcommand: ExploreCommand.self)
 }
 
 /// Exit statuses: 0 success, 1 an operation the kernel would refuse, 2 usage or input error.

@@ -1,0 +1,200 @@
+import P2PDMA
+import PCISources
+import PCITopology
+import TerminalUI
+
+/// The application: state, key → action, and a render of the current screen into a canvas.
+/// It knows nothing about terminals; the loop in the executable feeds it events.
+public final class ExplorerApp {
+    public enum Screen: Int, CaseIterable, Sendable {
+        case topology = 1, device, matrix, pins, transfers
+        var title: String {
+            switch self {
+            case .topology: return "Topology"
+            case .device: return "Device"
+            case .matrix: return "P2P matrix"
+            case .pins: return "Pins"
+            case .transfers: return "Transfers"
+            }
+        }
+    }
+
+    public let topology: Topology
+    public let analyzer: P2PAnalyzer
+    let names: NameDatabase
+    public var theme: Theme
+    /// The flags that name the source, for the status line's `p2ptop …` equivalent.
+    let sourceFlags: String
+
+    public private(set) var screen: Screen = .topology
+    public private(set) var quit = false
+    public private(set) var helpVisible = false
+    var treeState = ListState()
+    var collapsed = Set<BDF>()
+    var searching = false
+    var search = ""
+    var rows: [TreeRow] = []
+    var matrixRow = 0, matrixCol = 1
+    var endpoints: [Device]
+    var matrixCache: [BDF: [BDF: Verdict]] = [:]
+
+    public init(topology: Topology, analyzer: P2PAnalyzer, names: NameDatabase, theme: Theme, sourceFlags: String) {
+        self.topology = topology; self.analyzer = analyzer; self.names = names; self.theme = theme
+        self.sourceFlags = sourceFlags
+        endpoints = analyzer.endpoints
+        rebuildRows()
+    }
+
+    var selectedDevice: Device? { rows.indices.contains(treeState.selected) ? topology.device(rows[treeState.selected].bdf) : nil }
+
+    // MARK: input
+
+    public func handle(_ event: Event) {
+        guard case .key(let key) = event else { return }
+        if helpVisible {
+            if key == .escape || key == .character("?") || key == .function(1) || key == .character("q") { helpVisible = false }
+            return
+        }
+        if searching {
+            switch key {
+            case .escape: searching = false; search = ""
+            case .enter: searching = false; jumpToMatch(from: treeState.selected)
+            case .backspace: if !search.isEmpty { search.removeLast() }
+            case .character(let c): search.append(c); jumpToMatch(from: treeState.selected)
+            default: break
+            }
+            return
+        }
+        switch key {
+        case .character("q"): quit = true
+        case .character("?"), .function(1): helpVisible = true
+        case .tab: screen = Screen(rawValue: screen.rawValue % 5 + 1)!
+        case .backTab: screen = Screen(rawValue: (screen.rawValue + 3) % 5 + 1)!
+        case .character(let c) where ("1"..."5").contains(c): screen = Screen(rawValue: Int(String(c))!)!
+        case .character("/"): if screen == .topology { searching = true; search = "" }
+        case .character("n"): jumpToMatch(from: treeState.selected + 1)
+        default: move(key)
+        }
+    }
+
+    func move(_ key: Key) {
+        switch screen {
+        case .topology, .device:
+            switch key {
+            case .up, .character("k"): treeState.selected -= 1
+            case .down, .character("j"): treeState.selected += 1
+            case .pageUp: treeState.selected -= 10
+            case .pageDown: treeState.selected += 10
+            case .home: treeState.selected = 0
+            case .end: treeState.selected = rows.count - 1
+            case .left, .character("h"): toggle(collapse: true)
+            case .right, .character("l"): toggle(collapse: false)
+            case .enter:
+                if let d = selectedDevice, d.isBridge { toggle(collapse: !collapsed.contains(d.bdf)) } else { screen = .device }
+            default: break
+            }
+            treeState.selected = max(0, min(rows.count - 1, treeState.selected))
+        case .matrix:
+            let n = endpoints.count
+            switch key {
+            case .up, .character("k"): matrixRow = max(0, matrixRow - 1)
+            case .down, .character("j"): matrixRow = min(n - 1, matrixRow + 1)
+            case .left, .character("h"): matrixCol = max(0, matrixCol - 1)
+            case .right, .character("l"): matrixCol = min(n - 1, matrixCol + 1)
+            case .enter:
+                if let i = rows.firstIndex(where: { $0.bdf == endpoints[matrixRow].bdf }) { treeState.selected = i; screen = .topology }
+            default: break
+            }
+        default: break
+        }
+    }
+
+    func toggle(collapse: Bool) {
+        guard let d = selectedDevice, d.isBridge else { return }
+        if collapse { collapsed.insert(d.bdf) } else { collapsed.remove(d.bdf) }
+        let keep = d.bdf
+        rebuildRows()
+        treeState.selected = rows.firstIndex { $0.bdf == keep } ?? 0
+    }
+
+    func jumpToMatch(from start: Int) {
+        guard !search.isEmpty, !rows.isEmpty else { return }
+        let needle = search.lowercased()
+        for k in 0..<rows.count {
+            let i = (start + k) % rows.count
+            if rows[i].searchText.contains(needle) { treeState.selected = i; return }
+        }
+    }
+
+    // MARK: rendering
+
+    public static let minimumSize = (width: 60, height: 15)
+
+    public func render(into c: inout Canvas) {
+        c.fill(c.area, theme.text)
+        if c.width < ExplorerApp.minimumSize.width || c.height < ExplorerApp.minimumSize.height {
+            c.put("terminal too small: p2ptop needs 60×15 (now \(c.width)×\(c.height)); q quits", x: 0, y: 0, theme.warn)
+            return
+        }
+        let (header, rest) = c.area.rows(1)
+        let (status, body) = rest.rows(-1)
+        renderHeader(header, &c)
+        switch screen {
+        case .topology: renderTopology(body, &c)
+        case .device: renderDevice(body, &c)
+        case .matrix: renderMatrix(body, &c)
+        case .pins, .transfers:
+            Block(title: screen.title, style: theme.border, titleStyle: theme.title).render(in: body, on: &c)
+            c.put("coming: live \(screen == .pins ? "pin counts" : "transfers") arrive with the live views (use p2ptop transfer / scenario run meanwhile)",
+                  x: body.x + 2, y: body.y + 2, theme.dim, clip: body.inner)
+        }
+        renderStatus(status, &c)
+        if helpVisible { renderHelp(c.area, &c) }
+    }
+
+    func renderHeader(_ a: Rect, _ c: inout Canvas) {
+        c.fill(a, theme.header)
+        var x = c.put(" p2ptop ", x: a.x, y: a.y, theme.header.bold())
+        for s in Screen.allCases {
+            let label = " \(s.rawValue) \(s.title) "
+            x = c.put(label, x: x, y: a.y, s == screen ? theme.selection.bold() : theme.header, clip: a)
+        }
+        let right = "kernel \(analyzer.kernel) · CPU \(analyzer.cpu) · \(topology.devices.count) functions "
+        c.put(right, x: max(x + 1, a.maxX - right.count), y: a.y, theme.header, clip: a)
+    }
+
+    var commandEquivalent: String {
+        switch screen {
+        case .topology: return "p2ptop tree" + sourceFlags
+        case .device: return "p2ptop show \(selectedDevice.map { topology.alias($0.bdf) ?? $0.bdf.description } ?? "")" + sourceFlags
+        case .matrix:
+            guard endpoints.count > 1 else { return "p2ptop matrix" + sourceFlags }
+            let p = endpoints[matrixRow], q = endpoints[matrixCol]
+            return "p2ptop path \(topology.alias(p.bdf) ?? p.bdf.description) \(topology.alias(q.bdf) ?? q.bdf.description)" + sourceFlags
+        case .pins, .transfers: return "p2ptop scenario run seed-story"
+        }
+    }
+
+    func renderStatus(_ a: Rect, _ c: inout Canvas) {
+        c.fill(a, theme.header)
+        let left = searching ? " /\(search)▏" : " \(commandEquivalent)"
+        c.put(left, x: a.x, y: a.y, theme.header, clip: a)
+        let keys = "?:help  Tab:screens  q:quit "
+        if a.width > left.count + keys.count + 2 { c.put(keys, x: a.maxX - keys.count, y: a.y, theme.header, clip: a) }
+    }
+
+    func renderHelp(_ screenArea: Rect, _ c: inout Canvas) {
+        let lines: [Line] = [
+            [Span("q", theme.accent), Span("  quit")],
+            [Span("? F1", theme.accent), Span("  this help; Esc closes it")],
+            [Span("Tab Shift-Tab 1-5", theme.accent), Span("  switch screens: topology, device, matrix, pins, transfers")],
+            [Span("↑↓ j k  PgUp PgDn Home End", theme.accent), Span("  move")],
+            [Span("← → h l", theme.accent), Span("  collapse / expand a bridge (matrix: move)")],
+            [Span("Enter", theme.accent), Span("  expand, or open the device; on the matrix: find it in the tree")],
+            [Span("/ n", theme.accent), Span("  search the tree, next match")],
+            [Span("", theme.dim)],
+            [Span("The bottom line shows the p2ptop command for what is on screen.", theme.dim)],
+        ]
+        Dialog(title: "Keys", lines: lines, style: theme.text, border: theme.border).render(in: screenArea, on: &c)
+    }
+}

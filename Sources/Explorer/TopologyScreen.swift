@@ -1,0 +1,159 @@
+import P2PDMA
+import PCISources
+import PCITopology
+import TerminalUI
+
+/// One visible row of the tree: a device, its depth and the guide drawn before it.
+struct TreeRow {
+    var bdf: BDF
+    var prefix: String
+    var searchText: String
+}
+
+extension ExplorerApp {
+    /// Flattens the bus tree (lspci -t placement) into rows, honouring collapsed bridges.
+    func rebuildRows() {
+        rows = []
+        func visit(_ owner: BDF?, _ indent: String) {
+            let kids = topology.children(owner)
+            for (i, b) in kids.enumerated() {
+                let last = i == kids.count - 1
+                guard let d = topology.device(b) else { continue }
+                let branch = owner == nil ? "" : (last ? "└─" : "├─")
+                let mark = d.isBridge ? (collapsed.contains(b) ? "▸ " : "▾ ") : "  "
+                let alias = topology.alias(b) ?? ""
+                let name = names.vendorDevice(d)
+                rows.append(TreeRow(bdf: b, prefix: indent + branch + mark,
+                                    searchText: (b.description + " " + alias + " " + name + " " + topology.kind(b).tag).lowercased()))
+                if d.isBridge && !collapsed.contains(b) {
+                    visit(b, owner == nil ? indent : indent + (last ? "  " : "│ "))
+                }
+            }
+        }
+        visit(nil, "")
+    }
+
+    func renderTopology(_ body: Rect, _ c: inout Canvas) {
+        Block(title: "Topology — \(rows.count) shown", style: theme.border, titleStyle: theme.title).render(in: body, on: &c)
+        let inner = body.inner
+        let items: [Line] = rows.map { row in
+            guard let d = topology.device(row.bdf) else { return [] }
+            var line: Line = [Span(row.prefix, theme.dim), Span(row.bdf.short + " ", theme.text)]
+            let kind = topology.kind(row.bdf)
+            if let alias = topology.alias(row.bdf) { line.append(Span(alias.padded(6) + " ", theme.accent)) } else { line.append(Span("       ")) }
+            line.append(Span(names.vendorDevice(d), kind.isEndpointKind ? theme.text : theme.dim))
+            if let l = d.link, let s = l.status {
+                line.append(Span("  " + s.text, l.isDowngraded ? theme.warn : theme.good))
+                if l.isDowngraded { line.append(Span(" (cap \(l.capability.text))", theme.warn)) }
+            } else if d.capabilities.coverage == .unreadable {
+                line.append(Span("  link ?", theme.dim))
+            }
+            if let n = d.sysfs?.numaNode { line.append(Span("  node\(n)", theme.dim)) }
+            if let p = d.sysfs?.p2pmem { line.append(Span("  p2pmem \(sizeText(UInt64(p.size)))", theme.good)) }
+            return line
+        }
+        ListView(items, highlight: theme.selection).render(in: inner, on: &c, state: &treeState)
+    }
+
+    func renderDevice(_ body: Rect, _ c: inout Canvas) {
+        guard let d = selectedDevice else { return }
+        let alias = topology.alias(d.bdf).map { " (\($0))" } ?? ""
+        Block(title: "\(d.bdf)\(alias)", style: theme.border, titleStyle: theme.title).render(in: body, on: &c)
+        var lines: [Line] = []
+        func row(_ k: String, _ v: String, _ s: Style? = nil) { lines.append([Span(k.padded(14), theme.dim), Span(v, s ?? theme.text)]) }
+        row("name", names.vendorDevice(d))
+        row("kind", topology.kind(d.bdf).tag)
+        row("class", "\(names.className(d)) [\(hex(d.classCode, width: 4))]")
+        row("ids", "\(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4)) rev \(hex(d.revision, width: 2))")
+        let up = topology.upstreamPath(d.bdf)
+        row("upstream", up.isEmpty ? "root bus" : up.map { topology.alias($0) ?? $0.short }.joined(separator: " → "))
+        if let f = d.sysfs {
+            row("driver", f.driver ?? "none")
+            row("numa / iommu", "\(f.numaNode.map(String.init) ?? "?") / \(f.iommuGroup.map { "group \($0)" } ?? "none")\(f.iommuType.map { " (\($0))" } ?? "")")
+            if let p = f.p2pmem {
+                row("p2pmem", "\(sizeText(p.size)) total, \(sizeText(p.available)) available, " + (p.published ? "published" : "not published"), theme.good)
+            }
+        }
+        if let l = d.link {
+            row("link", (l.status?.text ?? "?") + " of " + l.capability.text, l.isDowngraded ? theme.warn : theme.good)
+        } else if d.capabilities.coverage == .unreadable {
+            row("capabilities", "unknown (needs root)", theme.warn)
+        }
+        if let a = d.acs {
+            row("ACSCtl", a.control.lspciFlags, a.control.isDisjoint(with: .p2pRedirect) ? theme.text : theme.bad)
+        }
+        for r in d.capabilities.resizableBARs { row("ReBAR", "BAR \(r.barIndex): \(sizeText(r.currentSize)) of up to \(sizeText(r.largestSize))") }
+        if let s = d.capabilities.sriov { row("SR-IOV", "\(s.numVFs)/\(s.totalVFs) VFs") }
+        lines.append([])
+        lines.append([Span("BARs", theme.title)])
+        for b in d.bars where b.upperHalfOf == nil || b.address != nil {
+            let addr = b.address.map { "0x" + String($0, radix: 16) } ?? "unassigned"
+            let kind = b.space == .io ? "I/O" : (b.is64Bit ? "64-bit" : "32-bit") + (b.prefetchable ? " pref" : "")
+            lines.append([Span("  \(b.index)  ", theme.dim), Span(addr.padded(16), theme.text),
+                          Span((b.size.map(sizeText) ?? "size ?").padded(10), theme.accent), Span(kind, theme.dim)])
+        }
+        if let br = d.bridge {
+            lines.append([Span("bridge", theme.title), Span("  buses \(hex(br.secondary, width: 2))-\(hex(br.subordinate, width: 2))", theme.text)])
+        }
+        Paragraph(lines).render(in: Rect(x: body.x + 2, y: body.y + 1, width: body.width - 4, height: body.height - 2), on: &c)
+    }
+
+    func verdict(_ p: BDF, _ q: BDF) -> Verdict {
+        if let v = matrixCache[p]?[q] { return v }
+        let v = analyzer.verdict(provider: p, client: q)
+        matrixCache[p, default: [:]][q] = v
+        return v
+    }
+
+    func renderMatrix(_ body: Rect, _ c: inout Canvas) {
+        Block(title: "P2P verdicts — rows provide, columns DMA", style: theme.border, titleStyle: theme.title).render(in: body, on: &c)
+        let inner = body.inner
+        guard endpoints.count > 1 else { c.put("fewer than two endpoints", x: inner.x, y: inner.y, theme.dim); return }
+        let labels = endpoints.map { topology.alias($0.bdf) ?? $0.bdf.short }
+        let labelWidth = max(8, (labels.map(\.count).max() ?? 8) + 1)
+        let cell = 7
+        let (grid, detail) = inner.rows(max(3, inner.height - 4))
+        let visibleCols = max(1, (grid.width - labelWidth) / cell)
+        let colStart = max(0, min(matrixCol - visibleCols + 1, endpoints.count - visibleCols))
+        let visibleRows = max(1, grid.height - 1)
+        let rowStart = max(0, min(matrixRow - visibleRows + 1, endpoints.count - visibleRows))
+        for (k, j) in (colStart..<min(endpoints.count, colStart + visibleCols)).enumerated() {
+            c.put(String(labels[j].prefix(cell - 1)), x: grid.x + labelWidth + k * cell, y: grid.y, j == matrixCol ? theme.accent.bold() : theme.dim, clip: grid)
+        }
+        for (r, i) in (rowStart..<min(endpoints.count, rowStart + visibleRows)).enumerated() {
+            let y = grid.y + 1 + r
+            c.put(labels[i], x: grid.x, y: y, i == matrixRow ? theme.accent.bold() : theme.dim, clip: grid)
+            for (k, j) in (colStart..<min(endpoints.count, colStart + visibleCols)).enumerated() {
+                let x = grid.x + labelWidth + k * cell
+                let text: String
+                let style: Style
+                if i == j { text = "X"; style = theme.dim } else {
+                    let v = verdict(endpoints[i].bdf, endpoints[j].bdf)
+                    text = v.pathClass.rawValue + (v.mapType == .busAddr ? "·B" : v.mapType == .thruHostBridge ? "·H" : "·-")
+                    style = v.mapType == .busAddr ? theme.good : v.mapType == .thruHostBridge ? theme.warn : theme.bad
+                }
+                let selected = i == matrixRow && j == matrixCol
+                c.put(text, x: x, y: y, selected ? theme.selection : style, clip: grid)
+            }
+        }
+        if matrixRow != matrixCol {
+            let v = verdict(endpoints[matrixRow].bdf, endpoints[matrixCol].bdf)
+            let line1: Line = [Span("\(labels[matrixRow]) → \(labels[matrixCol]): ", theme.title),
+                               Span("\(v.mapType.rawValue), distance \(v.distance), \(v.pathClass.rawValue)",
+                                    v.mapType == .busAddr ? theme.good : v.mapType == .thruHostBridge ? theme.warn : theme.bad)]
+            let path = v.hops.map { topology.alias($0) ?? $0.short }.joined(separator: " → ")
+            Paragraph([line1, [Span(v.reason, theme.text)], [Span("path: " + path, theme.dim)]]).render(in: detail, on: &c)
+        }
+    }
+}
+
+extension String {
+    func padded(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}
+
+func sizeText(_ bytes: UInt64) -> String {
+    let units = ["B", "K", "M", "G", "T"]
+    var v = bytes, i = 0
+    while v >= 1024 && v % 1024 == 0 && i < units.count - 1 { v /= 1024; i += 1 }
+    return "\(v)\(units[i])"
+}

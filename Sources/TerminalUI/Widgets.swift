@@ -1,0 +1,163 @@
+/// A run of text in one style; a line is a list of spans.
+public struct Span: Hashable, Sendable {
+    public var text: String
+    public var style: Style
+    public init(_ text: String, _ style: Style = .plain) { self.text = text; self.style = style }
+}
+
+public typealias Line = [Span]
+
+public extension Canvas {
+    @discardableResult
+    mutating func put(_ line: Line, x: Int, y: Int, clip: Rect? = nil) -> Int {
+        var cx = x
+        for s in line { cx = put(s.text, x: cx, y: y, s.style, clip: clip) }
+        return cx
+    }
+}
+
+/// Anything that draws itself into a rectangle of a canvas.
+public protocol Widget {
+    func render(in area: Rect, on canvas: inout Canvas)
+}
+
+/// A bordered box with a title; `inner` is what is left for content.
+public struct Block: Widget {
+    public var title: String
+    public var style: Style
+    public var titleStyle: Style
+
+    public init(title: String = "", style: Style = .plain, titleStyle: Style = Style().bold()) {
+        self.title = title; self.style = style; self.titleStyle = titleStyle
+    }
+
+    public func render(in a: Rect, on c: inout Canvas) {
+        guard a.width >= 2 && a.height >= 2 else { return }
+        let h = String(repeating: "─", count: a.width - 2)
+        c.put("┌" + h + "┐", x: a.x, y: a.y, style)
+        for y in (a.y + 1)..<(a.maxY - 1) {
+            c.put("│", x: a.x, y: y, style)
+            c.put("│", x: a.maxX - 1, y: y, style)
+        }
+        c.put("└" + h + "┘", x: a.x, y: a.maxY - 1, style)
+        if !title.isEmpty { c.put(" \(title) ", x: a.x + 2, y: a.y, titleStyle, clip: Rect(x: a.x + 1, y: a.y, width: a.width - 2, height: 1)) }
+    }
+}
+
+/// Lines of styled text, clipped, optionally scrolled.
+public struct Paragraph: Widget {
+    public var lines: [Line]
+    public var offset: Int
+    public init(_ lines: [Line], offset: Int = 0) { self.lines = lines; self.offset = offset }
+
+    public func render(in a: Rect, on c: inout Canvas) {
+        for (i, line) in lines.dropFirst(max(0, offset)).prefix(a.height).enumerated() {
+            c.put(line, x: a.x, y: a.y + i, clip: a)
+        }
+    }
+}
+
+/// Scroll position and selection of a list, kept by the screen across frames.
+public struct ListState: Hashable, Sendable {
+    public var selected: Int = 0
+    public var offset: Int = 0
+    public init(selected: Int = 0) { self.selected = selected }
+
+    /// Keeps the selection visible in `height` rows.
+    public mutating func scrollIntoView(height: Int, count: Int) {
+        selected = max(0, min(selected, count - 1))
+        if selected < offset { offset = selected }
+        if selected >= offset + height { offset = selected - height + 1 }
+        offset = max(0, min(offset, max(0, count - height)))
+    }
+}
+
+/// A selectable list of lines (the tree and tables are built on it).
+public struct ListView {
+    public var items: [Line]
+    public var highlight: Style
+    public init(_ items: [Line], highlight: Style) { self.items = items; self.highlight = highlight }
+
+    public func render(in a: Rect, on c: inout Canvas, state: inout ListState) {
+        state.scrollIntoView(height: a.height, count: items.count)
+        for row in 0..<a.height {
+            let i = state.offset + row
+            guard i < items.count else { break }
+            c.put(items[i], x: a.x, y: a.y + row, clip: a)
+            if i == state.selected { c.restyle(Rect(x: a.x, y: a.y + row, width: a.width, height: 1), highlight) }
+        }
+        if items.count > a.height && a.width > 0 {
+            // A scroll indicator in the last column.
+            let pos = a.y + (a.height - 1) * state.offset / max(1, items.count - a.height)
+            c.put("▐", x: a.maxX - 1, y: pos, highlight)
+        }
+    }
+}
+
+/// A horizontal bar: `ratio` of the width filled, a label centred on it.
+public struct Gauge: Widget {
+    public var ratio: Double
+    public var label: String
+    public var filled: Style
+    public var empty: Style
+
+    public init(ratio: Double, label: String = "", filled: Style, empty: Style = .plain) {
+        self.ratio = ratio; self.label = label; self.filled = filled; self.empty = empty
+    }
+
+    public func render(in a: Rect, on c: inout Canvas) {
+        guard a.width > 0, a.height > 0 else { return }
+        let n = Int((max(0, min(1, ratio)) * Double(a.width)).rounded())
+        c.put(String(repeating: "█", count: n), x: a.x, y: a.y, filled, clip: a)
+        c.put(String(repeating: "░", count: a.width - n), x: a.x + n, y: a.y, empty, clip: a)
+        if !label.isEmpty {
+            let x = a.x + max(0, (a.width - label.count) / 2)
+            c.put(label, x: x, y: a.y, Style().bold(), clip: a)
+        }
+    }
+}
+
+/// A one-row chart of recent values with block characters.
+public struct Sparkline: Widget {
+    public var values: [Double]
+    public var maximum: Double?
+    public var style: Style
+    public init(_ values: [Double], maximum: Double? = nil, style: Style = .plain) { self.values = values; self.maximum = maximum; self.style = style }
+
+    public func render(in a: Rect, on c: inout Canvas) {
+        let bars: [Character] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+        let shown = values.suffix(a.width)
+        let top = maximum ?? (shown.max() ?? 1)
+        var x = a.x + a.width - shown.count
+        for v in shown {
+            let level = top > 0 ? Int((v / top * 8).rounded()) : 0
+            c.put(String(bars[max(0, min(8, level))]), x: x, y: a.y, style, clip: a)
+            x += 1
+        }
+    }
+}
+
+/// A centred box over the screen (help, confirmations).
+public struct Dialog: Widget {
+    public var title: String
+    public var lines: [Line]
+    public var style: Style
+    public var border: Style
+
+    public init(title: String, lines: [Line], style: Style = .plain, border: Style = .plain) {
+        self.title = title; self.lines = lines; self.style = style; self.border = border
+    }
+
+    public func area(in screen: Rect) -> Rect {
+        let w = min(screen.width - 2, max(title.count + 6, (lines.map { $0.reduce(0) { $0 + $1.text.count } }.max() ?? 0) + 4))
+        let h = min(screen.height - 2, lines.count + 2)
+        return Rect(x: screen.x + (screen.width - w) / 2, y: screen.y + (screen.height - h) / 2, width: w, height: h)
+    }
+
+    public func render(in screen: Rect, on c: inout Canvas) {
+        let a = area(in: screen)
+        c.fill(a, style)
+        Block(title: title, style: border).render(in: a, on: &c)
+        Paragraph(lines).render(in: Rect(x: a.x + 2, y: a.y + 1, width: a.width - 4, height: a.height - 2), on: &c)
+    }
+}

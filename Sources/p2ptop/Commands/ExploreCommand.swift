@@ -1,0 +1,54 @@
+import ArgumentParser
+import Explorer
+import P2PDMA
+import PCISources
+import PCITopology
+import TerminalUI
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// `p2ptop` (no subcommand) / `p2ptop explore`: the terminal UI.
+struct ExploreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explore", abstract: "The terminal UI (the default when no subcommand is given).")
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var p2p: P2POptions
+
+    @Option(help: ArgumentHelp("Theme: default, light, high-contrast, mono, or a .toml file.", valueName: "name|file"))
+    var theme: String = "default"
+
+    @Flag(name: .customLong("no-unicode"), help: "ASCII only (no box drawing or block characters).")
+    var noUnicode = false
+
+    @Flag(name: .customLong("no-mouse"), help: "Do not capture the mouse.")
+    var noMouse = false
+
+    func run() throws {
+        // Load everything that can fail before touching the terminal.
+        var loaded: Theme
+        do { loaded = try Theme.load(theme, readFile: readTextFile) } catch { throw CommandError(message: "theme \(error)") }
+        let noColor = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
+        if noColor || theme == "mono" { loaded = loaded.monochrome }
+        let term = String(cString: getenv("TERM") ?? strdup(""))
+        if isatty(1) == 0 || isatty(0) == 0 || term.isEmpty || term == "dumb" {
+            throw CommandError(message: "the terminal UI needs an interactive terminal (TERM is '\(term)'); for text output use: p2ptop tree\(source.source.flags)")
+        }
+        let t = try source.load()
+        let app = ExplorerApp(topology: t, analyzer: p2p.analyzer(for: t), names: NameDatabase(), theme: loaded, sourceFlags: source.source.flags)
+        let terminal = NcursesTerminal(mouse: !noMouse)
+        while !app.quit && terminalSignal == 0 {
+            let size = terminal.size
+            var canvas = Canvas(width: size.width, height: size.height)
+            canvas.monochrome = noColor
+            canvas.asciiOnly = noUnicode
+            app.render(into: &canvas)
+            terminal.draw(canvas)
+            if let e = terminal.poll(timeoutMs: 1000) { app.handle(e) }
+        }
+        terminal.stop()
+        if terminalSignal != 0 { throw ExitCode(128 + terminalSignal) }
+    }
+}

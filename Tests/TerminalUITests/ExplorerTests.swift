@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+import Explorer
+import P2PDMA
+import PCISources
+import PCITopology
+@testable import TerminalUI
+
+/// Every screen through the in-memory canvas: sizes, themes, NO_COLOR, keys.
+@Suite struct ExplorerTests {
+    func app(_ t: Topology, theme: String = "default", mono: Bool = false) throws -> ExplorerApp {
+        var th = try Theme.load(theme, readFile: { _ in nil })
+        if mono { th = th.monochrome }
+        let a = P2PAnalyzer(topology: t, kernel: .latest, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))
+        return ExplorerApp(topology: t, analyzer: a, names: NameDatabase(useHWDB: false), theme: th, sourceFlags: " --fabric x")
+    }
+
+    func frame(_ app: ExplorerApp, _ w: Int, _ h: Int, mono: Bool = false) -> Canvas {
+        var c = Canvas(width: w, height: h)
+        c.monochrome = mono
+        app.render(into: &c)
+        return c
+    }
+
+    @Test(arguments: [(80, 24), (120, 40), (200, 60)])
+    func everyScreenEveryThemeEverySize(_ size: (Int, Int)) throws {
+        let t = try DemoFabrics.load(DemoFabrics.defaultName)
+        for theme in BuiltinThemes.names {
+            for mono in [false, true] {
+                let a = try app(t, theme: theme, mono: mono)
+                for key in ["1", "2", "3", "4", "5"] {
+                    a.handle(.key(.character(Character(key))))
+                    let c = frame(a, size.0, size.1, mono: mono)
+                    #expect(c.lines[0].contains("p2ptop") && c.lines[0].contains("Topology"))
+                    #expect(c.lines.last!.contains("p2ptop") || c.lines.last!.contains("scenario"), "status line")
+                    if mono { #expect(c.cells.allSatisfy { $0.style.fg == .default && $0.style.bg == .default }) }
+                }
+            }
+        }
+    }
+
+    @Test func topologyShowsTheTreeWithAliasesAndLinks() throws {
+        let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
+        let text = frame(a, 120, 40).text
+        #expect(text.contains("19:00.0 gpu0") && text.contains("16GT/s x16") && text.contains("p2pmem 256M"))
+        #expect(frame(a, 120, 40).lines.last!.contains("p2ptop tree --fabric x"))
+    }
+
+    @Test func keysMoveSearchCollapseAndSwitch() throws {
+        let t = try DemoFabrics.load(DemoFabrics.defaultName)
+        let a = try app(t)
+        for ch in "/nvme1" { a.handle(.key(ch == "/" ? .character("/") : .character(ch))) }
+        a.handle(.key(.enter))
+        a.handle(.key(.character("2")))
+        #expect(frame(a, 120, 40).text.contains("0000:1c:00.0 (nvme1)"))
+        #expect(frame(a, 120, 40).lines.last!.contains("p2ptop show nvme1"))
+        a.handle(.key(.character("1")))
+        let before = frame(a, 120, 40).text
+        a.handle(.key(.home)); a.handle(.key(.down))      // the root port
+        a.handle(.key(.left))                              // collapse it
+        let after = frame(a, 120, 40).text
+        #expect(before.contains("gpu0") && !after.contains("gpu0"))
+        a.handle(.key(.tab))
+        #expect(a.screen == .device)
+        a.handle(.key(.backTab)); a.handle(.key(.backTab))
+        #expect(a.screen == .transfers)
+        a.handle(.key(.character("?")))
+        #expect(frame(a, 100, 30).text.contains("Keys") && a.helpVisible)
+        a.handle(.key(.escape))
+        #expect(!a.helpVisible)
+        a.handle(.key(.character("q")))
+        #expect(a.quit)
+    }
+
+    @Test func matrixShowsTheSelectedPairsReason() throws {
+        let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
+        a.handle(.key(.character("3")))
+        let text = frame(a, 120, 40).text
+        #expect(text.contains("PIX·B") && text.contains("gpu0 → nic0: BUS_ADDR"))
+        #expect(frame(a, 120, 40).lines.last!.contains("p2ptop path gpu0 nic0"))
+    }
+
+    @Test func tooSmallSaysSo() throws {
+        let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
+        #expect(frame(a, 59, 24).lines[0].hasPrefix("terminal too small"))
+        #expect(frame(a, 80, 14).lines[0].hasPrefix("terminal too small"))
+    }
+
+    @Test func fixtureDumpsRender() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures/lspci").path
+        let dumps = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".dump") }
+        for d in dumps {
+            let a = try app(try DumpReader.load(path: dir + "/" + d))
+            for key in ["1", "2", "3"] {
+                a.handle(.key(.character(Character(key))))
+                _ = frame(a, 80, 24)
+                _ = frame(a, 200, 60)
+            }
+        }
+    }
+}
