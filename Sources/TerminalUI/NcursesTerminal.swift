@@ -18,6 +18,12 @@ public final class NcursesTerminal: Terminal {
 
     /// Installs SIGINT/SIGTERM/SIGHUP handlers that only set a flag, then starts curses.
     public init(mouse: Bool) {
+        // A parent may have left these blocked (threads of test runners, daemons): without
+        // SIGWINCH there are no resizes, without SIGTERM no clean exit.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGWINCH] { sigaddset(&set, sig) }
+        sigprocmask(SIG_UNBLOCK, &set, nil)
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig) { s in terminalSignal = s }
         }

@@ -39,6 +39,7 @@ struct ExploreCommand: ParsableCommand {
         let t = try source.load()
         let app = ExplorerApp(topology: t, analyzer: p2p.analyzer(for: t), names: NameDatabase(), theme: loaded, sourceFlags: source.source.flags)
         let terminal = NcursesTerminal(mouse: !noMouse)
+        var instantTimeouts = 0
         while !app.quit && terminalSignal == 0 {
             let size = terminal.size
             var canvas = Canvas(width: size.width, height: size.height)
@@ -46,7 +47,17 @@ struct ExploreCommand: ParsableCommand {
             canvas.asciiOnly = noUnicode
             app.render(into: &canvas)
             terminal.draw(canvas)
-            if let e = terminal.poll(timeoutMs: 1000) { app.handle(e) }
+            let start = Bench.now()
+            if let e = terminal.poll(timeoutMs: 1000) {
+                app.handle(e)
+                instantTimeouts = 0
+            } else if Bench.now() - start < 0.01 {
+                // A timeout that returns at once, again and again: the terminal is gone (hangup).
+                instantTimeouts += 1
+                if instantTimeouts > 50 { terminalSignal = SIGHUP }
+            } else {
+                instantTimeouts = 0
+            }
         }
         terminal.stop()
         if terminalSignal != 0 { throw ExitCode(128 + terminalSignal) }

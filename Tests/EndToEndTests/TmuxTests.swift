@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The terminal UI under tmux: a private server per test, polling the pane for markers.
+struct TmuxSession {
+    let socket: String
+    static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") }
+
+    init(_ args: [String], width: Int = 120, height: Int = 40) throws {
+        socket = FileManager.default.temporaryDirectory.appendingPathComponent("p2ptop-tmux-\(UUID().uuidString.prefix(8)).sock").path
+        // The program runs under a shell that prints its exit status and the terminal modes
+        // afterwards: the screen then says how it ended, whatever tmux's reaping does.
+        let command = ([CLI.binary.path] + args).joined(separator: " ")
+        let script = "\(command); echo P2PTOP_EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60"
+        try tmux(capture: false, ["-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "\(width)", "-y", "\(height)",
+                  "-e", "LANG=C.UTF-8", "-e", "SWIFT_BACKTRACE=interactive=no", "-e", "TERM=tmux-256color",
+                  "/bin/sh", "-c", script])
+    }
+
+    /// Runs a tmux client with posix_spawn + waitpid (Foundation's Process can miss the exit
+    /// of the client that daemonises the server). Output goes through a temporary file.
+    @discardableResult
+    func tmux(capture: Bool = true, _ args: [String]) throws -> String {
+        let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("tmux-out-\(UUID().uuidString.prefix(8))").path
+        defer { unlink(outPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, capture ? outPath : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = (["/usr/bin/tmux", "-S", socket] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        // The test runner's threads block signals; the tmux server (and so p2ptop) must not
+        // inherit that mask.
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
+        var pid = pid_t()
+        guard posix_spawn(&pid, "/usr/bin/tmux", &actions, &attr, argv, environ) == 0 else { return "" }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return capture ? ((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "") : ""
+    }
+
+    func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", "t"]) }
+
+    /// Polls the pane (every 20 ms) until `text` shows, or fails after `seconds`.
+    func waitFor(_ text: String, present: Bool = true, seconds: Double = 10) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try screen().contains(text) == present { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    func keys(_ k: String...) throws { try tmux(["send-keys", "-t", "t"] + k) }
+
+    /// The program's exit status once it has exited (from the shell's echo), and whether the
+    /// terminal came back in canonical mode with echo.
+    func exitStatus(seconds: Double = 10) throws -> Int? {
+        guard try waitFor("P2PTOP_EXIT=", seconds: seconds) else { return nil }
+        let text = try screen()
+        guard let r = text.range(of: "P2PTOP_EXIT=") else { return nil }
+        return Int(text[r.upperBound...].prefix { $0.isNumber })
+    }
+
+    func terminalRestored() throws -> Bool {
+        let text = try screen()
+        return text.contains("icanon") && !text.contains("-icanon") && text.contains("echo") && !text.contains("-echo")
+    }
+
+    func kill() { _ = try? tmux(["kill-server"]); try? FileManager.default.removeItem(atPath: socket) }
+}
+
+@Suite(.enabled(if: TmuxSession.available, "tmux not installed"), .serialized)
+struct TmuxTests {
+    @Test func navigateHelpMatrixResizeQuit() throws {
+        let s = try TmuxSession(["--fabric", "icelake-gpu-switch"])
+        defer { s.kill() }
+        let ready = try s.waitFor("p2ptop tree --fabric icelake-gpu-switch")
+        #expect(ready, "ready: \((try? s.screen()) ?? "")")
+        #expect(try s.screen().contains("gpu0"))
+        try s.keys("Down", "Down", "Enter")
+        try s.keys("3")
+        #expect(try s.waitFor("P2P verdicts"))
+        #expect(try s.waitFor("p2ptop path gpu0 nic0"))
+        try s.keys("?")
+        #expect(try s.waitFor("Keys"))
+        try s.keys("Escape")
+        #expect(try s.waitFor("Keys", present: false))
+        try s.tmux(["resize-window", "-t", "t", "-x", "80", "-y", "24"])
+        #expect(try s.waitFor("p2ptop path"))
+        try s.tmux(["resize-window", "-t", "t", "-x", "50", "-y", "12"])
+        #expect(try s.waitFor("terminal too small"))
+        try s.tmux(["resize-window", "-t", "t", "-x", "100", "-y", "30"])
+        #expect(try s.waitFor("P2P verdicts"))
+        try s.keys("Tab")
+        #expect(try s.waitFor("coming: live pin counts"))
+        try s.keys("q")
+        let status = try s.exitStatus()
+        #expect(status == 0, "after q: \(String(describing: status)); screen: \((try? s.screen()) ?? "")")
+        #expect(try s.terminalRestored(), "terminal modes after q: \((try? s.screen()) ?? "")")
+    }
+
+    @Test func sigtermRestoresAndExits143() throws {
+        let s = try TmuxSession(["--fabric", "workstation"])
+        defer { s.kill() }
+        #expect(try s.waitFor("p2ptop tree --fabric workstation"))
+        // The pane runs sh → p2ptop: signal the child of the pane's shell.
+        let shell = try s.tmux(["display", "-p", "-t", "t", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let children = (try? String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)) ?? ""
+        let pid = children.split(separator: " ").first.map(String.init) ?? shell
+        Glibc.kill(pid_t(pid) ?? 0, SIGTERM)
+        let status = try s.exitStatus()
+        #expect(status == 143, "status \(String(describing: status)), pid '\(pid)', screen: \((try? s.screen()) ?? "")")
+        #expect(try s.terminalRestored(), "terminal modes after SIGTERM: \((try? s.screen()) ?? "")")
+    }
+
+    @Test func badThemeIsAnErrorBeforeTheScreenChanges() throws {
+        let r = try CLI.run(["--fabric", "workstation", "--theme", CLI.temp("[colors]\nglow = \"red\"\n")])
+        #expect(r.status == 2 && r.stderr.contains(":2: key 'glow': unknown colour key"))
+    }
+}
