@@ -37,6 +37,11 @@ public final class ExplorerApp {
     var matrixRow = 0, matrixCol = 1
     var endpoints: [Device]
     var matrixCache: [BDF: [BDF: Verdict]] = [:]
+    /// Show only these kinds of devices (and the bridges above them); nil = all.
+    public private(set) var kindFilter: DeviceKind?
+    /// Hops of the pair last opened from the matrix, marked in the tree.
+    public private(set) var highlightedPath: [BDF] = []
+    static let filterCycle: [DeviceKind?] = [nil, .gpu, .nic, .nvme, .accelerator, .storage]
 
     public init(topology: Topology, analyzer: P2PAnalyzer, names: NameDatabase, theme: Theme, sourceFlags: String) {
         self.topology = topology; self.analyzer = analyzer; self.names = names; self.theme = theme
@@ -73,6 +78,13 @@ public final class ExplorerApp {
         case .character(let c) where ("1"..."5").contains(c): screen = Screen(rawValue: Int(String(c))!)!
         case .character("/"): if screen == .topology { searching = true; search = "" }
         case .character("n"): jumpToMatch(from: treeState.selected + 1)
+        case .character("f"):
+            let i = ExplorerApp.filterCycle.firstIndex { $0 == kindFilter } ?? 0
+            kindFilter = ExplorerApp.filterCycle[(i + 1) % ExplorerApp.filterCycle.count]
+            let keep = selectedDevice?.bdf
+            rebuildRows()
+            treeState.selected = rows.firstIndex { $0.bdf == keep } ?? 0
+        case .escape: highlightedPath = []
         default: move(key)
         }
     }
@@ -102,7 +114,13 @@ public final class ExplorerApp {
             case .left, .character("h"): matrixCol = max(0, matrixCol - 1)
             case .right, .character("l"): matrixCol = min(n - 1, matrixCol + 1)
             case .enter:
-                if let i = rows.firstIndex(where: { $0.bdf == endpoints[matrixRow].bdf }) { treeState.selected = i; screen = .topology }
+                // Show the pair's path in the tree, the provider selected.
+                if matrixRow != matrixCol { highlightedPath = verdict(endpoints[matrixRow].bdf, endpoints[matrixCol].bdf).hops }
+                kindFilter = nil
+                collapsed.subtract(highlightedPath)
+                rebuildRows()
+                if let i = rows.firstIndex(where: { $0.bdf == endpoints[matrixRow].bdf }) { treeState.selected = i }
+                screen = .topology
             default: break
             }
         default: break
@@ -192,6 +210,8 @@ public final class ExplorerApp {
             [Span("← → h l", theme.accent), Span("  collapse / expand a bridge (matrix: move)")],
             [Span("Enter", theme.accent), Span("  expand, or open the device; on the matrix: find it in the tree")],
             [Span("/ n", theme.accent), Span("  search the tree, next match")],
+            [Span("f", theme.accent), Span("  filter the tree by kind: all, GPU, NIC, NVMe, accelerator, storage")],
+            [Span("Esc", theme.accent), Span("  clear the path marked from the matrix")],
             [Span("", theme.dim)],
             [Span("The bottom line shows the p2ptop command for what is on screen.", theme.dim)],
         ]

@@ -14,8 +14,18 @@ extension ExplorerApp {
     /// Flattens the bus tree (lspci -t placement) into rows, honouring collapsed bridges.
     func rebuildRows() {
         rows = []
+        // With a kind filter, keep the matching devices and every bridge above one.
+        var keep: Set<BDF>? = nil
+        if let k = kindFilter {
+            var set = Set<BDF>()
+            for d in topology.devices where topology.kind(d.bdf) == k {
+                set.insert(d.bdf)
+                set.formUnion(topology.upstreamPath(d.bdf))
+            }
+            keep = set
+        }
         func visit(_ owner: BDF?, _ indent: String) {
-            let kids = topology.children(owner)
+            let kids = topology.children(owner).filter { keep?.contains($0) ?? true }
             for (i, b) in kids.enumerated() {
                 let last = i == kids.count - 1
                 guard let d = topology.device(b) else { continue }
@@ -34,11 +44,14 @@ extension ExplorerApp {
     }
 
     func renderTopology(_ body: Rect, _ c: inout Canvas) {
-        Block(title: "Topology — \(rows.count) shown", style: theme.border, titleStyle: theme.title).render(in: body, on: &c)
+        let filter = kindFilter.map { " · filter: \($0.tag) (f)" } ?? ""
+        let path = highlightedPath.isEmpty ? "" : " · ◆ path marked (Esc clears)"
+        Block(title: "Topology — \(rows.count) shown\(filter)\(path)", style: theme.border, titleStyle: theme.title).render(in: body, on: &c)
         let inner = body.inner
         let items: [Line] = rows.map { row in
             guard let d = topology.device(row.bdf) else { return [] }
-            var line: Line = [Span(row.prefix, theme.dim), Span(row.bdf.short + " ", theme.text)]
+            let onPath = highlightedPath.contains(row.bdf)
+            var line: Line = [Span(row.prefix, onPath ? theme.accent : theme.dim), Span(row.bdf.short + " ", onPath ? theme.accent.bold() : theme.text)]
             let kind = topology.kind(row.bdf)
             if let alias = topology.alias(row.bdf) { line.append(Span(alias.padded(6) + " ", theme.accent)) } else { line.append(Span("       ")) }
             line.append(Span(names.vendorDevice(d), kind.isEndpointKind ? theme.text : theme.dim))
@@ -50,6 +63,7 @@ extension ExplorerApp {
             }
             if let n = d.sysfs?.numaNode { line.append(Span("  node\(n)", theme.dim)) }
             if let p = d.sysfs?.p2pmem { line.append(Span("  p2pmem \(sizeText(UInt64(p.size)))", theme.good)) }
+            if onPath { line.insert(Span("◆", theme.accent), at: 0) }
             return line
         }
         ListView(items, highlight: theme.selection).render(in: inner, on: &c, state: &treeState)

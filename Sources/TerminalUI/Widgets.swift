@@ -161,3 +161,63 @@ public struct Dialog: Widget {
         Paragraph(lines).render(in: Rect(x: a.x + 2, y: a.y + 1, width: a.width - 4, height: a.height - 2), on: &c)
     }
 }
+
+/// A line chart drawn with braille dots: 2×4 dots per cell, so a 40-column chart holds 80
+/// samples at 4 levels per row. `reference` draws a dashed line (a link's capacity).
+public struct BrailleChart: Widget {
+    public var values: [Double]
+    public var maximum: Double
+    public var reference: Double?
+    public var style: Style
+    public var referenceStyle: Style
+
+    public init(_ values: [Double], maximum: Double, reference: Double? = nil, style: Style = .plain, referenceStyle: Style = .plain) {
+        self.values = values; self.maximum = maximum; self.reference = reference; self.style = style; self.referenceStyle = referenceStyle
+    }
+
+    public func render(in a: Rect, on c: inout Canvas) {
+        guard a.width > 0, a.height > 0, maximum > 0 else { return }
+        let dotsHigh = a.height * 4
+        var grid = [[Bool]](repeating: [Bool](repeating: false, count: a.width * 2), count: dotsHigh)
+        let samples = Array(values.suffix(a.width * 2))
+        let startX = a.width * 2 - samples.count
+        for (i, v) in samples.enumerated() {
+            let level = Int((max(0, min(1, v / maximum)) * Double(dotsHigh - 1)).rounded())
+            for y in 0...level { grid[dotsHigh - 1 - y][startX + i] = true }
+        }
+        // Braille dot bits: column 0 rows 0-3 = 0x01 0x02 0x04 0x40, column 1 = 0x08 0x10 0x20 0x80.
+        let bits = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]]
+        let refRow = reference.map { dotsHigh - 1 - Int((max(0, min(1, $0 / maximum)) * Double(dotsHigh - 1)).rounded()) }
+        for cy in 0..<a.height {
+            for cx in 0..<a.width {
+                var code = 0
+                for dy in 0..<4 { for dx in 0..<2 where grid[cy * 4 + dy][cx * 2 + dx] { code |= bits[dy][dx] } }
+                let onRef = refRow.map { $0 / 4 == cy } ?? false
+                if code == 0 && onRef && cx % 2 == 0 {
+                    c.put("┄", x: a.x + cx, y: a.y + cy, referenceStyle, clip: a)
+                } else if code != 0 {
+                    c.put(String(Character(Unicode.Scalar(0x2800 + code)!)), x: a.x + cx, y: a.y + cy, style, clip: a)
+                }
+            }
+        }
+    }
+}
+
+/// Cells coloured by value (page pin counts): `levels` styles from cold to hot.
+public struct Heatmap: Widget {
+    public var values: [Int]
+    public var levels: [Style]
+    public var maximum: Int
+
+    public init(_ values: [Int], maximum: Int, levels: [Style]) { self.values = values; self.maximum = maximum; self.levels = levels }
+
+    public func render(in a: Rect, on c: inout Canvas) {
+        guard !levels.isEmpty, a.width > 0 else { return }
+        let glyphs: [Character] = ["·", "░", "▒", "▓", "█"]
+        for (i, v) in values.prefix(a.width * a.height).enumerated() {
+            let level = v <= 0 ? 0 : 1 + min(levels.count - 2, (v - 1) * (levels.count - 1) / max(1, maximum))
+            let g = glyphs[min(glyphs.count - 1, level * (glyphs.count - 1) / max(1, levels.count - 1))]
+            c.put(String(g), x: a.x + i % a.width, y: a.y + i / a.width, levels[min(levels.count - 1, level)], clip: a)
+        }
+    }
+}

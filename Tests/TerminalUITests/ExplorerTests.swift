@@ -80,6 +80,21 @@ import PCITopology
         #expect(frame(a, 120, 40).lines.last!.contains("p2ptop path gpu0 nic0"))
     }
 
+    @Test func kindFilterAndPathFromTheMatrix() throws {
+        let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
+        a.handle(.key(.character("f")))   // GPUs only
+        let gpus = frame(a, 120, 40).text
+        #expect(gpus.contains("gpu0") && gpus.contains("gpu1") && !gpus.contains("nvme0") && gpus.contains("filter: GPU"))
+        a.handle(.key(.character("3")))
+        a.handle(.key(.enter))            // gpu0 → nic0
+        #expect(a.screen == .topology && a.kindFilter == nil)
+        let marked = frame(a, 120, 40)
+        let pathLines = marked.lines.filter { $0.contains("◆") && !$0.contains("path marked") }
+        #expect(pathLines.count == 5 && pathLines.contains { $0.contains("gpu0") } && pathLines.contains { $0.contains("nic0") })
+        a.handle(.key(.escape))
+        #expect(a.highlightedPath.isEmpty)
+    }
+
     @Test func tooSmallSaysSo() throws {
         let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
         #expect(frame(a, 59, 24).lines[0].hasPrefix("terminal too small"))

@@ -91,3 +91,21 @@ import Testing
         #expect(Color.rgb(128, 128, 128) == .indexed(244))
     }
 }
+
+@Suite struct ChartTests {
+    @Test func brailleChartPlotsAndDrawsTheReference() {
+        var c = Canvas(width: 4, height: 2)
+        BrailleChart([0, 10, 10, 10, 10, 10, 10, 10], maximum: 10).render(in: c.area, on: &c)
+        // A full-height column pair is ⣿ (all eight dots), the first cell has one empty column.
+        #expect(c.lines[0].last == "⣿" && c.lines[1].last == "⣿")
+        var r = Canvas(width: 6, height: 2)
+        BrailleChart([], maximum: 10, reference: 10).render(in: r.area, on: &r)
+        #expect(r.lines[0].contains("┄"))
+    }
+
+    @Test func heatmapShadesByValue() {
+        var c = Canvas(width: 4, height: 1)
+        Heatmap([0, 1, 5, 10], maximum: 10, levels: [Style(), Style(fg: .green), Style(fg: .yellow), Style(fg: .red)]).render(in: c.area, on: &c)
+        #expect(c[0, 0].character == "·" && c[3, 0].character == "█" && c[3, 0].style.fg == .red && c[1, 0].style.fg == .green)
+    }
+}
