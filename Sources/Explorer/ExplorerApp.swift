@@ -29,6 +29,8 @@ public final class ExplorerApp {
     public private(set) var screen: Screen = .topology
     public private(set) var quit = false
     public private(set) var helpVisible = false
+    /// The hop-by-hop path dialog of the selected matrix pair.
+    public private(set) var pathVisible = false
     var treeState = ListState()
     var collapsed = Set<BDF>()
     var searching = false
@@ -58,6 +60,10 @@ public final class ExplorerApp {
         guard case .key(let key) = event else { return }
         if helpVisible {
             if key == .escape || key == .character("?") || key == .function(1) || key == .character("q") { helpVisible = false }
+            return
+        }
+        if pathVisible {
+            if key == .escape || key == .character("p") || key == .character("q") || key == .enter { pathVisible = false }
             return
         }
         if searching {
@@ -113,6 +119,8 @@ public final class ExplorerApp {
             case .down, .character("j"): matrixRow = min(n - 1, matrixRow + 1)
             case .left, .character("h"): matrixCol = max(0, matrixCol - 1)
             case .right, .character("l"): matrixCol = min(n - 1, matrixCol + 1)
+            case .character("p"):
+                pathVisible = matrixRow != matrixCol
             case .enter:
                 // Show the pair's path in the tree, the provider selected.
                 if matrixRow != matrixCol { highlightedPath = verdict(endpoints[matrixRow].bdf, endpoints[matrixCol].bdf).hops }
@@ -167,6 +175,7 @@ public final class ExplorerApp {
                   x: body.x + 2, y: body.y + 2, theme.dim, clip: body.inner)
         }
         renderStatus(status, &c)
+        if pathVisible && screen == .matrix { renderPath(c.area, &c) }
         if helpVisible { renderHelp(c.area, &c) }
     }
 
@@ -208,7 +217,8 @@ public final class ExplorerApp {
             [Span("Tab Shift-Tab 1-5", theme.accent), Span("  switch screens: topology, device, matrix, pins, transfers")],
             [Span("↑↓ j k  PgUp PgDn Home End", theme.accent), Span("  move")],
             [Span("← → h l", theme.accent), Span("  collapse / expand a bridge (matrix: move)")],
-            [Span("Enter", theme.accent), Span("  expand, or open the device; on the matrix: find it in the tree")],
+            [Span("Enter", theme.accent), Span("  expand, or open the device; on the matrix: mark the pair's path in the tree")],
+            [Span("p", theme.accent), Span("  on the matrix: the pair's hops, links, ACS bits and bottleneck")],
             [Span("/ n", theme.accent), Span("  search the tree, next match")],
             [Span("f", theme.accent), Span("  filter the tree by kind: all, GPU, NIC, NVMe, accelerator, storage")],
             [Span("Esc", theme.accent), Span("  clear the path marked from the matrix")],

@@ -171,3 +171,48 @@ func sizeText(_ bytes: UInt64) -> String {
     while v >= 1024 && v % 1024 == 0 && i < units.count - 1 { v /= 1024; i += 1 }
     return "\(v)\(units[i])"
 }
+
+extension ExplorerApp {
+    /// `p2ptop path` as a dialog: each hop, its link to its upstream port, ACS redirect bits,
+    /// the bottleneck, and the verdict with its reason.
+    func renderPath(_ screenArea: Rect, _ c: inout Canvas) {
+        let p = endpoints[matrixRow].bdf, q = endpoints[matrixCol].bdf
+        let v = verdict(p, q)
+        func uplink(_ b: BDF) -> LinkState? {
+            guard b != v.commonUpstream, topology.parent(b) != nil, let d = topology.device(b) else { return nil }
+            if d.express?.portType == .rootPort || d.express?.portType == .downstreamPort { return nil }
+            return d.link?.status
+        }
+        let links = v.hops.compactMap { b in uplink(b).flatMap { s in s.bytesPerSecond.map { (b, s, $0) } } }
+        let bottleneck = links.min { $0.2 < $1.2 }?.0
+        var lines: [Line] = []
+        for b in v.hops {
+            let name = (topology.alias(b) ?? b.short).padded(8)
+            var line: Line = [Span(b == p || b == q ? "● " : "○ ", theme.accent), Span(name, theme.text),
+                              Span(topology.kind(b).tag.padded(24), theme.dim)]
+            if let s = uplink(b) {
+                let text = "\(s.text) \(String(format1((s.bytesPerSecond ?? 0) / 1e9))) GB/s"
+                line.append(Span(text.padded(22), b == bottleneck ? theme.warn.bold() : theme.good))
+            } else {
+                line.append(Span((b == v.commonUpstream ? "(turn-around)" : "").padded(22), theme.dim))
+            }
+            if let acs = topology.device(b)?.acs {
+                let bits = acs.control.intersection(.p2pRedirect).names
+                line.append(Span(bits.isEmpty ? "ACS: no redirect" : "ACS: " + bits.joined(separator: " "), bits.isEmpty ? theme.dim : theme.bad))
+            }
+            lines.append(line)
+        }
+        lines.append([])
+        let style = v.mapType == .busAddr ? theme.good : v.mapType == .thruHostBridge ? theme.warn : theme.bad
+        lines.append([Span("\(v.mapType.rawValue), distance \(v.distance), \(v.pathClass.rawValue)", style.bold())])
+        lines.append([Span(String(v.reason.prefix(max(20, screenArea.width - 8))), theme.text)])
+        if let b = bottleneck { lines.append([Span("bottleneck: link above \(topology.alias(b) ?? b.short)", theme.warn)]) }
+        Dialog(title: "Path \(topology.alias(p) ?? p.short) → \(topology.alias(q) ?? q.short)", lines: lines,
+               style: theme.text, border: theme.border).render(in: screenArea, on: &c)
+    }
+}
+
+func format1(_ v: Double) -> String {
+    let scaled = Int((v * 10).rounded())
+    return "\(scaled / 10).\(scaled % 10)"
+}

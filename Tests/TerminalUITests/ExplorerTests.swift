@@ -95,6 +95,18 @@ import PCITopology
         #expect(a.highlightedPath.isEmpty)
     }
 
+    @Test func pathDialogShowsHopsLinksAndTheBottleneck() throws {
+        let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
+        a.handle(.key(.character("3")))
+        a.handle(.key(.right))   // from gpu0 → nic0 to gpu0 → nvme0
+        a.handle(.key(.character("p")))
+        let text = frame(a, 120, 40).text
+        #expect(a.pathVisible && text.contains("Path gpu0 → nvme0") && text.contains("16GT/s x4 7.9 GB/s"))
+        #expect(text.contains("bottleneck: link above nvme0") && text.contains("BUS_ADDR, distance 4"))
+        a.handle(.key(.escape))
+        #expect(!a.pathVisible)
+    }
+
     @Test func tooSmallSaysSo() throws {
         let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
         #expect(frame(a, 59, 24).lines[0].hasPrefix("terminal too small"))
