@@ -56,7 +56,14 @@ public final class ExplorerApp {
 
     // MARK: input
 
+    /// Where the tree was drawn last (mouse clicks map to rows through it).
+    var treeArea = Rect(x: 0, y: 0, width: 0, height: 0)
+
     public func handle(_ event: Event) {
+        if case .mouse(let x, let y, let button) = event {
+            handleMouse(x: x, y: y, button: button)
+            return
+        }
         guard case .key(let key) = event else { return }
         if helpVisible {
             if key == .escape || key == .character("?") || key == .function(1) || key == .character("q") { helpVisible = false }
@@ -132,6 +139,20 @@ public final class ExplorerApp {
             default: break
             }
         default: break
+        }
+    }
+
+    /// Wheel scrolls, a click selects a row (a second click on the selected row opens it).
+    func handleMouse(x: Int, y: Int, button: Int) {
+        guard !helpVisible, !pathVisible, screen == .topology || screen == .device else { return }
+        switch button {
+        case 4: treeState.selected = max(0, treeState.selected - 3)
+        case 5: treeState.selected = min(rows.count - 1, treeState.selected + 3)
+        default:
+            guard screen == .topology, y >= treeArea.y, y < treeArea.maxY, x >= treeArea.x, x < treeArea.maxX else { return }
+            let row = treeState.offset + (y - treeArea.y)
+            guard row < rows.count else { return }
+            if row == treeState.selected { move(.enter) } else { treeState.selected = row }
         }
     }
 

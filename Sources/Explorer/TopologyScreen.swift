@@ -66,6 +66,7 @@ extension ExplorerApp {
             if onPath { line.insert(Span("◆", theme.accent), at: 0) }
             return line
         }
+        treeArea = inner
         ListView(items, highlight: theme.selection).render(in: inner, on: &c, state: &treeState)
     }
 

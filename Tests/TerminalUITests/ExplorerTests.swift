@@ -107,6 +107,18 @@ import PCITopology
         #expect(!a.pathVisible)
     }
 
+    @Test func mouseSelectsAndScrolls() throws {
+        let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
+        _ = frame(a, 120, 40)                        // lays out the tree: rows start at y = 2
+        a.handle(.mouse(x: 10, y: 2 + 5, button: 1))  // the sixth row: switch port 18:01.0
+        a.handle(.key(.character("2")))
+        #expect(frame(a, 120, 40).text.contains("0000:18:01.0"))
+        a.handle(.key(.character("1")))
+        a.handle(.mouse(x: 10, y: 10, button: 5))     // wheel down: three rows, to nvme0
+        a.handle(.key(.character("2")))
+        #expect(frame(a, 120, 40).text.contains("0000:1b:00.0 (nvme0)"))
+    }
+
     @Test func tooSmallSaysSo() throws {
         let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
         #expect(frame(a, 59, 24).lines[0].hasPrefix("terminal too small"))
