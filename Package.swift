@@ -24,6 +24,8 @@ let package = Package(
         // Runtime state: providers, pages, VMAs, GUP/PUP, SG lists, DMA mapping, dma-buf,
         // lifetime, and transfers that move real bytes.
         .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA"]),
+        // Samplers of live counters (pins, VmPin, p2pmem, RDMA, block, link, AER), series, OpenMetrics.
+        .target(name: "Telemetry"),
         // ncursesw with the wide-character API (NCURSES_WIDECHAR in the shim header).
         .systemLibrary(name: "CNcurses"),
         // A small TUI toolkit: cells, canvas, widgets, themes, terminals (ncurses and in-memory).
@@ -33,12 +35,13 @@ let package = Package(
         .executableTarget(
             name: "p2ptop",
             dependencies: [
-                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "TerminalUI", "Explorer",
+                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "TerminalUI", "Explorer", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology"]),
         .testTarget(name: "PCISourcesTests", dependencies: ["PCISources", "PCITopology"]),
         .testTarget(name: "P2PDMATests", dependencies: ["P2PDMA", "PCITopology", "PCISources"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Explorer", "PCISources", "P2PDMA", "PCITopology"]),
         .testTarget(name: "P2PEngineTests", dependencies: ["P2PEngine", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "EndToEndTests", dependencies: ["p2ptop"]),

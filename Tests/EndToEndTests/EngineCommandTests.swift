@@ -60,3 +60,29 @@ import Testing
         #expect(bad.status == 2 && bad.stderr.contains(":2: unknown action 'explode'"))
     }
 }
+
+@Suite struct WatchCommandTests {
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/vmstat"), "no /proc/vmstat"))
+    func watchContractReadsTheRealVmstat() throws {
+        let r = try CLI.run(["watch", "--json", "--count", "3", "--interval", "0.05"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        let vmstat = (try? String(contentsOfFile: "/proc/vmstat", encoding: .utf8)) ?? ""
+        let hasPins = vmstat.contains("nr_foll_pin_acquired")
+        for line in lines {
+            let d = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(d["schema"] as? String == "p2ptop.sample/1" && d["time"] is Double)
+            if hasPins {
+                let pins = try #require(d["pins"] as? [String: Any])
+                let a = try #require(pins["vmstat_acquired"] as? Double), rel = try #require(pins["vmstat_released"] as? Double)
+                #expect(pins["outstanding"] as? Double == a - rel)
+            }
+        }
+        let om = CLI.temp("")
+        let o = try CLI.run(["watch", "--count", "1", "--interval", "0.05", "--openmetrics", om])
+        #expect(o.status == 0 && ((try? String(contentsOfFile: om, encoding: .utf8)) ?? "").hasSuffix("# EOF\n"))
+        let bad = try CLI.run(["watch", "--interval", "0.01"])
+        #expect(bad.status == 2)
+    }
+}

@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// One reading: named values, or stale with the reason the read failed.
+public struct Reading: Sendable {
+    public var values: [String: Double]
+    public var stale: String?
+    public init(values: [String: Double], stale: String? = nil) { self.values = values; self.stale = stale }
+}
+
+/// A sampler reads one source of counters under a root directory (`/` live; a fake tree in
+/// tests). It never throws: a failure makes its reading stale.
+public protocol Sampler {
+    var name: String { get }
+    func sample() -> Reading
+}
+
+func readFile(_ path: String) -> String? {
+    guard let f = fopen(path, "r") else { return nil }
+    defer { fclose(f) }
+    var out = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 16384)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        out += buf[0..<n]
+        if out.count > 8 << 20 { break }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+func listDir(_ path: String) -> [String] {
+    guard let d = opendir(path) else { return [] }
+    defer { closedir(d) }
+    var names: [String] = []
+    while let e = readdir(d) {
+        let n = withUnsafePointer(to: e.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+        if n != "." && n != ".." { names.append(n) }
+    }
+    return names.sorted()
+}
+
+func path(_ root: String, _ rel: String) -> String { root.hasSuffix("/") ? root + rel : root + "/" + rel }
+
+/// `/proc/vmstat`: `nr_foll_pin_acquired`, `nr_foll_pin_released` (pages, since boot).
+public struct VMStatSampler: Sampler {
+    public let root: String
+    public var name: String { "pins" }
+    public init(root: String) { self.root = root }
+
+    public func sample() -> Reading {
+        guard let text = readFile(path(root, "proc/vmstat")) else { return Reading(values: [:], stale: "cannot read \(path(root, "proc/vmstat"))") }
+        var v: [String: Double] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let n = Double(parts[1]) else { continue }
+            if parts[0] == "nr_foll_pin_acquired" { v["vmstat_acquired"] = n }
+            if parts[0] == "nr_foll_pin_released" { v["vmstat_released"] = n }
+        }
+        guard let a = v["vmstat_acquired"], let r = v["vmstat_released"] else {
+            return Reading(values: [:], stale: "no nr_foll_pin_* counters in /proc/vmstat (kernel older than 5.7?)")
+        }
+        v["outstanding"] = a - r
+        return Reading(values: v)
+    }
+}
+
+/// `/proc/<pid>/status`: VmPin and VmLck (kB) of every process; the top holders by VmPin.
+public struct ProcessPinSampler: Sampler {
+    public let root: String
+    public let top: Int
+    public var name: String { "vmpin" }
+    public init(root: String, top: Int = 5) { self.root = root; self.top = top }
+
+    public func sample() -> Reading {
+        var rows: [(String, Double, Double)] = []
+        for pid in listDir(path(root, "proc")) where pid.allSatisfy(\.isNumber) {
+            guard let text = readFile(path(root, "proc/\(pid)/status")) else { continue }   // exited meanwhile
+            var comm = pid, pin = 0.0, lck = 0.0
+            for line in text.split(separator: "\n") {
+                if line.hasPrefix("Name:") { comm = String(line.dropFirst(5).drop { $0 == " " || $0 == "\t" }) }
+                if line.hasPrefix("VmPin:") { pin = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0 }
+                if line.hasPrefix("VmLck:") { lck = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0 }
+            }
+            if pin > 0 || lck > 0 { rows.append(("\(comm)[\(pid)]", pin, lck)) }
+        }
+        var v: [String: Double] = ["total_vmpin_kb": rows.reduce(0) { $0 + $1.1 }, "total_vmlck_kb": rows.reduce(0) { $0 + $1.2 }]
+        for r in rows.sorted(by: { $0.1 > $1.1 }).prefix(top) { v["vmpin_kb{\(r.0)}"] = r.1 }
+        return Reading(values: v)
+    }
+}
+
+/// `p2pmem/{size,available}` of every provider under `sys/bus/pci/devices`.
+public struct P2PMemSampler: Sampler {
+    public let root: String
+    public var name: String { "p2pmem" }
+    public init(root: String) { self.root = root }
+
+    public func sample() -> Reading {
+        var v: [String: Double] = [:]
+        let dir = path(root, "sys/bus/pci/devices")
+        for bdf in listDir(dir) {
+            let size = readFile(path(dir, "\(bdf)/p2pmem/size")).flatMap { Double($0.trimmingCharacters()) }
+            let available = readFile(path(dir, "\(bdf)/p2pmem/available")).flatMap { Double($0.trimmingCharacters()) }
+            if let size { v["size{\(bdf)}"] = size }
+            if let available { v["available{\(bdf)}"] = available }
+        }
+        return Reading(values: v)
+    }
+}
+
+/// RDMA port counters: `port_xmit_data` / `port_rcv_data` count 4-byte words; reported in bytes.
+public struct RDMAPortSampler: Sampler {
+    public let root: String
+    public var name: String { "rdma" }
+    public init(root: String) { self.root = root }
+
+    public func sample() -> Reading {
+        var v: [String: Double] = [:]
+        let base = path(root, "sys/class/infiniband")
+        for dev in listDir(base) {
+            for port in listDir(path(base, "\(dev)/ports")) {
+                let c = path(base, "\(dev)/ports/\(port)/counters")
+                if let x = readFile(path(c, "port_xmit_data")).flatMap({ Double($0.trimmingCharacters()) }) { v["xmit_bytes{\(dev)/\(port)}"] = x * 4 }
+                if let r = readFile(path(c, "port_rcv_data")).flatMap({ Double($0.trimmingCharacters()) }) { v["rcv_bytes{\(dev)/\(port)}"] = r * 4 }
+            }
+        }
+        return Reading(values: v)
+    }
+}
+
+/// `sys/block/<disk>/stat`: sectors read and written (512 B), reported in bytes.
+public struct BlockStatSampler: Sampler {
+    public let root: String
+    public var name: String { "block" }
+    public init(root: String) { self.root = root }
+
+    public func sample() -> Reading {
+        var v: [String: Double] = [:]
+        let base = path(root, "sys/block")
+        for disk in listDir(base) {
+            guard let text = readFile(path(base, "\(disk)/stat")) else { continue }
+            let f = text.split(separator: " ").compactMap { Double($0) }
+            guard f.count >= 7 else { continue }
+            v["read_bytes{\(disk)}"] = f[2] * 512
+            v["write_bytes{\(disk)}"] = f[6] * 512
+        }
+        return Reading(values: v)
+    }
+}
+
+/// Link speed/width and AER totals of every PCI function.
+public struct PCIHealthSampler: Sampler {
+    public let root: String
+    public var name: String { "pci" }
+    public init(root: String) { self.root = root }
+
+    public func sample() -> Reading {
+        var v: [String: Double] = [:]
+        let dir = path(root, "sys/bus/pci/devices")
+        for bdf in listDir(dir) {
+            if let s = readFile(path(dir, "\(bdf)/current_link_speed")), let g = Double(s.split(separator: " ").first ?? "") { v["link_gts{\(bdf)}"] = g }
+            if let w = readFile(path(dir, "\(bdf)/current_link_width")).flatMap({ Double($0.trimmingCharacters()) }) { v["link_width{\(bdf)}"] = w }
+            for file in ["aer_dev_correctable", "aer_dev_nonfatal", "aer_dev_fatal"] {
+                guard let text = readFile(path(dir, "\(bdf)/\(file)")) else { continue }
+                for line in text.split(separator: "\n") where line.hasPrefix("TOTAL_") {
+                    let p = line.split(separator: " ")
+                    if p.count == 2, let n = Double(p[1]) { v["aer_\(p[0].lowercased()){\(bdf)}"] = n }
+                }
+            }
+        }
+        return Reading(values: v)
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let l = s.last, l == "\n" || l == " " || l == "\r" { s.removeLast() }
+        while let f = s.first, f == " " { s.removeFirst() }
+        return String(s)
+    }
+}
