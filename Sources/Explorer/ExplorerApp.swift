@@ -1,5 +1,7 @@
 import P2PDMA
+import P2PEngine
 import PCISources
+import Telemetry
 import PCITopology
 import TerminalUI
 
@@ -44,6 +46,14 @@ public final class ExplorerApp {
     /// Hops of the pair last opened from the matrix, marked in the tree.
     public private(set) var highlightedPath: [BDF] = []
     static let filterCycle: [DeviceKind?] = [nil, .gpu, .nic, .nvme, .accelerator, .storage]
+    /// Transfers started from the keyboard, newest last.
+    public internal(set) var jobs: [TransferJob] = []
+    /// The transfer dialog's request while it is open.
+    var pendingTransfer: (TransferRequest, String)?
+    /// One line of feedback in the status bar.
+    var message: String?
+    let telemetry = Telemetry.standard(root: "/")
+    var lastTelemetry = 0.0
 
     public init(topology: Topology, analyzer: P2PAnalyzer, names: NameDatabase, theme: Theme, sourceFlags: String) {
         self.topology = topology; self.analyzer = analyzer; self.names = names; self.theme = theme
@@ -67,6 +77,11 @@ public final class ExplorerApp {
         guard case .key(let key) = event else { return }
         if helpVisible {
             if key == .escape || key == .character("?") || key == .function(1) || key == .character("q") { helpVisible = false }
+            return
+        }
+        if pendingTransfer != nil {
+            if key == .enter { startTransfer(); screen = .transfers }
+            if key == .escape || key == .character("q") { pendingTransfer = nil }
             return
         }
         if pathVisible {
@@ -97,7 +112,11 @@ public final class ExplorerApp {
             let keep = selectedDevice?.bdf
             rebuildRows()
             treeState.selected = rows.firstIndex { $0.bdf == keep } ?? 0
-        case .escape: highlightedPath = []
+        case .escape: highlightedPath = []; message = nil
+        case .character("t"):
+            if let d = defaultTransfer() { pendingTransfer = d } else { startTransfer() }
+        case .character("c"):
+            if let j = jobs.last(where: { !$0.snapshot.finished }) { j.cancel(); message = "cancelling \(j.label)" }
         default: move(key)
         }
     }
@@ -190,13 +209,12 @@ public final class ExplorerApp {
         case .topology: renderTopology(body, &c)
         case .device: renderDevice(body, &c)
         case .matrix: renderMatrix(body, &c)
-        case .pins, .transfers:
-            Block(title: screen.title, style: theme.border, titleStyle: theme.title).render(in: body, on: &c)
-            c.put("coming: live \(screen == .pins ? "pin counts" : "transfers") arrive with the live views (use p2ptop transfer / scenario run meanwhile)",
-                  x: body.x + 2, y: body.y + 2, theme.dim, clip: body.inner)
+        case .pins: renderPins(body, &c)
+        case .transfers: renderTransfers(body, &c)
         }
         renderStatus(status, &c)
         if pathVisible && screen == .matrix { renderPath(c.area, &c) }
+        if pendingTransfer != nil { renderTransferDialog(c.area, &c) }
         if helpVisible { renderHelp(c.area, &c) }
     }
 
@@ -219,13 +237,17 @@ public final class ExplorerApp {
             guard endpoints.count > 1 else { return "p2ptop matrix" + sourceFlags }
             let p = endpoints[matrixRow], q = endpoints[matrixCol]
             return "p2ptop path \(topology.alias(p.bdf) ?? p.bdf.description) \(topology.alias(q.bdf) ?? q.bdf.description)" + sourceFlags
-        case .pins, .transfers: return "p2ptop scenario run seed-story"
+        case .pins: return "p2ptop watch"
+        case .transfers:
+            guard let j = jobs.last else { return "p2ptop transfer" + sourceFlags + " --from … --to …" }
+            let n = { (b: BDF?) in b.map { self.topology.alias($0) ?? $0.short } ?? "host" }
+            return "p2ptop transfer" + sourceFlags + " --from \(n(j.request.from)) --to \(n(j.request.to)) --size \(j.request.size >> 30)G --via \(j.request.method.rawValue)"
         }
     }
 
     func renderStatus(_ a: Rect, _ c: inout Canvas) {
         c.fill(a, theme.header)
-        let left = searching ? " /\(search)▏" : " \(commandEquivalent)"
+        let left = searching ? " /\(search)▏" : " " + (message ?? commandEquivalent)
         c.put(left, x: a.x, y: a.y, theme.header, clip: a)
         let keys = "?:help  Tab:screens  q:quit "
         if a.width > left.count + keys.count + 2 { c.put(keys, x: a.maxX - keys.count, y: a.y, theme.header, clip: a) }
@@ -243,6 +265,7 @@ public final class ExplorerApp {
             [Span("/ n", theme.accent), Span("  search the tree, next match")],
             [Span("f", theme.accent), Span("  filter the tree by kind: all, GPU, NIC, NVMe, accelerator, storage")],
             [Span("Esc", theme.accent), Span("  clear the path marked from the matrix")],
+            [Span("t  c", theme.accent), Span("  start a transfer (a dialog; Enter accepts), cancel the running one")],
             [Span("", theme.dim)],
             [Span("The bottom line shows the p2ptop command for what is on screen.", theme.dim)],
         ]

@@ -1,7 +1,7 @@
 /// The kernel error numbers the engine returns, named as the kernel names them.
 public enum Errno: Int32, Error, Hashable, Sendable, CustomStringConvertible {
     case EPERM = 1, ENOENT = 2, ENOMEM = 12, EFAULT = 14, EBUSY = 16, ENODEV = 19, EINVAL = 22
-    case EOVERFLOW = 75, EOPNOTSUPP = 95, EREMOTEIO = 121
+    case EOVERFLOW = 75, EOPNOTSUPP = 95, EREMOTEIO = 121, ECANCELED = 125
 
     public var name: String {
         switch self {
@@ -15,6 +15,7 @@ public enum Errno: Int32, Error, Hashable, Sendable, CustomStringConvertible {
         case .EOVERFLOW: return "EOVERFLOW"
         case .EOPNOTSUPP: return "EOPNOTSUPP"
         case .EREMOTEIO: return "EREMOTEIO"
+        case .ECANCELED: return "ECANCELED"
         }
     }
 

@@ -61,8 +61,12 @@ public struct TransferRunner {
     public let engine: Engine
     /// Called after each batch of I/Os with bytes done so far and pins currently held.
     public var progress: ((Int, Int) -> Void)?
+    /// Asked after each batch; true stops the transfer (it unwinds and reports ECANCELED).
+    public var shouldCancel: (() -> Bool)?
 
-    public init(engine: Engine, progress: ((Int, Int) -> Void)? = nil) { self.engine = engine; self.progress = progress }
+    public init(engine: Engine, progress: ((Int, Int) -> Void)? = nil, shouldCancel: (() -> Bool)? = nil) {
+        self.engine = engine; self.progress = progress; self.shouldCancel = shouldCancel
+    }
 
     static func now() -> Double {
         var ts = timespec()
@@ -199,6 +203,10 @@ public struct TransferRunner {
                     result.ios += 1
                 }
                 progress?(done + page * PAGE_SIZE, engine.vmstat.outstanding)
+                if shouldCancel?() == true {
+                    for io in inflight { engine.dmaUnmap(io.dma); engine.putUserPages(io.pages) }
+                    throw EngineError(.ECANCELED, "cancelled after \(done + page * PAGE_SIZE) bytes")
+                }
                 for io in inflight {
                     // The device's DMA engine writes each mapped segment.
                     var off = io.at * PAGE_SIZE

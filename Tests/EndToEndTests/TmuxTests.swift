@@ -104,7 +104,7 @@ struct TmuxTests {
         try s.tmux(["resize-window", "-t", "t", "-x", "100", "-y", "30"])
         #expect(try s.waitFor("P2P verdicts"))
         try s.keys("Tab")
-        #expect(try s.waitFor("coming: live pin counts"))
+        #expect(try s.waitFor("Pins — BAR pages"))
         try s.keys("q")
         let status = try s.exitStatus()
         #expect(status == 0, "after q: \(String(describing: status)); screen: \((try? s.screen()) ?? "")")
@@ -128,5 +128,39 @@ struct TmuxTests {
     @Test func badThemeIsAnErrorBeforeTheScreenChanges() throws {
         let r = try CLI.run(["--fabric", "workstation", "--theme", CLI.temp("[colors]\nglow = \"red\"\n")])
         #expect(r.status == 2 && r.stderr.contains(":2: key 'glow': unknown colour key"))
+    }
+}
+
+@Suite(.enabled(if: TmuxSession.available, "tmux not installed"), .serialized)
+struct TmuxLiveTests {
+    /// The acceptance story: t, Enter → the Transfers screen shows a rate in GB/s and pins held
+    /// while it runs, and no pins once it has ended (here: cancelled with c).
+    @Test func transferFromTheKeyboard() throws {
+        let s = try TmuxSession(["--fabric", "icelake-gpu-switch"])
+        defer { s.kill() }
+        #expect(try s.waitFor("p2ptop tree --fabric icelake-gpu-switch"))
+        try s.keys("t")
+        #expect(try s.waitFor("Start a transfer"))
+        try s.keys("Enter")
+        #expect(try s.waitFor("GB/s"))
+        // A row like "nvme0 → nvme1 16G odirect  ███ 12%  3.10 GB/s   1024".
+        let running = try s.waitForMatch(#"GB/s +[1-9][0-9]*"#)
+        #expect(running, "pins while running: \((try? s.screen()) ?? "")")
+        try s.keys("c")
+        #expect(try s.waitFor("ECANCELED"))
+        #expect(try s.waitFor("0 pins held now"), "after: \((try? s.screen()) ?? "")")
+        try s.keys("q")
+        #expect(try s.exitStatus() == 0)
+    }
+}
+
+extension TmuxSession {
+    func waitForMatch(_ pattern: String, seconds: Double = 20) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try screen().range(of: pattern, options: .regularExpression) != nil { return true }
+            usleep(20_000)
+        }
+        return false
     }
 }

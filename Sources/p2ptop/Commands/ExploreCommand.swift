@@ -48,10 +48,10 @@ struct ExploreCommand: ParsableCommand {
             app.render(into: &canvas)
             terminal.draw(canvas)
             let start = Bench.now()
-            if let e = terminal.poll(timeoutMs: 1000) {
+            if let e = terminal.poll(timeoutMs: app.refreshMilliseconds) {
                 app.handle(e)
                 instantTimeouts = 0
-            } else if Bench.now() - start < 0.01 {
+            } else if Bench.now() - start < Double(app.refreshMilliseconds) / 1000 / 20 {
                 // A timeout that returns at once, again and again: the terminal is gone (hangup).
                 instantTimeouts += 1
                 if instantTimeouts > 50 { terminalSignal = SIGHUP }

@@ -1,0 +1,92 @@
+import Dispatch
+import P2PDMA
+import P2PEngine
+import PCITopology
+import Synchronization
+
+/// A transfer running on its own thread with its own engine; the UI reads a snapshot of its
+/// progress (bytes, rate history, pins held, per-page pin heat) under a lock.
+public final class TransferJob: @unchecked Sendable {
+    public struct Snapshot: Sendable {
+        public var bytes = 0
+        public var pinsHeld = 0
+        public var pinsAcquired = 0
+        public var rates: [Double] = []          // GB/s, one per sample
+        public var heat: [Int] = []              // pins per bucket of the provider's pool
+        public var poolSize = 0
+        public var poolAvailable = 0
+        public var finished = false
+        public var result: String = ""
+        public var ok = true
+    }
+
+    public let request: TransferRequest
+    public let label: String
+    public let bottleneck: Double?
+    private let state = Mutex(Snapshot())
+    private let cancelFlag = Atomic<Bool>(false)
+
+    public init(request: TransferRequest, label: String, topology: Topology, analyzer: P2PAnalyzer) throws {
+        self.request = request
+        self.label = label
+        let engine = try Engine(topology: topology, analyzer: analyzer)
+        var bw: Double? = nil
+        if let from = request.from, let to = request.to {
+            let v = analyzer.verdict(provider: to, client: from)
+            bw = FabricModel.links(v, in: topology, dataFromProvider: false).map(\.1).min()
+        }
+        bottleneck = bw
+        let provider = request.to.flatMap { engine.providers[$0] }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let job = self
+        // The engine is handed to the transfer thread and used only there from now on.
+        let box = EngineBox(engine)
+        DispatchQueue.global().async {
+            let engine = box.engine
+            var lastT = Double(started) / 1e9, lastBytes = 0, lastHeat = 0.0
+            let runner = TransferRunner(engine: engine, progress: { done, pins in
+                let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+                var heat: [Int] = []
+                if let p = provider, now - lastHeat >= 0.1 {   // the heat map costs a pass over the pool: 10 per second
+                    lastHeat = now
+                    let buckets = 256, per = max(1, p.pageCount / buckets)
+                    heat = (0..<min(buckets, p.pageCount)).map { b in (b * per..<min(p.pageCount, (b + 1) * per)).reduce(0) { $0 + p.pins($1) } }
+                }
+                job.state.withLock { s in
+                    s.bytes = done; s.pinsHeld = pins; s.pinsAcquired = engine.vmstat.nr_foll_pin_acquired
+                    if now - lastT >= 0.05 {
+                        s.rates.append(Double(done - lastBytes) / (now - lastT) / 1e9)
+                        if s.rates.count > 400 { s.rates.removeFirst() }
+                        lastT = now; lastBytes = done
+                    }
+                    if !heat.isEmpty { s.heat = heat }
+                    if let p = provider { s.poolSize = p.size; s.poolAvailable = p.available }
+                }
+            }, shouldCancel: { job.cancelFlag.load(ordering: .relaxed) })
+            let r = runner.run(request)
+            job.state.withLock { s in
+                s.finished = true
+                s.ok = r.ok
+                s.pinsHeld = engine.vmstat.outstanding
+                s.heat = s.heat.map { _ in 0 }
+                if let p = provider { s.poolAvailable = p.available }
+                s.result = r.ok ? "done: \(r.bytes >> 20) MiB, verified, \(format2(r.gbps)) GB/s" : "\(r.error?.errno.name ?? "error"): \(r.error?.message ?? "")"
+                s.bytes = r.ok ? r.bytes : s.bytes
+            }
+        }
+    }
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+    public func cancel() { cancelFlag.store(true, ordering: .relaxed) }
+}
+
+func format2(_ v: Double) -> String {
+    let scaled = Int((v * 100).rounded())
+    return "\(scaled / 100).\(scaled % 100 < 10 ? "0" : "")\(scaled % 100)"
+}
+
+/// Moves an engine to the thread that will own it.
+final class EngineBox: @unchecked Sendable {
+    let engine: Engine
+    init(_ e: Engine) { engine = e }
+}
