@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "PCISourcesTests", dependencies: ["PCISources", "PCITopology"]),
         .testTarget(name: "P2PDMATests", dependencies: ["P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Explorer", "PCISources", "P2PDMA", "PCITopology"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Explorer", "PCISources", "P2PDMA", "P2PEngine", "PCITopology"]),
         .testTarget(name: "P2PEngineTests", dependencies: ["P2PEngine", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "EndToEndTests", dependencies: ["p2ptop"]),
     ],

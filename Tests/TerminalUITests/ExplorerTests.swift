@@ -4,6 +4,7 @@ import Explorer
 import P2PDMA
 import PCISources
 import PCITopology
+import P2PEngine
 @testable import TerminalUI
 
 /// Every screen through the in-memory canvas: sizes, themes, NO_COLOR, keys.
@@ -137,5 +138,24 @@ import PCITopology
                 _ = frame(a, 200, 60)
             }
         }
+    }
+}
+
+@Suite struct PresenterTests {
+    @Test func playsTheSeedStoryToACleanEnd() throws {
+        let s = try Scenario.parse(BundledScenarios.text("seed-story")!, name: "seed-story", file: "seed-story")
+        let t = try DemoFabrics.load(s.fabric!)
+        let e = try Engine(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: KernelVersion(parsing: s.kernel!)!, cpu: CPUInfo(vendor: "intel", family: 6)))
+        let p = Presenter(runner: ScenarioRunner(engine: e, scenario: s), theme: try Theme.load("high-contrast", readFile: { _ in nil }))
+        var c = Canvas(width: 100, height: 30)
+        p.render(into: &c)
+        #expect(c.text.contains("Press space to begin"))
+        p.handle(.key(.character(" ")))
+        c = Canvas(width: 100, height: 30); p.render(into: &c)
+        #expect(c.text.contains("VM_IO|VM_PFNMAP") && c.text.contains("step 2/"))
+        for _ in 0..<40 { p.handle(.key(.character(" "))) }
+        c = Canvas(width: 100, height: 30); p.render(into: &c)
+        #expect(c.text.contains("The end — leaks: pins 0, pages 0, pool bytes 0"))
+        #expect(!c.text.contains("✗"))
     }
 }
