@@ -21,8 +21,8 @@ public final class ExplorerApp {
         }
     }
 
-    public let topology: Topology
-    public let analyzer: P2PAnalyzer
+    public private(set) var topology: Topology
+    public private(set) var analyzer: P2PAnalyzer
     let names: NameDatabase
     public var theme: Theme
     /// The flags that name the source, for the status line's `p2ptop …` equivalent.
@@ -52,6 +52,8 @@ public final class ExplorerApp {
     var pendingTransfer: (TransferRequest, String)?
     /// One line of feedback in the status bar.
     var message: String?
+    /// The ACS flip waiting for confirmation: the bridge and the control bits it would get.
+    var pendingACS: (BDF, ACSBits)?
     let telemetry = Telemetry.standard(root: "/")
     var lastTelemetry = 0.0
 
@@ -77,6 +79,11 @@ public final class ExplorerApp {
         guard case .key(let key) = event else { return }
         if helpVisible {
             if key == .escape || key == .character("?") || key == .function(1) || key == .character("q") { helpVisible = false }
+            return
+        }
+        if let (bdf, bits) = pendingACS {
+            if key == .enter { applyACS(bdf, bits) }
+            if key == .enter || key == .escape || key == .character("q") { pendingACS = nil }
             return
         }
         if pendingTransfer != nil {
@@ -115,6 +122,11 @@ public final class ExplorerApp {
         case .escape: highlightedPath = []; message = nil
         case .character("t"):
             if let d = defaultTransfer() { pendingTransfer = d } else { startTransfer() }
+        case .character("a"):
+            guard topology.source.kind == .fabric else { message = "ACS can be flipped on demo fabrics only (--fabric NAME)"; return }
+            guard let d = selectedDevice, let acs = d.acs else { message = "select a port with an ACS capability to flip its redirect bits"; return }
+            let redirecting = !acs.control.isDisjoint(with: .p2pRedirect)
+            pendingACS = (d.bdf, redirecting ? acs.control.subtracting(.p2pRedirect) : acs.control.union([.requestRedirect, .completionRedirect]))
         case .character("c"):
             if let j = jobs.last(where: { !$0.snapshot.finished }) { j.cancel(); message = "cancelling \(j.label)" }
         default: move(key)
@@ -175,6 +187,20 @@ public final class ExplorerApp {
         }
     }
 
+    /// Applies an ACS change to the model: new topology, new verdicts everywhere.
+    func applyACS(_ bdf: BDF, _ bits: ACSBits) {
+        guard let d = topology.device(bdf), let edited = d.withACSControl(bits) else { return }
+        topology = topology.replacing(edited)
+        analyzer = P2PAnalyzer(topology: topology, kernel: analyzer.kernel, cpu: analyzer.cpu)
+        matrixCache = [:]
+        endpoints = analyzer.endpoints
+        let offset = d.acs!.offset + 6
+        message = "setpci -s \(bdf) \(String(offset, radix: 16)).w=\(hex(bits.rawValue, width: 4))   (ACSCtl on the model; the matrix is updated)"
+        let keep = selectedDevice?.bdf
+        rebuildRows()
+        treeState.selected = rows.firstIndex { $0.bdf == keep } ?? treeState.selected
+    }
+
     func toggle(collapse: Bool) {
         guard let d = selectedDevice, d.isBridge else { return }
         if collapse { collapsed.insert(d.bdf) } else { collapsed.remove(d.bdf) }
@@ -215,6 +241,16 @@ public final class ExplorerApp {
         renderStatus(status, &c)
         if pathVisible && screen == .matrix { renderPath(c.area, &c) }
         if pendingTransfer != nil { renderTransferDialog(c.area, &c) }
+        if let (bdf, bits) = pendingACS {
+            let name = topology.alias(bdf) ?? bdf.short
+            Dialog(title: "Flip ACS redirect", lines: [
+                [Span("\(name) \(bdf): ACSCtl becomes", theme.text)],
+                [Span("  " + bits.lspciFlags, bits.isDisjoint(with: .p2pRedirect) ? theme.good : theme.bad)],
+                [Span("Pairs below it are then " + (bits.isDisjoint(with: .p2pRedirect) ? "BUS_ADDR again." : "routed through the root complex (or refused)."), theme.dim)],
+                [],
+                [Span("Enter", theme.accent), Span(" applies (on the model; real machines: setpci)   "), Span("Esc", theme.accent), Span(" cancels")],
+            ], style: theme.text, border: theme.border).render(in: c.area, on: &c)
+        }
         if helpVisible { renderHelp(c.area, &c) }
     }
 
@@ -266,6 +302,7 @@ public final class ExplorerApp {
             [Span("f", theme.accent), Span("  filter the tree by kind: all, GPU, NIC, NVMe, accelerator, storage")],
             [Span("Esc", theme.accent), Span("  clear the path marked from the matrix")],
             [Span("t  c", theme.accent), Span("  start a transfer (a dialog; Enter accepts), cancel the running one")],
+            [Span("a", theme.accent), Span("  flip ACS redirect (RR, CR) on the selected port — demo fabrics; the matrix follows")],
             [Span("", theme.dim)],
             [Span("The bottom line shows the p2ptop command for what is on screen.", theme.dim)],
         ]

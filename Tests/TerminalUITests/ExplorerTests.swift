@@ -120,6 +120,25 @@ import P2PEngine
         #expect(frame(a, 120, 40).text.contains("0000:1b:00.0 (nvme0)"))
     }
 
+    @Test func flippingACSUpdatesTheMatrix() throws {
+        let t = try DemoFabrics.load(DemoFabrics.defaultName)
+        let a = try app(t)
+        // Select the switch port above nvme1 (18:03.0) and turn redirect on.
+        for ch in "/18:03" { a.handle(.key(.character(ch))) }
+        a.handle(.key(.enter))
+        a.handle(.key(.character("a")))
+        #expect(frame(a, 120, 40).text.contains("Flip ACS redirect"))
+        a.handle(.key(.enter))
+        #expect(frame(a, 120, 40).lines.last!.contains("setpci -s 0000:18:03.0"))
+        let nvme1 = try t.resolve("nvme1").bdf, nvme0 = try t.resolve("nvme0").bdf
+        #expect(a.analyzer.verdict(provider: nvme1, client: nvme0).mapType == .thruHostBridge)
+        a.handle(.key(.character("3")))
+        #expect(frame(a, 120, 40).text.contains("PIX·H"))
+        // And back.
+        a.handle(.key(.character("1"))); a.handle(.key(.character("a"))); a.handle(.key(.enter))
+        #expect(a.analyzer.verdict(provider: nvme1, client: nvme0).mapType == .busAddr)
+    }
+
     @Test func tooSmallSaysSo() throws {
         let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
         #expect(frame(a, 59, 24).lines[0].hasPrefix("terminal too small"))
