@@ -114,3 +114,9 @@ extension FileIO {
         if let base = b.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), b.count) }
     }
 }
+
+/// A whole text file (up to 4 MiB), or nil if it cannot be read: for scripts and theme files.
+public func readTextFile(_ path: String) -> String? {
+    guard case .success(let bytes) = FileIO.read(path, limit: 4 << 20) else { return nil }
+    return String(decoding: bytes, as: UTF8.self)
+}

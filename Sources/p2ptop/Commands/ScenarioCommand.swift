@@ -102,20 +102,3 @@ struct ScenarioRun: ParsableCommand {
     }
 }
 
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
-
-func readTextFile(_ path: String) -> String? {
-    guard let f = fopen(path, "r") else { return nil }
-    defer { fclose(f) }
-    var out = [UInt8]()
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        out += buf[0..<n]
-        if out.count > 4 << 20 { return nil }
-    }
-    return String(decoding: out, as: UTF8.self)
-}
