@@ -54,6 +54,10 @@ public final class ExplorerApp {
     var message: String?
     /// The ACS flip waiting for confirmation: the bridge and the control bits it would get.
     var pendingACS: (BDF, ACSBits)?
+    /// An engine action waiting for confirmation, and the session engine the actions use.
+    var pendingAction: Action?
+    var actionSession: ActionSession?
+    var pendingUnbind: BDF?
     let telemetry = Telemetry.standard(root: "/")
     var lastTelemetry = 0.0
 
@@ -79,6 +83,11 @@ public final class ExplorerApp {
         guard case .key(let key) = event else { return }
         if helpVisible {
             if key == .escape || key == .character("?") || key == .function(1) || key == .character("q") { helpVisible = false }
+            return
+        }
+        if let a = pendingAction {
+            if key == .enter { perform(a) }
+            if key == .enter || key == .escape || key == .character("q") { pendingAction = nil }
             return
         }
         if let (bdf, bits) = pendingACS {
@@ -127,6 +136,14 @@ public final class ExplorerApp {
             guard let d = selectedDevice, let acs = d.acs else { message = "select a port with an ACS capability to flip its redirect bits"; return }
             let redirecting = !acs.control.isDisjoint(with: .p2pRedirect)
             pendingACS = (d.bdf, redirecting ? acs.control.subtracting(.p2pRedirect) : acs.control.union([.requestRedirect, .completionRedirect]))
+        case .character("m"): if let d = selectedDevice { pendingAction = .map(d.bdf) }
+        case .character("P"): pendingAction = .pin
+        case .character("U"): pendingAction = .unpin
+        case .character("u"):
+            if let d = selectedDevice, d.sysfs?.p2pmem != nil { pendingAction = .unbind(d.bdf) } else { message = "select a p2pmem provider to unbind" }
+        case .character("x"):
+            if let d = selectedDevice, let nic = topology.devices.first(where: { topology.kind($0.bdf) == .nic }) { pendingAction = .export(d.bdf, importer: nic.bdf) }
+        case .character("r"): pendingAction = .revoke
         case .character("c"):
             if let j = jobs.last(where: { !$0.snapshot.finished }) { j.cancel(); message = "cancelling \(j.label)" }
         default: move(key)
@@ -241,6 +258,7 @@ public final class ExplorerApp {
         renderStatus(status, &c)
         if pathVisible && screen == .matrix { renderPath(c.area, &c) }
         if pendingTransfer != nil { renderTransferDialog(c.area, &c) }
+        if let a = pendingAction { renderActionDialog(a, c.area, &c) }
         if let (bdf, bits) = pendingACS {
             let name = topology.alias(bdf) ?? bdf.short
             Dialog(title: "Flip ACS redirect", lines: [
@@ -303,6 +321,8 @@ public final class ExplorerApp {
             [Span("Esc", theme.accent), Span("  clear the path marked from the matrix")],
             [Span("t  c", theme.accent), Span("  start a transfer (a dialog; Enter accepts), cancel the running one")],
             [Span("a", theme.accent), Span("  flip ACS redirect (RR, CR) on the selected port — demo fabrics; the matrix follows")],
+            [Span("m P U", theme.accent), Span("  map the selected device's memory, pin 256 pages of it, unpin")],
+            [Span("u  x r", theme.accent), Span("  unbind the selected provider; export its BAR as a dma-buf, revoke it")],
             [Span("", theme.dim)],
             [Span("The bottom line shows the p2ptop command for what is on screen.", theme.dim)],
         ]

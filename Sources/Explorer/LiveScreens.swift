@@ -106,7 +106,8 @@ extension ExplorerApp {
             let pool = d.sysfs!.p2pmem!
             let live = jobs.last { $0.request.to == d.bdf }?.snapshot
             let size = live.map { $0.poolSize > 0 ? $0.poolSize : Int(pool.size) } ?? Int(pool.size)
-            let available = live.map { $0.poolSize > 0 ? $0.poolAvailable : Int(pool.available) } ?? Int(pool.available)
+            let sessionPool = actionSession?.engine.providers[d.bdf]
+            let available = live.map { $0.poolSize > 0 ? $0.poolAvailable : Int(pool.available) } ?? sessionPool?.available ?? Int(pool.available)
             let name = topology.alias(d.bdf) ?? d.bdf.short
             c.put("\(name) \(d.bdf.short): pool \(size >> 20) MiB, available \(available >> 20) MiB" + (pool.published ? ", published" : ""),
                   x: inner.x, y: y, theme.text, clip: inner)
@@ -114,7 +115,11 @@ extension ExplorerApp {
             Gauge(ratio: 1 - Double(available) / Double(max(1, size)), label: "in use", filled: theme.warn, empty: theme.dim)
                 .render(in: Rect(x: inner.x, y: y, width: min(40, inner.width), height: 1), on: &c)
             y += 1
-            let heat = live?.heat ?? []
+            var heat = live?.heat ?? []
+            if heat.isEmpty, let session = actionSession, let prov = session.engine.providers[d.bdf] {
+                let buckets = 256, per = max(1, prov.pageCount / buckets)
+                heat = (0..<min(buckets, prov.pageCount)).map { b in (b * per..<min(prov.pageCount, (b + 1) * per)).reduce(0) { $0 + prov.pins($1) } }
+            }
             let rows = min(4, max(1, (heat.count + inner.width - 1) / max(1, inner.width)))
             Heatmap(heat.isEmpty ? [Int](repeating: 0, count: 64) : heat, maximum: max(1, heat.max() ?? 1),
                     levels: [theme.dim, theme.good, theme.warn, theme.bad])
@@ -132,6 +137,11 @@ extension ExplorerApp {
         }
         y += 1
         let holders = (telemetry.lastReadings["vmpin"]?.values ?? [:]).filter { $0.key.hasPrefix("vmpin_kb{") && $0.value > 0 }.sorted { $0.value > $1.value }
+        if let s = actionSession {
+            y += 1
+            c.put("actions: engine pins outstanding \(s.engine.vmstat.outstanding); " + (s.log.suffix(2).joined(separator: "; ")), x: inner.x, y: y, theme.accent, clip: inner)
+            y -= 1
+        }
         c.put("top VmPin: " + (holders.isEmpty ? "none" : holders.prefix(4).map { "\($0.key.dropFirst(9).dropLast()) \(Int($0.value)) kB" }.joined(separator: ", ")),
               x: inner.x, y: y, theme.dim, clip: inner)
     }

@@ -139,6 +139,34 @@ import P2PEngine
         #expect(a.analyzer.verdict(provider: nvme1, client: nvme0).mapType == .busAddr)
     }
 
+    @Test func engineActionsFromTheKeyboard() throws {
+        let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
+        func status() -> String { frame(a, 160, 40).lines.last! }
+        func confirm(_ key: Character) { a.handle(.key(.character(key))); a.handle(.key(.enter)) }
+        for ch in "/nvme1" { a.handle(.key(.character(ch))) }
+        a.handle(.key(.enter))
+        a.handle(.key(.character("m")))
+        #expect(frame(a, 160, 40).text.contains("headless: map m kind=p2pmem device=nvme1 size=1M"))
+        a.handle(.key(.enter))
+        #expect(status().contains("→ ok (1024 KiB mapped)"))
+        confirm("P")
+        #expect(status().contains("256 pages pinned"))
+        confirm("u")
+        #expect(status().contains("waiting: 256 pinned page(s)"))
+        confirm("U")
+        #expect(status().contains("the unbind of 1c:00.0 completes"))
+        // A GPU BAR through resourceN cannot be pinned: -EFAULT.
+        a.handle(.key(.home)); for ch in "/gpu0" { a.handle(.key(.character(ch))) }
+        a.handle(.key(.enter))
+        confirm("m")
+        confirm("P")
+        #expect(status().contains("-EFAULT"))
+        confirm("x")
+        #expect(status().contains("exported; BUS_ADDR for the importer"))
+        confirm("r")
+        #expect(status().contains("1 importer(s) invalidated"))
+    }
+
     @Test func tooSmallSaysSo() throws {
         let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
         #expect(frame(a, 59, 24).lines[0].hasPrefix("terminal too small"))
