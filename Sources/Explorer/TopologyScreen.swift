@@ -48,6 +48,13 @@ extension ExplorerApp {
         let path = highlightedPath.isEmpty ? "" : " · ◆ path marked (Esc clears)"
         Block(title: "Topology — \(rows.count) shown\(filter)\(path)", style: theme.border, titleStyle: theme.title).render(in: body, on: &c)
         let inner = body.inner
+        // Live rates: devices on the path of a running transfer show its current throughput.
+        var live: [BDF: Double] = [:]
+        for j in jobs {
+            let snap = j.snapshot
+            guard !snap.finished, let r = snap.rates.last else { continue }
+            for b in j.path { live[b, default: 0] += r }
+        }
         let items: [Line] = rows.map { row in
             guard let d = topology.device(row.bdf) else { return [] }
             let onPath = highlightedPath.contains(row.bdf)
@@ -63,6 +70,7 @@ extension ExplorerApp {
             }
             if let n = d.sysfs?.numaNode { line.append(Span("  node\(n)", theme.dim)) }
             if let p = d.sysfs?.p2pmem { line.append(Span("  p2pmem \(sizeText(UInt64(p.size)))", theme.good)) }
+            if let r = live[row.bdf] { line.append(Span("  ⇄ \(format2(r)) GB/s", theme.warn.bold())) }
             if onPath { line.insert(Span("◆", theme.accent), at: 0) }
             return line
         }

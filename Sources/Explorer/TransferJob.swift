@@ -23,6 +23,8 @@ public final class TransferJob: @unchecked Sendable {
     public let request: TransferRequest
     public let label: String
     public let bottleneck: Double?
+    /// The devices the data crosses (provider … client), for live rates on the tree.
+    public let path: [BDF]
     private let state = Mutex(Snapshot())
     private let cancelFlag = Atomic<Bool>(false)
 
@@ -31,11 +33,14 @@ public final class TransferJob: @unchecked Sendable {
         self.label = label
         let engine = try Engine(topology: topology, analyzer: analyzer)
         var bw: Double? = nil
+        var hops: [BDF] = []
         if let from = request.from, let to = request.to {
             let v = analyzer.verdict(provider: to, client: from)
             bw = FabricModel.links(v, in: topology, dataFromProvider: false).map(\.1).min()
+            hops = v.hops
         }
         bottleneck = bw
+        path = hops
         let provider = request.to.flatMap { engine.providers[$0] }
         let started = DispatchTime.now().uptimeNanoseconds
         let job = self

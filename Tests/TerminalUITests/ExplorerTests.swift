@@ -167,6 +167,23 @@ import P2PEngine
         #expect(status().contains("1 importer(s) invalidated"))
     }
 
+    @Test func aRunningTransferShowsOnTheTreeAndTheTransfersScreen() throws {
+        let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
+        a.handle(.key(.character("t")))
+        a.handle(.key(.enter))
+        #expect(a.screen == .transfers && a.jobs.count == 1)
+        // Wait until the job reports a rate, then look at the tree.
+        let deadline = Date().addingTimeInterval(20)
+        while a.jobs[0].snapshot.rates.isEmpty && !a.jobs[0].snapshot.finished && Date() < deadline { usleep(20_000) }
+        a.handle(.key(.character("1")))
+        let tree = frame(a, 160, 40).text
+        if !a.jobs[0].snapshot.finished { #expect(tree.contains("GB/s") && tree.contains("⇄")) }
+        a.handle(.key(.character("c")))
+        while !a.jobs[0].snapshot.finished && Date() < deadline { usleep(20_000) }
+        a.handle(.key(.character("5")))
+        #expect(frame(a, 160, 40).text.contains("0 pins held now"))
+    }
+
     @Test func tooSmallSaysSo() throws {
         let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
         #expect(frame(a, 59, 24).lines[0].hasPrefix("terminal too small"))
