@@ -1,0 +1,76 @@
+import ArgumentParser
+import PCISources
+import Telemetry
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// `p2ptop bench telemetry`: cost of one sampling tick over a generated tree of N devices,
+/// and memory across many ticks.
+struct BenchTelemetry: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "telemetry", abstract: "Sampling cost per tick on a generated sysfs/procfs tree, and RSS across many ticks.")
+
+    @Option(help: "PCI functions in the generated tree.")
+    var devices: Int = 100
+
+    @Option(help: "Ticks to run.")
+    var ticks: Int = 2000
+
+    @Flag(help: "Print JSON (schema p2ptop.bench/1).")
+    var json = false
+
+    func run() throws {
+        let root = "/tmp/p2ptop-bench-telemetry-\(getpid())"
+        defer { _ = system("rm -rf '\(root)'") }
+        func write(_ rel: String, _ text: String) {
+            let path = root + "/" + rel
+            _ = system("mkdir -p '\(path.split(separator: "/").dropLast().joined(separator: "/").prefixed)'")
+            if let f = fopen(path, "w") { fputs(text, f); fclose(f) }
+        }
+        write("proc/vmstat", "nr_foll_pin_acquired 1000\nnr_foll_pin_released 990\n")
+        write("proc/1/status", "Name:\tinit\nVmLck:\t0 kB\nVmPin:\t0 kB\n")
+        for i in 0..<devices {
+            let bdf = "0000:\(String(format2hex(i / 32 + 1))):\(String(format2hex(i % 32))).0"
+            write("sys/bus/pci/devices/\(bdf)/current_link_speed", "16.0 GT/s PCIe\n")
+            write("sys/bus/pci/devices/\(bdf)/current_link_width", "16\n")
+            write("sys/bus/pci/devices/\(bdf)/aer_dev_correctable", "RxErr 0\nTOTAL_ERR_COR 0\n")
+            if i % 10 == 0 {
+                write("sys/bus/pci/devices/\(bdf)/p2pmem/size", "268435456\n")
+                write("sys/bus/pci/devices/\(bdf)/p2pmem/available", "268435456\n")
+            }
+        }
+        let t = Telemetry.standard(root: root)
+        t.tick(time: 0)
+        let before = residentKB()
+        let start = Bench.now()
+        for i in 1...max(1, ticks) { t.tick(time: Double(i)) }
+        let perTick = (Bench.now() - start) / Double(max(1, ticks))
+        let after = residentKB()
+        if json {
+            emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("telemetry")),
+                              ("results", .array([
+                                .object([("name", .string("tick_\(devices)_devices")), ("value", .double(perTick * 1e3)), ("unit", .string("ms")), ("baseline", .null), ("ratio", .null)]),
+                                .object([("name", .string("rss_growth_\(ticks)_ticks")), ("value", .double(Double(after - before))), ("unit", .string("KiB")), ("baseline", .null), ("ratio", .null)]),
+                              ]))]).serialized(pretty: true))
+        } else {
+            emit("\(devices) devices: \(Bench.ms(perTick)) ms per tick; RSS growth over \(ticks) ticks: \(after - before) KiB (series are bounded rings)")
+        }
+    }
+
+    func format2hex(_ v: Int) -> String { let h = String(v, radix: 16); return h.count < 2 ? "0" + h : h }
+
+    func residentKB() -> Int {
+        guard let f = fopen("/proc/self/status", "r") else { return 0 }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, 256, f) != nil {
+            let s = String(cString: line)
+            if s.hasPrefix("VmRSS:") { return Int(s.split(separator: " ").dropFirst().first ?? "0") ?? 0 }
+        }
+        return 0
+    }
+}
+
+extension String { var prefixed: String { hasPrefix("/") ? self : "/" + self } }
