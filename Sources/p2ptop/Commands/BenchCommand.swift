@@ -10,7 +10,7 @@ import PCITopology
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks against a baseline measured in the same run.",
-        subcommands: [BenchList.self, BenchRescan.self, BenchMatrix.self, BenchEngine.self, BenchRender.self, BenchTelemetry.self])
+        subcommands: [BenchList.self, BenchRescan.self, BenchMatrix.self, BenchEngine.self, BenchRender.self, BenchTelemetry.self, BenchODirect.self])
 }
 
 /// Whole-process wall time of `p2ptop list --dump X` against `lspci -F X -nn`, alternating.
