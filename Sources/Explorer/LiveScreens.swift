@@ -42,7 +42,7 @@ extension ExplorerApp {
     }
 
     func renderTransferDialog(_ screenArea: Rect, _ c: inout Canvas) {
-        guard let (r, label) = pendingTransfer else { return }
+        guard let (r, _) = pendingTransfer else { return }
         let name = { (b: BDF?) in b.map { self.topology.alias($0) ?? $0.short } ?? "host" }
         let verdict = r.from.flatMap { f in r.to.map { analyzer.verdict(provider: $0, client: f) } }
         let lines: [Line] = [
@@ -54,7 +54,6 @@ extension ExplorerApp {
             [],
             [Span("Enter", theme.accent), Span(" starts it   "), Span("Esc", theme.accent), Span(" cancels   (p2ptop transfer --from \(name(r.from)) --to \(name(r.to)) --size 16G)", theme.dim)],
         ]
-        _ = label
         Dialog(title: "Start a transfer", lines: lines, style: theme.text, border: theme.border).render(in: screenArea, on: &c)
     }
 

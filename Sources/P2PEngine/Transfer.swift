@@ -174,7 +174,6 @@ public struct TransferRunner {
         var flags: FOLL = [.WRITE, .PCI_P2PDMA]
         flags.insert(engine.kernel >= KernelVersion(6, 4) ? .PIN : .GET)
         let blockPages = max(1, r.block / PAGE_SIZE)
-        let windowPages = dest.length / PAGE_SIZE
         let media = try BackingMemory(length: dest.length)
         var done = 0
         var dmaTime = 0.0
@@ -227,7 +226,6 @@ public struct TransferRunner {
             }
             result.verifySeconds += TransferRunner.now() - v0
             done += pass
-            _ = windowPages
         }
         result.bytes = done
         result.verified = true
