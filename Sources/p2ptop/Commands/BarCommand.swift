@@ -1,0 +1,67 @@
+import ArgumentParser
+import P2PEngine
+import PCISources
+import PCITopology
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// `p2ptop bar DEVICE`: may this BAR be mapped, and how fast do CPU reads of it go.
+struct BarCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bar", abstract: "Check the rules for mapping a real BAR (resourceN) and measure MMIO read bandwidth; never writes without --allow-write.")
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var output: OutputOptions
+
+    @Argument(help: "The device (alias, BDF or selector).")
+    var device: String
+
+    @Option(help: "BAR index (default: the largest memory BAR).")
+    var bar: Int?
+
+    @Option(help: ArgumentHelp("Bytes to read (default 1M, at most the BAR).", valueName: "size"))
+    var size: String = "1M"
+
+    @Flag(help: "Check the write rules instead (nothing is written by this command).")
+    var write = false
+
+    @Flag(name: .customLong("allow-write"), help: "Permit writes where every rule allows them.")
+    var allowWrite = false
+
+    func run() throws {
+        let t = try source.load()
+        let d = try t.device(named: device)
+        guard let b = bar.flatMap({ i in d.bars.first { $0.index == i } }) ?? d.bars.filter({ $0.space == .memory }).max(by: { ($0.size ?? 0) < ($1.size ?? 0) }) else {
+            throw CommandError(message: "\(d.bdf) has no such BAR")
+        }
+        let live = source.source == .live
+        let kernel = live ? BARAccessPolicy.kernelFacts() : (lockdown: nil, iomemStrict: false)
+        let facts = BARAccessPolicy.Facts(bar: b, driver: d.sysfs?.driver, hasResourceFile: d.sysfs?.resourceFiles.contains(b.index) ?? false,
+                                          isRoot: geteuid() == 0, lockdown: kernel.lockdown, iomemStrict: kernel.iomemStrict)
+        let decision = BARAccessPolicy.check(facts, write: write, allowWrite: allowWrite)
+        var gbps: Double?
+        var error: String?
+        if case .allowed = decision, !write {
+            if !live { error = "a recorded topology has no BAR to read: run on the live machine" } else {
+                let bytes = min(ByteSize.parse(size) ?? (1 << 20), Int(b.size ?? 0))
+                do { gbps = try BARAccessPolicy.readBandwidth(device: d.bdf, bar: b.index, size: max(4096, bytes)) } catch let e { error = e.description }
+            }
+        }
+        var ruleText = "allowed", reasonText = ""
+        if case .refused(let rule, let reason) = decision { ruleText = rule; reasonText = reason }
+        if output.json {
+            emit(JSON.object([("schema", .string("p2ptop.bar/1")), ("device", .string(d.bdf.description)), ("bar", .int(Int64(b.index))),
+                              ("access", .string(write ? "write" : "read")), ("allowed", .bool(decision == .allowed)),
+                              ("rule", .string(ruleText)), ("reason", .string(reasonText)),
+                              ("read_gbps", gbps.map(JSON.double) ?? .null), ("error", error.map(JSON.string) ?? .null)]).serialized(pretty: true))
+        } else if decision == .allowed {
+            if let g = gbps { emit("\(d.bdf) BAR \(b.index): \(write ? "writes would be allowed" : "MMIO read \(format2(g)) GB/s")") }
+            else { emit("\(d.bdf) BAR \(b.index): \(write ? "writes would be allowed (nothing written)" : "allowed") " + (error.map { "— \($0)" } ?? "")) }
+        } else {
+            emit("\(d.bdf) BAR \(b.index): refused (\(ruleText)): \(reasonText)")
+        }
+        if decision != .allowed || error != nil { throw ExitCode(P2PExit.refused) }
+    }
+}

@@ -1,0 +1,34 @@
+import Testing
+import PCITopology
+@testable import P2PEngine
+
+/// Every rule that keeps p2ptop from touching a BAR it must not.
+@Suite struct BARAccessTests {
+    func facts(prefetchable: Bool = true, io: Bool = false, driver: String? = nil, resource: Bool = true, root: Bool = true,
+               lockdown: String? = "none", strict: Bool = false) -> BARAccessPolicy.Facts {
+        let bar = BAR(index: 1, space: io ? .io : .memory, is64Bit: true, prefetchable: prefetchable, address: 0x6000000000, size: 1 << 30, disabled: false)
+        return BARAccessPolicy.Facts(bar: bar, driver: driver, hasResourceFile: resource, isRoot: root, lockdown: lockdown, iomemStrict: strict)
+    }
+
+    func rule(_ d: BARAccessPolicy.Decision) -> String? { if case .refused(let r, _) = d { return r }; return nil }
+
+    @Test func readsAreAllowedOnlyWhereSafe() {
+        #expect(BARAccessPolicy.check(facts(driver: "nvidia"), write: false, allowWrite: false) == .allowed, "prefetchable: no read side effects")
+        #expect(rule(BARAccessPolicy.check(facts(prefetchable: false, driver: "nvme"), write: false, allowWrite: false)) == "side-effects")
+        #expect(BARAccessPolicy.check(facts(prefetchable: false, driver: "vfio-pci"), write: false, allowWrite: false) == .allowed)
+        #expect(BARAccessPolicy.check(facts(prefetchable: false, driver: nil), write: false, allowWrite: false) == .allowed)
+        #expect(rule(BARAccessPolicy.check(facts(io: true), write: false, allowWrite: false)) == "memory-bar")
+        #expect(rule(BARAccessPolicy.check(facts(resource: false), write: false, allowWrite: false)) == "resource-file")
+        #expect(rule(BARAccessPolicy.check(facts(root: false), write: false, allowWrite: false)) == "root")
+        #expect(rule(BARAccessPolicy.check(facts(lockdown: "integrity"), write: false, allowWrite: false)) == "lockdown")
+    }
+
+    @Test func writesNeedEveryRule() {
+        #expect(rule(BARAccessPolicy.check(facts(), write: true, allowWrite: false)) == "allow-write")
+        #expect(rule(BARAccessPolicy.check(facts(driver: "nvidia"), write: true, allowWrite: true)) == "driver")
+        #expect(rule(BARAccessPolicy.check(facts(strict: true), write: true, allowWrite: true)) == "iomem-strict")
+        #expect(rule(BARAccessPolicy.check(facts(root: false), write: true, allowWrite: true)) == "root")
+        #expect(BARAccessPolicy.check(facts(driver: "vfio-pci"), write: true, allowWrite: true) == .allowed)
+        #expect(BARAccessPolicy.check(facts(), write: true, allowWrite: true) == .allowed)
+    }
+}
