@@ -220,8 +220,3 @@ extension ExplorerApp {
                style: theme.text, border: theme.border).render(in: screenArea, on: &c)
     }
 }
-
-func format1(_ v: Double) -> String {
-    let scaled = Int((v * 10).rounded())
-    return "\(scaled / 10).\(scaled % 10)"
-}

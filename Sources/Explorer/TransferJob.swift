@@ -85,11 +85,6 @@ public final class TransferJob: @unchecked Sendable {
     public func cancel() { cancelFlag.store(true, ordering: .relaxed) }
 }
 
-func format2(_ v: Double) -> String {
-    let scaled = Int((v * 100).rounded())
-    return "\(scaled / 100).\(scaled % 100 < 10 ? "0" : "")\(scaled % 100)"
-}
-
 /// Moves an engine to the thread that will own it.
 final class EngineBox: @unchecked Sendable {
     let engine: Engine

@@ -212,8 +212,3 @@ public final class ScenarioRunner {
         }
     }
 }
-
-func format2(_ v: Double) -> String {
-    let scaled = Int((v * 100).rounded())
-    return "\(scaled / 100).\(scaled % 100 < 10 ? "0" : "")\(scaled % 100)"
-}

@@ -113,6 +113,18 @@ enum Bench {
     static func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
     static func ms(_ s: Double) -> String { format2(s * 1000) }
 
+    /// This process's resident set (VmRSS in /proc/self/status), in KiB; 0 where procfs is absent.
+    static func residentKB() -> Int {
+        guard let f = fopen("/proc/self/status", "r") else { return 0 }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, 256, f) != nil {
+            let s = String(cString: line)
+            if s.hasPrefix("VmRSS:") { return Int(s.split(separator: " ").dropFirst().first ?? "0") ?? 0 }
+        }
+        return 0
+    }
+
     static func selfPath() -> String {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
@@ -136,10 +148,4 @@ enum Bench {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return now() - start
     }
-}
-
-func format2(_ v: Double) -> String {
-    let scaled = Int((v * 100).rounded())
-    let frac = scaled % 100
-    return "\(scaled / 100).\(frac < 10 ? "0" : "")\(frac)"
 }

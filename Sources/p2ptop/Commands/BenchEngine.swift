@@ -68,13 +68,13 @@ struct BenchEngine: ParsableCommand {
         results.append(("pin_unpin_host_memory", hostRate, "pages/s", nil))
 
         // 3. Memory over 100 back-to-back transfers.
-        let before = residentKB()
+        let before = Bench.residentKB()
         for _ in 0..<100 {
             let e = try makeEngine(t, analyzer)
             let r = TransferRunner(engine: e).run(TransferRequest(from: nvme0, to: nvme1, size: 16 << 20, method: .odirect, unthrottled: true))
             guard r.ok, r.leaks?.isEmpty == true else { throw CommandError(message: "bench: transfer leaked or failed", code: 1) }
         }
-        let after = residentKB()
+        let after = Bench.residentKB()
         results.append(("rss_growth_100_transfers", Double(after - before), "KiB", nil))
 
         if json {
@@ -112,16 +112,5 @@ struct BenchEngine: ParsableCommand {
             done += n
         }
         return Double(bytes) / (Bench.now() - start) / 1e9
-    }
-
-    func residentKB() -> Int {
-        guard let f = fopen("/proc/self/status", "r") else { return 0 }
-        defer { fclose(f) }
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, 256, f) != nil {
-            let s = String(cString: line)
-            if s.hasPrefix("VmRSS:") { return Int(s.split(separator: " ").dropFirst().first ?? "0") ?? 0 }
-        }
-        return 0
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import P2PEngine
 import PCISources
+import PCITopology
 
 #if canImport(Glibc)
 @preconcurrency import Glibc

@@ -43,11 +43,11 @@ struct BenchTelemetry: ParsableCommand {
         }
         let t = Telemetry.standard(root: root)
         t.tick(time: 0)
-        let before = residentKB()
+        let before = Bench.residentKB()
         let start = Bench.now()
         for i in 1...max(1, ticks) { t.tick(time: Double(i)) }
         let perTick = (Bench.now() - start) / Double(max(1, ticks))
-        let after = residentKB()
+        let after = Bench.residentKB()
         if json {
             emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("telemetry")),
                               ("results", .array([
@@ -60,17 +60,6 @@ struct BenchTelemetry: ParsableCommand {
     }
 
     func format2hex(_ v: Int) -> String { let h = String(v, radix: 16); return h.count < 2 ? "0" + h : h }
-
-    func residentKB() -> Int {
-        guard let f = fopen("/proc/self/status", "r") else { return 0 }
-        defer { fclose(f) }
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, 256, f) != nil {
-            let s = String(cString: line)
-            if s.hasPrefix("VmRSS:") { return Int(s.split(separator: " ").dropFirst().first ?? "0") ?? 0 }
-        }
-        return 0
-    }
 }
 
 extension String { var prefixed: String { hasPrefix("/") ? self : "/" + self } }

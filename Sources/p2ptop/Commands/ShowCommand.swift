@@ -139,8 +139,3 @@ struct DeviceReport {
         }
     }
 }
-
-func format1(_ v: Double) -> String {
-    let scaled = Int((v * 10).rounded())
-    return "\(scaled / 10).\(scaled % 10)"
-}
