@@ -30,6 +30,9 @@ func readFile(_ path: String) -> String? {
     return String(decoding: out, as: UTF8.self)
 }
 
+/// A sysfs attribute that holds one number (`p2pmem/size`, `current_link_width`, port counters).
+func readNumber(_ path: String) -> Double? { readFile(path).flatMap { Double($0.trimmingCharacters()) } }
+
 func listDir(_ path: String) -> [String] {
     guard let d = opendir(path) else { return [] }
     defer { closedir(d) }
@@ -101,8 +104,8 @@ public struct P2PMemSampler: Sampler {
         var v: [String: Double] = [:]
         let dir = path(root, "sys/bus/pci/devices")
         for bdf in listDir(dir) {
-            let size = readFile(path(dir, "\(bdf)/p2pmem/size")).flatMap { Double($0.trimmingCharacters()) }
-            let available = readFile(path(dir, "\(bdf)/p2pmem/available")).flatMap { Double($0.trimmingCharacters()) }
+            let size = readNumber(path(dir, "\(bdf)/p2pmem/size"))
+            let available = readNumber(path(dir, "\(bdf)/p2pmem/available"))
             if let size { v["size{\(bdf)}"] = size }
             if let available { v["available{\(bdf)}"] = available }
         }
@@ -122,8 +125,8 @@ public struct RDMAPortSampler: Sampler {
         for dev in listDir(base) {
             for port in listDir(path(base, "\(dev)/ports")) {
                 let c = path(base, "\(dev)/ports/\(port)/counters")
-                if let x = readFile(path(c, "port_xmit_data")).flatMap({ Double($0.trimmingCharacters()) }) { v["xmit_bytes{\(dev)/\(port)}"] = x * 4 }
-                if let r = readFile(path(c, "port_rcv_data")).flatMap({ Double($0.trimmingCharacters()) }) { v["rcv_bytes{\(dev)/\(port)}"] = r * 4 }
+                if let x = readNumber(path(c, "port_xmit_data")) { v["xmit_bytes{\(dev)/\(port)}"] = x * 4 }
+                if let r = readNumber(path(c, "port_rcv_data")) { v["rcv_bytes{\(dev)/\(port)}"] = r * 4 }
             }
         }
         return Reading(values: v)
@@ -161,7 +164,7 @@ public struct PCIHealthSampler: Sampler {
         let dir = path(root, "sys/bus/pci/devices")
         for bdf in listDir(dir) {
             if let s = readFile(path(dir, "\(bdf)/current_link_speed")), let g = Double(s.split(separator: " ").first ?? "") { v["link_gts{\(bdf)}"] = g }
-            if let w = readFile(path(dir, "\(bdf)/current_link_width")).flatMap({ Double($0.trimmingCharacters()) }) { v["link_width{\(bdf)}"] = w }
+            if let w = readNumber(path(dir, "\(bdf)/current_link_width")) { v["link_width{\(bdf)}"] = w }
             for file in ["aer_dev_correctable", "aer_dev_nonfatal", "aer_dev_fatal"] {
                 guard let text = readFile(path(dir, "\(bdf)/\(file)")) else { continue }
                 for line in text.split(separator: "\n") where line.hasPrefix("TOTAL_") {
