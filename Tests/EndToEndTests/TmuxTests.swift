@@ -14,7 +14,7 @@ struct TmuxSession {
         // The program runs under a shell that prints its exit status and the terminal modes
         // afterwards: the screen then says how it ended, whatever tmux's reaping does.
         let command = ([CLI.binary.path] + args).joined(separator: " ")
-        let script = "\(command); echo P2PTOP_EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60"
+        let script = "\(command); echo P2PTOP_EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo P2PTOP_MODES_END; sleep 60"
         try tmux(capture: false, ["-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "\(width)", "-y", "\(height)",
                   "-e", "LANG=C.UTF-8", "-e", "SWIFT_BACKTRACE=interactive=no", "-e", "TERM=tmux-256color",
                   "/bin/sh", "-c", script])
@@ -73,9 +73,13 @@ struct TmuxSession {
         return Int(text[r.upperBound...].prefix { $0.isNumber })
     }
 
-    func terminalRestored() throws -> Bool {
-        let text = try screen()
-        return text.contains("icanon") && !text.contains("-icanon") && text.contains("echo") && !text.contains("-echo")
+    /// Whether the terminal came back in canonical mode with echo: waits for the line the shell
+    /// prints after the program (the exit status shows a moment before it) and reads only that line.
+    func terminalRestored(seconds: Double = 10) throws -> Bool {
+        guard try waitFor("P2PTOP_MODES_END", seconds: seconds) else { return false }
+        guard let line = try screen().split(separator: "\n").first(where: { $0.contains("P2PTOP_MODES_END") }) else { return false }
+        let modes = Set(line.split(separator: " ").map(String.init))
+        return modes.contains("icanon") && modes.contains("echo") && !modes.contains("-icanon") && !modes.contains("-echo")
     }
 
     func kill() { _ = try? tmux(["kill-server"]); try? FileManager.default.removeItem(atPath: socket) }
