@@ -21,9 +21,11 @@ let package = Package(
         .target(name: "PCISources", dependencies: ["PCITopology", "CPCI"]),
         // The kernel's P2PDMA decisions (map type, distance, allowlist, path class). Pure.
         .target(name: "P2PDMA", dependencies: ["PCITopology"]),
+        // libibverbs (RDMA devices, memory registration, loopback RDMA WRITE).
+        .systemLibrary(name: "CVerbs"),
         // Runtime state: providers, pages, VMAs, GUP/PUP, SG lists, DMA mapping, dma-buf,
-        // lifetime, and transfers that move real bytes.
-        .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA"]),
+        // lifetime, and transfers that move real bytes; real backends (O_DIRECT, resourceN, verbs).
+        .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA", "CVerbs"]),
         // Samplers of live counters (pins, VmPin, p2pmem, RDMA, block, link, AER), series, OpenMetrics.
         .target(name: "Telemetry"),
         // ncursesw with the wide-character API (NCURSES_WIDECHAR in the shim header).

@@ -1,12 +1,13 @@
 /// The kernel error numbers the engine returns, named as the kernel names them.
 public enum Errno: Int32, Error, Hashable, Sendable, CustomStringConvertible {
-    case EPERM = 1, ENOENT = 2, ENOMEM = 12, EFAULT = 14, EBUSY = 16, ENODEV = 19, EINVAL = 22
-    case EOVERFLOW = 75, EOPNOTSUPP = 95, EREMOTEIO = 121, ECANCELED = 125
+    case EPERM = 1, ENOENT = 2, EIO = 5, ENOMEM = 12, EFAULT = 14, EBUSY = 16, ENODEV = 19, EINVAL = 22
+    case EOVERFLOW = 75, EOPNOTSUPP = 95, ENETDOWN = 100, ETIMEDOUT = 110, EREMOTEIO = 121, ECANCELED = 125
 
     public var name: String {
         switch self {
         case .EPERM: return "EPERM"
         case .ENOENT: return "ENOENT"
+        case .EIO: return "EIO"
         case .ENOMEM: return "ENOMEM"
         case .EFAULT: return "EFAULT"
         case .EBUSY: return "EBUSY"
@@ -14,6 +15,8 @@ public enum Errno: Int32, Error, Hashable, Sendable, CustomStringConvertible {
         case .EINVAL: return "EINVAL"
         case .EOVERFLOW: return "EOVERFLOW"
         case .EOPNOTSUPP: return "EOPNOTSUPP"
+        case .ENETDOWN: return "ENETDOWN"
+        case .ETIMEDOUT: return "ETIMEDOUT"
         case .EREMOTEIO: return "EREMOTEIO"
         case .ECANCELED: return "ECANCELED"
         }

@@ -115,3 +115,49 @@ import Testing
         #expect(noP2P.status != 0)
     }
 }
+
+/// RDMA through libibverbs on this machine, and a captured sys/class/infiniband.
+@Suite struct RDMACommandTests {
+    static var hasRDMA: Bool { FileManager.default.fileExists(atPath: "/sys/class/infiniband") }
+
+    @Test func liveListIsAContractEvenWithoutDevices() throws {
+        let r = try CLI.run(["rdma", "--json"])
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
+        let d = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(d["schema"] as? String == "p2ptop.rdma/1" && d["source"] as? String == "verbs")
+        let devices = try #require(d["devices"] as? [Any])
+        #expect((d["available"] as? Bool) == !devices.isEmpty)
+        if !Self.hasRDMA {
+            #expect(devices.isEmpty && (d["reason"] as? String ?? "").hasPrefix("ibv_get_device_list"))
+            let text = try CLI.run(["rdma"], env: ["NO_COLOR": "1"])
+            #expect(text.status == 0 && text.stdout.hasPrefix("no RDMA devices (ibv_get_device_list"))
+            // A real RDMA write here: refused with the reason, exit 1, nothing else touched.
+            let w = try CLI.run(["transfer", "--from", "rdma", "--to", "host", "--via", "rdma", "--size", "1M", "--json"])
+            let wd = try #require(try JSONSerialization.jsonObject(with: Data(w.stdout.utf8)) as? [String: Any])
+            #expect(w.status == 1 && wd["ok"] as? Bool == false)
+            #expect(((wd["error"] as? [String: Any])?["errno"] as? String) == "ENODEV")
+        }
+    }
+
+    @Test func capturedSysfsTree() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("p2ptop-e2e-rdma-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let port = root + "/sys/class/infiniband/irdma0/ports/1"
+        try FileManager.default.createDirectory(atPath: port + "/counters", withIntermediateDirectories: true)
+        for (name, text) in [("state", "4: ACTIVE"), ("phys_state", "5: LinkUp"), ("rate", "25 Gb/sec (1X EDR)"), ("link_layer", "Ethernet"),
+                             ("lid", "0x0"), ("counters/port_xmit_data", "256"), ("counters/port_rcv_data", "512")] {
+            try (text + "\n").write(toFile: port + "/" + name, atomically: false, encoding: .utf8)
+        }
+        try "1: CA\n".write(toFile: root + "/sys/class/infiniband/irdma0/node_type", atomically: false, encoding: .utf8)
+        let r = try CLI.run(["rdma", "--sysfs-root", root, "--json"])
+        #expect(r.status == 0)
+        let d = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let dev = try #require((d["devices"] as? [[String: Any]])?.first)
+        let p = try #require((dev["ports"] as? [[String: Any]])?.first)
+        #expect(dev["name"] as? String == "irdma0" && dev["pci"] is NSNull)
+        #expect(p["state"] as? String == "ACTIVE" && p["rate_gbps"] as? Double == 25 && p["link_layer"] as? String == "Ethernet")
+        #expect(p["xmit_bytes"] as? Int == 1024 && p["rcv_bytes"] as? Int == 2048)
+        let text = try CLI.run(["rdma", "--sysfs-root", root], env: ["NO_COLOR": "1"])
+        #expect(text.stdout.contains("port 1  ACTIVE  LinkUp  25 Gb/sec (1X EDR)  Ethernet  tx 1KB  rx 2KB"), "\(text.stdout)")
+    }
+}

@@ -69,34 +69,15 @@ public enum ODirect {
             return result
         }
         guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
-        // The destination buffer.
-        let buffer: UnsafeMutableRawPointer
-        var mapped = 0
-        var p2pfd: Int32 = -1
-        switch destination {
-        case .host:
-            guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
-                result.error = EngineError(.ENOMEM, "cannot map \(size) bytes of host memory"); return result
+        let target: RealBuffer
+        do {
+            switch destination {
+            case .host: target = try RealBuffer(.host, size: size)
+            case .p2pmem(let bdf): target = try RealBuffer(.p2pmem(bdf), size: size)
             }
-            buffer = p; mapped = size
-        case .p2pmem(let bdf):
-            let alloc = "/sys/bus/pci/devices/\(bdf)/p2pmem/allocate"
-            p2pfd = open(alloc, O_RDWR | O_CLOEXEC)
-            guard p2pfd >= 0 else {
-                let e = errno
-                let why = access("/sys/bus/pci/devices/\(bdf)/p2pmem", F_OK) != 0 ? "\(bdf) publishes no p2pmem (no provider driver bound, or CONFIG_PCI_P2PDMA off)"
-                    : e == ENOENT ? "p2pmem/allocate needs kernel 6.2 or later" : "cannot open \(alloc): \(String(cString: strerror(e))) (root needed)"
-                result.error = EngineError(e == ENOENT ? .ENOENT : .EPERM, why); return result
-            }
-            guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, p2pfd, 0), p != MAP_FAILED else {
-                result.error = EngineError(.ENOMEM, "mmap of \(alloc) failed: \(String(cString: strerror(errno)))"); close(p2pfd); return result
-            }
-            buffer = p; mapped = size
-        }
-        defer { munmap(buffer, mapped); if p2pfd >= 0 { close(p2pfd) } }
-        // Touch the buffer once so that page faults stay out of the timed phase.
-        var off = 0
-        while off < size { buffer.storeBytes(of: 0, toByteOffset: off, as: UInt8.self); off += 4096 }
+        } catch { result.error = error; return result }
+        defer { withExtendedLifetime(target) {} }   // the mapping must outlive every use of `buffer`
+        let buffer = target.base
 
         let before = vmstatPins()
         let blocks = size / block

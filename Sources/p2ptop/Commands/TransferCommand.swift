@@ -57,8 +57,12 @@ struct TransferCommand: ParsableCommand {
             try runReal()
             return
         }
+        if from == "rdma" || from.hasPrefix("rdma:") {
+            try runRDMA()
+            return
+        }
         if source.source == .live {
-            throw CommandError(message: "on the live machine transfer reads real files: --from file:PATH|block:DEV --to host|p2pmem:BDF --via odirect; for the modelled engine add --fabric NAME")
+            throw CommandError(message: "on the live machine transfer moves real bytes: --from file:PATH|block:DEV --via odirect, or --from rdma[:DEV[:PORT]] --via rdma, --to host|p2pmem:BDF; for the modelled engine add --fabric NAME")
         }
         let t = try source.load()
         let analyzer = p2p.analyzer(for: t)
@@ -92,7 +96,7 @@ struct TransferCommand: ParsableCommand {
 extension TransferCommand {
     /// A real O_DIRECT read on this machine, with the kernel's own pin counters.
     func runReal() throws {
-        guard via == "odirect" else { throw CommandError(message: "real transfers support --via odirect only (rdma needs libibverbs devices: not yet)") }
+        guard via == "odirect" else { throw CommandError(message: "--from file:/block: reads with --via odirect; a real RDMA write is --from rdma[:DEV[:PORT]] --via rdma") }
         guard source.source == .live else { throw CommandError(message: "--from file:/block: reads this machine's files: drop --fabric/--dump/--snapshot") }
         let path = String(from.drop { $0 != ":" }.dropFirst())
         let destination: ODirect.Destination
@@ -115,6 +119,45 @@ extension TransferCommand {
         } else {
             emit("\(from) → \(to) via O_DIRECT: \(humanSize(UInt64(r.bytes))) in \(format2(r.seconds)) s = \(format2(r.gbps)) GB/s, verified: \(r.verified)")
             emit("  kernel pins (/proc/vmstat): \(r.pinsAcquired) acquired, \(r.pinsReleased) released, \(r.outstandingAfter) outstanding system-wide after")
+        }
+        if r.error != nil { throw ExitCode(P2PExit.refused) }
+    }
+}
+
+extension TransferCommand {
+    /// A real RDMA WRITE looped back on one port, into host memory or a p2pmem mapping.
+    func runRDMA() throws {
+        guard via == "rdma" else { throw CommandError(message: "--from \(from) is an RDMA port: use --via rdma") }
+        guard source.source == .live else { throw CommandError(message: "--from rdma uses this machine's RDMA devices: drop --fabric/--dump/--snapshot/--sysfs-root") }
+        let parts = from.split(separator: ":", omittingEmptySubsequences: false).dropFirst().map(String.init)
+        guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty }) else { throw CommandError(message: "--from \(from): expected rdma, rdma:DEVICE or rdma:DEVICE:PORT") }
+        var port: Int?
+        if parts.count == 2 {
+            guard let p = Int(parts[1]), p >= 1 else { throw CommandError(message: "--from \(from): the port must be a number from 1") }
+            port = p
+        }
+        let target: RealBuffer.Kind
+        if to == "host" { target = .host } else if to.hasPrefix("p2pmem:") {
+            target = .p2pmem(try source.load().device(named: String(to.dropFirst(7))).bdf.description)
+        } else { throw CommandError(message: "--to \(to): expected host or p2pmem:DEVICE for a real RDMA write") }
+        let request = VerbsLoopback.Request(device: parts.first, port: port, target: target, size: ByteSize.parse(size)!, block: ByteSize.parse(block)!)
+        let r = VerbsLoopback.run(request, inventory: VerbsRDMASource().inventory())
+        if output.json {
+            emit(JSON.object([
+                ("schema", .string("p2ptop.transfer/1")), ("ok", .bool(r.error == nil)), ("from", .string(from)), ("to", .string(to)),
+                ("via", .string("rdma")), ("real", .bool(true)),
+                ("device", r.device.isEmpty ? .null : .string(r.device)), ("port", r.port == 0 ? .null : .int(Int64(r.port))),
+                ("bytes", .int(Int64(r.bytes))), ("verified", .bool(r.verified)),
+                ("seconds", .double(r.seconds)), ("gbps", .double(r.gbps)), ("map_type", .null), ("path", .array([])), ("bottleneck", .null),
+                ("pins", .object([("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
+                                  ("registered_vmpin_kb", .int(Int64(r.registeredPinnedKB))), ("source", .string("/proc/vmstat, /proc/self/status VmPin"))])),
+                ("error", r.error.map { e in .object([("errno", .string(e.errno.name)), ("message", .string(e.message))]) } ?? .null),
+            ]).serialized(pretty: true))
+        } else if let e = r.error {
+            emit("\(from) → \(to) via RDMA WRITE: " + output.style.bad(e.errno.description) + ": " + e.message)
+        } else {
+            emit("\(r.device) port \(r.port) → \(to) via RDMA WRITE (loopback): \(humanSize(UInt64(r.bytes))) in \(format2(r.seconds)) s = \(format2(r.gbps)) GB/s, verified: \(r.verified)")
+            emit("  kernel pins: the MR held \(r.registeredPinnedKB) kB VmPin; /proc/vmstat \(r.pinsAcquired) acquired, \(r.pinsReleased) released")
         }
         if r.error != nil { throw ExitCode(P2PExit.refused) }
     }
