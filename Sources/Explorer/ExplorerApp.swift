@@ -58,6 +58,9 @@ public final class ExplorerApp {
     var pendingAction: Action?
     var actionSession: ActionSession?
     var pendingUnbind: BDF?
+    /// RDMA devices of the machine shown (live: libibverbs; a captured root: its sysfs); nil for
+    /// recorded sources and demo fabrics, where RDMA is modelled by the engine.
+    public var rdma: RDMAInventory?
     let telemetry = Telemetry.standard(root: "/")
     var lastTelemetry = 0.0
 

@@ -64,6 +64,7 @@ extension ExplorerApp {
             let hint = topology.source.kind == .live ? "start p2ptop with --fabric NAME to run transfers on a modelled machine"
                                                       : "no transfer yet: press t, then Enter"
             c.put(hint, x: inner.x + 1, y: inner.y + 1, theme.dim, clip: inner)
+            if let rdma { renderRDMA(rdma, from: inner.y + 3, inner, &c) }
             return
         }
         var y = inner.y
@@ -92,6 +93,23 @@ extension ExplorerApp {
             c.put("throughput of the last transfer (GB/s); ┄ = bottleneck link \(format2(cap)) GB/s", x: inner.x, y: y, theme.dim, clip: inner)
             let chart = Rect(x: inner.x, y: y + 1, width: inner.width, height: inner.maxY - y - 1)
             BrailleChart(s.rates, maximum: top, reference: cap, style: theme.good, referenceStyle: theme.warn).render(in: chart, on: &c)
+        }
+    }
+
+    /// The machine's RDMA ports (or why there are none): what a real `--via rdma` would use.
+    func renderRDMA(_ inv: RDMAInventory, from top: Int, _ inner: Rect, _ c: inout Canvas) {
+        var y = top
+        c.put("RDMA: " + inv.summary, x: inner.x + 1, y: y, inv.devices.isEmpty ? theme.dim : theme.title, clip: inner)
+        for d in inv.devices {
+            for p in d.ports {
+                y += 1
+                let line = "  \(d.name) port \(p.number)  \(p.state?.name ?? "?")  \(p.rate?.text ?? "rate unknown")  \(p.linkLayer.rawValue)"
+                    + (d.pciAddress.flatMap { BDF($0) }.flatMap { topology.alias($0) }.map { "  (\($0))" } ?? "")
+                c.put(line, x: inner.x + 1, y: y, p.state == .active ? theme.good : theme.warn, clip: inner)
+            }
+        }
+        if !inv.devices.isEmpty {
+            c.put("real RDMA WRITE: p2ptop transfer --from rdma --to host --via rdma", x: inner.x + 1, y: y + 2, theme.dim, clip: inner)
         }
     }
 

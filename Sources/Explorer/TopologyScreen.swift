@@ -107,6 +107,12 @@ extension ExplorerApp {
         }
         for r in d.capabilities.resizableBARs { row("ReBAR", "BAR \(r.barIndex): \(sizeText(r.currentSize)) of up to \(sizeText(r.largestSize))") }
         if let s = d.capabilities.sriov { row("SR-IOV", "\(s.numVFs)/\(s.totalVFs) VFs") }
+        for r in rdma?.devices ?? [] where r.pciAddress == d.bdf.description {
+            for p in r.ports {
+                row("RDMA", "\(r.name) port \(p.number) \(p.state?.name ?? "?") \(p.rate?.text ?? "rate unknown") \(p.linkLayer.rawValue)",
+                    p.state == .active ? theme.good : theme.warn)
+            }
+        }
         lines.append([])
         lines.append([Span("BARs", theme.title)])
         for b in d.bars where b.upperHalfOf == nil || b.address != nil {

@@ -232,3 +232,32 @@ import P2PEngine
         #expect(!c.text.contains("✗"))
     }
 }
+
+extension ExplorerTests {
+    /// The machine's RDMA ports on the Transfers screen and on the NIC's device screen; with none,
+    /// the reason.
+    @Test func rdmaPortsOrTheReasonThereAreNone() throws {
+        let t = try DemoFabrics.load(DemoFabrics.defaultName)
+        let nic = try t.resolve("nic0")
+        let a = try app(t)
+        a.rdma = RDMAInventory(devices: [RDMADevice(name: "mlx5_0", pciAddress: nic.bdf.description, nodeType: "CA", firmware: "16.35.2000", nodeGUID: nil,
+                                                    ports: [RDMAPort(number: 1, state: .active, physState: "LinkUp", rate: RDMARate(width: 2, speed: 32),
+                                                                     linkLayer: .infiniband, lid: 3)])],
+                               unavailable: nil, source: "verbs")
+        a.handle(.key(.character("5")))
+        var c = frame(a, 120, 40)
+        #expect(c.text.contains("RDMA: 1 RDMA device, 1/1 port active"))
+        #expect(c.text.contains("mlx5_0 port 1  ACTIVE  100 Gb/sec (4X EDR)  InfiniBand  (nic0)"))
+        a.handle(.key(.character("1")))
+        a.handle(.key(.character("/")))
+        for ch in "nic0" { a.handle(.key(.character(ch))) }
+        a.handle(.key(.enter))
+        a.handle(.key(.character("2")))
+        c = frame(a, 120, 40)
+        #expect(c.text.contains("RDMA          mlx5_0 port 1 ACTIVE 100 Gb/sec (4X EDR) InfiniBand"), "\(c.text)")
+        a.rdma = RDMAInventory(devices: [], unavailable: "ibv_get_device_list: Function not implemented", source: "verbs")
+        a.handle(.key(.character("5")))
+        c = frame(a, 120, 40)
+        #expect(c.text.contains("RDMA: no RDMA devices (ibv_get_device_list: Function not implemented)"))
+    }
+}
