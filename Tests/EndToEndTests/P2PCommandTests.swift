@@ -51,6 +51,7 @@ struct P2PCommandTests {
         #expect(d["schema"] as? String == "p2ptop.doctor/1")
         let codes = (d["findings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
         #expect(codes.contains("acs-redirect") && codes.contains("host-bridge-not-allowlisted"))
+        #expect(d["host"] is NSNull, "a dump records no host facts")
     }
 
     @Test func badKernelAndCPUAreUsageErrors() throws {
@@ -58,6 +59,26 @@ struct P2PCommandTests {
             let r = try CLI.run(args + ["--dump", laptop])
             #expect(r.status == 2, "\(args) → \(r.status) \(r.stderr)")
             #expect(!r.stderr.isEmpty && r.stdout.isEmpty)
+        }
+    }
+}
+
+/// The doctor on the live machine (no fixtures needed).
+@Suite struct LiveDoctorTests {
+    /// On the live machine the doctor also reads the kernel and this process: the memlock limit
+    /// it reports is the one the kernel enforces on p2ptop itself.
+    @Test func liveDoctorReadsTheHost() throws {
+        let r = try CLI.run(["doctor", "--json"])
+        #expect(r.status == 0)
+        let d = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let host = try #require(d["host"] as? [String: Any])
+        #expect(["enabled", "disabled", "unknown"].contains(host["p2pdma_config"] as? String ?? ""))
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(8), &limit)   // RLIMIT_MEMLOCK (a macro Swift does not import)
+        if limit.rlim_cur != rlim_t.max { #expect(host["memlock_soft_bytes"] as? Int == Int(limit.rlim_cur)) }
+        let codes = (d["findings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+        if let config = try? String(contentsOfFile: "/boot/config-" + (try String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines), encoding: .utf8) {
+            #expect(codes.contains("p2pdma-config-off") == config.contains("# CONFIG_PCI_P2PDMA is not set"))
         }
     }
 }

@@ -217,3 +217,43 @@ let b = Fabric.bdf
         #expect(vfToPeer.distance == 4 && vfToPeer.mapType == .busAddr)
     }
 }
+
+/// The doctor's host rules: kernel config, lockdown, iomem=strict, memlock vs RDMA pinning.
+@Suite struct HostFindingTests {
+    func doctor() throws -> Doctor {
+        let t = Topology(devices: [], host: HostInfo(), source: SourceInfo(kind: .fabric, path: nil))
+        return Doctor(analyzer: P2PAnalyzer(topology: t, kernel: .latest, cpu: CPUInfo(vendor: nil, family: nil)))
+    }
+
+    func codes(_ h: HostFacts) throws -> [String] { try doctor().hostFindings(h).map(\.code) }
+
+    @Test func eachRuleFiresOnlyOnItsFact() throws {
+        let good = HostFacts(p2pdma: .enabled(evidence: "/boot/config-6.8"), lockdown: "none", memlockSoft: nil, rdmaDevices: ["mlx5_0"])
+        #expect(try codes(good).isEmpty)
+        var h = good; h.p2pdma = .disabled(file: "/proc/config.gz")
+        #expect(try codes(h) == ["p2pdma-config-off"])
+        #expect(try doctor().hostFindings(h).first?.severity == .error)
+        h = good; h.p2pdma = .unknown(why: "no config")
+        #expect(try codes(h) == ["p2pdma-config-unknown"])
+        h = good; h.lockdown = "integrity"
+        #expect(try codes(h) == ["lockdown"])
+        h = good; h.lockdown = nil
+        #expect(try codes(h).isEmpty, "unknown lockdown is no finding")
+        h = good; h.iomemStrict = true
+        #expect(try codes(h) == ["iomem-strict"])
+    }
+
+    @Test func memlockMattersOnlyWithRDMAAndWithoutCapIPCLock() throws {
+        var h = HostFacts(p2pdma: .enabled(evidence: "x"), memlockSoft: 8 << 20, memlockHard: 8 << 20, capIPCLock: false, rdmaDevices: ["mlx5_0"])
+        let f = try doctor().hostFindings(h)
+        #expect(f.map(\.code) == ["memlock-low"])
+        #expect(f.first?.message.contains("RLIMIT_MEMLOCK is 8 MB: ibv_reg_mr of a 64 MB buffer on mlx5_0 fails with ENOMEM") == true)
+        h.capIPCLock = true
+        #expect(try codes(h).isEmpty)
+        h.capIPCLock = false; h.rdmaDevices = []
+        #expect(try codes(h).isEmpty)
+        h.rdmaDevices = ["mlx5_0"]; h.memlockSoft = 64 << 20
+        #expect(try codes(h).isEmpty, "exactly the buffer size is enough")
+        #expect(try doctor().hostFindings(h, rdmaPinBytes: 1 << 30).map(\.code) == ["memlock-low"])
+    }
+}

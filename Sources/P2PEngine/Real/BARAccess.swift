@@ -46,26 +46,6 @@ public enum BARAccessPolicy {
         return .allowed
     }
 
-    /// The live machine's lockdown mode and iomem=strict.
-    public static func kernelFacts(root: String = "/") -> (lockdown: String?, iomemStrict: Bool) {
-        var lockdown: String?
-        if let f = fopen(root + "sys/kernel/security/lockdown", "r") {
-            var buf = [CChar](repeating: 0, count: 256)
-            if fgets(&buf, 256, f) != nil {
-                let s = String(cString: buf)
-                if let open = s.firstIndex(of: "["), let close = s.firstIndex(of: "]") { lockdown = String(s[s.index(after: open)..<close]) }
-            }
-            fclose(f)
-        }
-        var strict = false
-        if let f = fopen(root + "proc/cmdline", "r") {
-            var buf = [CChar](repeating: 0, count: 4096)
-            if fgets(&buf, 4096, f) != nil { strict = String(cString: buf).split(separator: " ").contains("iomem=strict") }
-            fclose(f)
-        }
-        return (lockdown, strict)
-    }
-
     /// Maps `resourceN` read-only and reads `size` bytes with 8-byte loads: MMIO read bandwidth.
     public static func readBandwidth(device: BDF, bar: Int, size: Int) throws(EngineError) -> Double {
         let path = "/sys/bus/pci/devices/\(device)/resource\(bar)"

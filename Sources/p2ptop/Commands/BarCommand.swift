@@ -37,9 +37,9 @@ struct BarCommand: ParsableCommand {
             throw CommandError(message: "\(d.bdf) has no such BAR")
         }
         let live = source.source == .live
-        let kernel = live ? BARAccessPolicy.kernelFacts() : (lockdown: nil, iomemStrict: false)
+        let host = live ? HostProbe.facts(root: "/") : nil
         let facts = BARAccessPolicy.Facts(bar: b, driver: d.sysfs?.driver, hasResourceFile: d.sysfs?.resourceFiles.contains(b.index) ?? false,
-                                          isRoot: geteuid() == 0, lockdown: kernel.lockdown, iomemStrict: kernel.iomemStrict)
+                                          isRoot: geteuid() == 0, lockdown: host?.lockdown, iomemStrict: host?.iomemStrict ?? false)
         let decision = BARAccessPolicy.check(facts, write: write, allowWrite: allowWrite)
         var gbps: Double?
         var error: String?
