@@ -114,6 +114,29 @@ import Testing
         let noP2P = try CLI.run(["transfer", "--from", "file:" + file.path, "--to", "p2pmem:00:00.0", "--size", "4M", "--json"])
         #expect(noP2P.status != 0)
     }
+
+    /// Host memory → a new file with O_DIRECT (pins as for a read), read back byte for byte;
+    /// an existing file is refused and left as it was; block devices are never written.
+    @Test(.enabled(if: pinsCounted, "this kernel has no nr_foll_pin_* counters"))
+    func hostMemoryToANewFile() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("odirect-write-\(UUID().uuidString.prefix(8)).bin")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let r = try CLI.run(["transfer", "--from", "host", "--to", "file:" + file.path, "--size", "16M", "--block", "3M", "--json"])
+        let d = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        if let e = d["error"] as? [String: Any], (e["message"] as? String ?? "").contains("does not support O_DIRECT") { return }
+        #expect(r.status == 0 && d["ok"] as? Bool == true && d["bytes"] as? Int == 16 << 20 && d["verified"] as? Bool == true, "\(r.stdout)")
+        #expect(((d["pins"] as? [String: Any])?["acquired"] as? Int ?? 0) >= 4096)
+        let written = try Data(contentsOf: file)
+        #expect(written.count == 16 << 20 && written.prefix(4096).contains { $0 != 0 })
+        let again = try CLI.run(["transfer", "--from", "host", "--to", "file:" + file.path, "--size", "4M"])
+        #expect(again.status == 2 && again.stderr.contains("the file exists"))
+        #expect(try Data(contentsOf: file) == written, "nothing overwritten")
+        let block = try CLI.run(["transfer", "--from", "host", "--to", "block:/dev/null", "--size", "4M"])
+        #expect(block.status == 2 && block.stderr.contains("never writes to a block device"))
+    }
 }
 
 /// RDMA through libibverbs on this machine, and a captured sys/class/infiniband.

@@ -10,9 +10,10 @@ let O_DIRECT: Int32 = 0o200000
 let O_DIRECT: Int32 = 0o40000
 #endif
 
-/// Real O_DIRECT reads on this machine: a file or block device into host memory (or into a
-/// `p2pmem/allocate` mapping where the kernel offers one). The kernel pins the buffer's pages
-/// for every I/O; the `/proc/vmstat` delta over the run is reported beside the bytes.
+/// Real O_DIRECT I/O on this machine: a file or block device read into host memory (or into a
+/// `p2pmem/allocate` mapping where the kernel offers one), or such a buffer written to a new
+/// file. The kernel pins the buffer's pages for every I/O; the `/proc/vmstat` delta over the
+/// run is reported beside the bytes, and every byte is verified through the page cache.
 public enum ODirect {
     public struct Result: Sendable {
         public var bytes = 0
@@ -25,21 +26,20 @@ public enum ODirect {
         public var gbps: Double { seconds > 0 ? Double(bytes) / seconds / 1e9 : 0 }
     }
 
-    public enum Destination: Sendable { case host, p2pmem(String) }
+    public typealias Destination = RealBuffer.Kind
 
     /// `nr_foll_pin_acquired`, `nr_foll_pin_released` now (nil when the kernel has none).
     public static func vmstatPins(root: String = "/") -> (Int, Int)? {
         // vmstat folds per-CPU deltas lazily, so two reads can be off by a few hundred pages;
         // writing vm/stat_refresh (root) folds them first and makes the delta exact.
         if let r = fopen(root + "proc/sys/vm/stat_refresh", "w") { fputs("1\n", r); fclose(r) }
-        guard let f = fopen(root + "proc/vmstat", "r") else { return nil }
-        defer { fclose(f) }
-        var line = [CChar](repeating: 0, count: 256)
+        guard let text = SysFile.text(root + "proc/vmstat") else { return nil }
         var a: Int?, r: Int?
-        while fgets(&line, 256, f) != nil {
-            let s = String(cString: line)
-            if s.hasPrefix("nr_foll_pin_acquired ") { a = Int(s.split(separator: " ")[1].filter(\.isNumber)) }
-            if s.hasPrefix("nr_foll_pin_released ") { r = Int(s.split(separator: " ")[1].filter(\.isNumber)) }
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count == 2 else { continue }
+            if f[0] == "nr_foll_pin_acquired" { a = Int(f[1]) }
+            if f[0] == "nr_foll_pin_released" { r = Int(f[1]) }
         }
         guard let a, let r else { return nil }
         return (a, r)
@@ -50,16 +50,20 @@ public enum ODirect {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    static func openError(_ path: String, _ e: Int32) -> EngineError {
+        EngineError(e == EINVAL ? .EINVAL : e == EEXIST ? .EINVAL : .EFAULT,
+                    "\(path): cannot open with O_DIRECT: \(String(cString: strerror(e)))"
+                        + (e == EINVAL ? " (the filesystem does not support O_DIRECT; try a file on ext4/xfs)" : "")
+                        + (e == EEXIST ? " (p2ptop writes only to a new file: nothing is overwritten)" : ""))
+    }
+
     /// Reads `size` bytes of `path` with O_DIRECT in `block`-sized I/Os, `queueDepth` in flight
     /// (one thread each), then checks every byte against a buffered read of the same range.
     public static func read(path: String, into destination: Destination, size: Int, block: Int, queueDepth: Int) -> Result {
         var result = Result()
+        guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
         let fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC)
-        guard fd >= 0 else {
-            let e = errno
-            result.error = EngineError(e == EINVAL ? .EINVAL : .EFAULT, "\(path): cannot open with O_DIRECT: \(String(cString: strerror(e)))" + (e == EINVAL ? " (the filesystem does not support O_DIRECT; try a file on ext4/xfs)" : ""))
-            return result
-        }
+        guard fd >= 0 else { result.error = openError(path, errno); return result }
         defer { close(fd) }
         var st = stat()
         fstat(fd, &st)
@@ -68,34 +72,66 @@ public enum ODirect {
             result.error = EngineError(.EINVAL, "\(path) holds \(available) bytes; asked to read \(size)")
             return result
         }
-        guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
         let target: RealBuffer
-        do {
-            switch destination {
-            case .host: target = try RealBuffer(.host, size: size)
-            case .p2pmem(let bdf): target = try RealBuffer(.p2pmem(bdf), size: size)
-            }
-        } catch { result.error = error; return result }
-        defer { withExtendedLifetime(target) {} }   // the mapping must outlive every use of `buffer`
-        let buffer = target.base
+        do { target = try RealBuffer(destination, size: size) } catch { result.error = error; return result }
+        defer { withExtendedLifetime(target) {} }   // the mapping must outlive every use of its base
+        run(fd, target.base, size: size, block: block, queueDepth: queueDepth, writing: false, &result)
+        if result.error == nil { verify(path, target.base, size: size, &result) }
+        return result
+    }
 
-        let before = vmstatPins()
-        let blocks = size / block
+    /// Writes `size` bytes from `source` memory (filled with a pattern first) to a new file with
+    /// O_DIRECT, then reads the file back through the page cache and compares. Block devices and
+    /// existing files are refused: nothing is ever overwritten. A failed write removes its file.
+    public static func write(from source: Destination, toNewFile path: String, size: Int, block: Int, queueDepth: Int) -> Result {
+        var result = Result()
+        guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
+        var st = stat()
+        if stat(path, &st) == 0 {
+            result.error = EngineError(.EINVAL, (st.st_mode & S_IFMT) == S_IFBLK ? "\(path) is a block device: p2ptop never writes to one"
+                                                                                  : "\(path) exists: p2ptop writes only to a new file (nothing is overwritten)")
+            return result
+        }
+        let buffer: RealBuffer
+        do { buffer = try RealBuffer(source, size: size) } catch { result.error = error; return result }
+        defer { withExtendedLifetime(buffer) {} }
+        var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+        for i in stride(from: 0, to: size, by: 8) {
+            seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17
+            buffer.base.storeBytes(of: seed, toByteOffset: i, as: UInt64.self)
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { result.error = openError(path, errno); return result }
+        run(fd, buffer.base, size: size, block: block, queueDepth: queueDepth, writing: true, &result)
+        if result.error == nil && fdatasync(fd) != 0 { result.error = EngineError(.EFAULT, "fdatasync of \(path): \(String(cString: strerror(errno)))") }
+        close(fd)
+        if result.error == nil { verify(path, buffer.base, size: size, &result) }
+        if result.error != nil { unlink(path) }
+        return result
+    }
+
+    /// `queueDepth` lanes (threads), lane k doing blocks k, k+qd, …; the vmstat pin delta and
+    /// the time around them. The last block may be short.
+    static func run(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, size: Int, block: Int, queueDepth: Int, writing: Bool, _ result: inout Result) {
+        let blocks = (size + block - 1) / block
         let qd = max(1, min(queueDepth, blocks))
         let failuresBase = UnsafeMutablePointer<Int32>.allocate(capacity: qd)
         failuresBase.initialize(repeating: 0, count: qd)
         defer { failuresBase.deallocate() }
         let failuresAddress = UInt(bitPattern: failuresBase)   // each lane writes only its own slot
         let base = UInt(bitPattern: buffer)
+        let before = vmstatPins()
         let start = now()
         DispatchQueue.concurrentPerform(iterations: qd) { lane in
             var b = lane
-            let dst = UnsafeMutableRawPointer(bitPattern: base)!
+            let memory = UnsafeMutableRawPointer(bitPattern: base)!
             let failures = UnsafeMutablePointer<Int32>(bitPattern: failuresAddress)!
             while b < blocks {
+                let length = min(block, size - b * block)
                 var done = 0
-                while done < block {
-                    let n = pread(fd, dst + b * block + done, block - done, off_t(b * block + done))
+                while done < length {
+                    let at = b * block + done
+                    let n = writing ? pwrite(fd, memory + at, length - done, off_t(at)) : pread(fd, memory + at, length - done, off_t(at))
                     if n < 0 { if errno == EINTR { continue }; failures[lane] = errno; return }
                     if n == 0 { failures[lane] = EIO; return }
                     done += n
@@ -106,8 +142,9 @@ public enum ODirect {
         result.seconds = now() - start
         let after = vmstatPins()
         if let err = (0..<qd).map({ failuresBase[$0] }).first(where: { $0 != 0 }) {
-            result.error = EngineError(err == EREMOTEIO ? .EREMOTEIO : err == EFAULT ? .EFAULT : .EINVAL, "O_DIRECT read failed: \(String(cString: strerror(err)))")
-            return result
+            result.error = EngineError(err == EREMOTEIO ? .EREMOTEIO : err == EFAULT ? .EFAULT : err == EIO ? .EIO : .EINVAL,
+                                       "O_DIRECT \(writing ? "write" : "read") failed: \(String(cString: strerror(err)))")
+            return
         }
         result.bytes = size
         if let b = before, let a = after {
@@ -115,9 +152,12 @@ public enum ODirect {
             result.pinsReleased = a.1 - b.1
             result.outstandingAfter = a.0 - a.1
         }
-        // Verify: read the same range through the page cache and compare.
+    }
+
+    /// Reads `path` through the page cache and compares it with `memory`, 1 MiB at a time.
+    static func verify(_ path: String, _ memory: UnsafeMutableRawPointer, size: Int, _ result: inout Result) {
         let vfd = open(path, O_RDONLY | O_CLOEXEC)
-        guard vfd >= 0 else { return result }
+        guard vfd >= 0 else { return }
         defer { close(vfd) }
         let chunk = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
         defer { chunk.deallocate() }
@@ -127,16 +167,15 @@ public enum ODirect {
             var got = 0
             while got < want {
                 let n = pread(vfd, chunk + got, want - got, off_t(pos + got))
-                if n <= 0 { return result }
+                if n <= 0 { return }
                 got += n
             }
-            if memcmp(chunk, buffer + pos, want) != 0 {
+            if memcmp(chunk, memory + pos, want) != 0 {
                 result.error = EngineError(.EFAULT, "verification failed at offset \(pos)")
-                return result
+                return
             }
             pos += want
         }
         result.verified = true
-        return result
     }
 }

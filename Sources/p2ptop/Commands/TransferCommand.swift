@@ -53,7 +53,7 @@ struct TransferCommand: ParsableCommand {
     }
 
     func run() throws {
-        if from.hasPrefix("file:") || from.hasPrefix("block:") {
+        if from.hasPrefix("file:") || from.hasPrefix("block:") || to.hasPrefix("file:") || to.hasPrefix("block:") {
             try runReal()
             return
         }
@@ -94,17 +94,26 @@ struct TransferCommand: ParsableCommand {
 }
 
 extension TransferCommand {
-    /// A real O_DIRECT read on this machine, with the kernel's own pin counters.
+    /// A real O_DIRECT read (file/block → memory) or write (memory → new file) on this machine,
+    /// with the kernel's own pin counters.
     func runReal() throws {
-        guard via == "odirect" else { throw CommandError(message: "--from file:/block: reads with --via odirect; a real RDMA write is --from rdma[:DEV[:PORT]] --via rdma") }
-        guard source.source == .live else { throw CommandError(message: "--from file:/block: reads this machine's files: drop --fabric/--dump/--snapshot") }
-        let path = String(from.drop { $0 != ":" }.dropFirst())
-        let destination: ODirect.Destination
-        if to == "host" { destination = .host } else if to.hasPrefix("p2pmem:") {
-            let t = try source.load()
-            destination = .p2pmem(try t.device(named: String(to.dropFirst(7))).bdf.description)
-        } else { throw CommandError(message: "--to \(to): expected host or p2pmem:DEVICE for a real transfer") }
-        let r = ODirect.read(path: path, into: destination, size: ByteSize.parse(size)!, block: ByteSize.parse(block)!, queueDepth: queueDepth)
+        guard via == "odirect" else { throw CommandError(message: "--from/--to file:/block: move bytes with --via odirect; a real RDMA write is --from rdma[:DEV[:PORT]] --via rdma") }
+        guard source.source == .live else { throw CommandError(message: "file: and block: name this machine's files: drop --fabric/--dump/--snapshot") }
+        func memory(_ s: String, _ flag: String) throws -> ODirect.Destination {
+            if s == "host" { return .host }
+            if s.hasPrefix("p2pmem:") { return .p2pmem(try source.load().device(named: String(s.dropFirst(7))).bdf.description) }
+            throw CommandError(message: "\(flag) \(s): expected host or p2pmem:DEVICE on the other side of a file")
+        }
+        func path(_ s: String) -> String { String(s.drop { $0 != ":" }.dropFirst()) }
+        if to.hasPrefix("block:") { throw CommandError(message: "--to \(to): p2ptop never writes to a block device; write to --to file:NEWFILE") }
+        let writing = to.hasPrefix("file:")
+        if writing && (from.hasPrefix("file:") || from.hasPrefix("block:")) {
+            throw CommandError(message: "file to file is a copy, not a DMA into memory: use --from host|p2pmem:DEVICE --to file:NEWFILE, or --from file:PATH --to host|p2pmem:DEVICE")
+        }
+        if writing && access(path(to), F_OK) == 0 { throw CommandError(message: "--to \(to): the file exists; p2ptop writes only to a new file (nothing is overwritten)") }
+        let size = ByteSize.parse(self.size)!, block = ByteSize.parse(self.block)!
+        let r = writing ? ODirect.write(from: try memory(from, "--from"), toNewFile: path(to), size: size, block: block, queueDepth: queueDepth)
+                        : ODirect.read(path: path(from), into: try memory(to, "--to"), size: size, block: block, queueDepth: queueDepth)
         if output.json {
             emit(JSON.object([
                 ("schema", .string("p2ptop.transfer/1")), ("ok", .bool(r.error == nil)), ("from", .string(from)), ("to", .string(to)),
