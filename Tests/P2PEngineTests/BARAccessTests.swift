@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import PCITopology
 @testable import P2PEngine
@@ -30,5 +31,21 @@ import PCITopology
         #expect(rule(BARAccessPolicy.check(facts(root: false), write: true, allowWrite: true)) == "root")
         #expect(BARAccessPolicy.check(facts(driver: "vfio-pci"), write: true, allowWrite: true) == .allowed)
         #expect(BARAccessPolicy.check(facts(), write: true, allowWrite: true) == .allowed)
+        #expect(rule(BARAccessPolicy.check(facts(prefetchable: false), write: true, allowWrite: true)) == "registers", "never pattern-write registers")
+        #expect(rule(BARAccessPolicy.check(facts(prefetchable: false, driver: "vfio-pci"), write: true, allowWrite: true)) == "registers")
+    }
+
+    /// The mapping code on a plain file standing in for resourceN (same mmap, same loads and
+    /// stores): the write test leaves the bytes exactly as they were.
+    @Test func writeTestRestoresEveryByte() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("p2ptop-fake-resource-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let original = Data((0..<(256 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        try original.write(to: URL(fileURLWithPath: path))
+        let w = try BARAccessPolicy.writeTest(path: path, size: original.count)
+        #expect(w.verified && w.restored && w.writeGBps > 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == original)
+        #expect(try BARAccessPolicy.readBandwidth(path: path, size: original.count) > 0)
+        #expect(throws: EngineError.self) { try BARAccessPolicy.writeTest(path: path + ".missing", size: 4096) }
     }
 }

@@ -10,7 +10,12 @@ import PCITopology
 /// `p2ptop bar DEVICE`: may this BAR be mapped, and how fast do CPU reads of it go.
 struct BarCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bar", abstract: "Check the rules for mapping a real BAR (resourceN) and measure MMIO read bandwidth; never writes without --allow-write.")
+        commandName: "bar", abstract: "Check the rules for mapping a real BAR (resourceN) and measure MMIO read (or, with --write --allow-write, write) bandwidth.",
+        discussion: """
+            Reads map resourceN read-only. A write test needs --write and --allow-write, root, no kernel driver \
+            (or vfio-pci), a prefetchable BAR, no lockdown and no iomem=strict: it saves the BAR's bytes, writes \
+            a pattern (through resourceN_wc where it exists), reads it back, and writes the saved bytes back.
+            """)
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions
@@ -24,7 +29,7 @@ struct BarCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Bytes to read (default 1M, at most the BAR).", valueName: "size"))
     var size: String = "1M"
 
-    @Flag(help: "Check the write rules instead (nothing is written by this command).")
+    @Flag(help: "The write test instead of reads (without --allow-write only the rules are checked).")
     var write = false
 
     @Flag(name: .customLong("allow-write"), help: "Permit writes where every rule allows them.")
@@ -42,11 +47,22 @@ struct BarCommand: ParsableCommand {
                                           isRoot: geteuid() == 0, lockdown: host?.lockdown, iomemStrict: host?.iomemStrict ?? false)
         let decision = BARAccessPolicy.check(facts, write: write, allowWrite: allowWrite)
         var gbps: Double?
+        var written: BARAccessPolicy.WriteResult?
         var error: String?
-        if case .allowed = decision, !write {
-            if !live { error = "a recorded topology has no BAR to read: run on the live machine" } else {
-                let bytes = min(ByteSize.parse(size) ?? (1 << 20), Int(b.size ?? 0))
-                do { gbps = try BARAccessPolicy.readBandwidth(device: d.bdf, bar: b.index, size: max(4096, bytes)) } catch let e { error = e.description }
+        if case .allowed = decision {
+            if !live { error = "a recorded topology has no BAR to \(write ? "write" : "read"): run on the live machine" } else {
+                let bytes = max(4096, min(ByteSize.parse(size) ?? (1 << 20), Int(b.size ?? 0)))
+                do throws(EngineError) {
+                    if write {
+                        written = try BARAccessPolicy.writeTest(device: d.bdf, bar: b.index, size: bytes,
+                                                                writeCombining: d.sysfs?.resourceWCFiles.contains(b.index) ?? false)
+                        if let w = written, !w.verified || !w.restored {
+                            error = w.restored ? "the pattern did not read back (the BAR is not plain memory)" : "the original contents could not be restored"
+                        }
+                    } else {
+                        gbps = try BARAccessPolicy.readBandwidth(device: d.bdf, bar: b.index, size: bytes)
+                    }
+                } catch let e { error = e.description }
             }
         }
         var ruleText = "allowed", reasonText = ""
@@ -55,10 +71,14 @@ struct BarCommand: ParsableCommand {
             emit(JSON.object([("schema", .string("p2ptop.bar/1")), ("device", .string(d.bdf.description)), ("bar", .int(Int64(b.index))),
                               ("access", .string(write ? "write" : "read")), ("allowed", .bool(decision == .allowed)),
                               ("rule", .string(ruleText)), ("reason", .string(reasonText)),
-                              ("read_gbps", gbps.map(JSON.double) ?? .null), ("error", error.map(JSON.string) ?? .null)]).serialized(pretty: true))
+                              ("read_gbps", gbps.map(JSON.double) ?? .null),
+                              ("write_gbps", written.map { .double($0.writeGBps) } ?? .null),
+                              ("write_verified", written.map { .bool($0.verified) } ?? .null), ("restored", written.map { .bool($0.restored) } ?? .null),
+                              ("error", error.map(JSON.string) ?? .null)]).serialized(pretty: true))
         } else if decision == .allowed {
-            if let g = gbps { emit("\(d.bdf) BAR \(b.index): \(write ? "writes would be allowed" : "MMIO read \(format2(g)) GB/s")") }
-            else { emit("\(d.bdf) BAR \(b.index): \(write ? "writes would be allowed (nothing written)" : "allowed") " + (error.map { "— \($0)" } ?? "")) }
+            if let g = gbps { emit("\(d.bdf) BAR \(b.index): MMIO read \(format2(g)) GB/s") }
+            else if let w = written, error == nil { emit("\(d.bdf) BAR \(b.index): MMIO write \(format2(w.writeGBps)) GB/s, pattern read back, original contents restored") }
+            else { emit("\(d.bdf) BAR \(b.index): allowed " + (error.map { "— \($0)" } ?? "")) }
         } else {
             emit("\(d.bdf) BAR \(b.index): refused (\(ruleText)): \(reasonText)")
         }
