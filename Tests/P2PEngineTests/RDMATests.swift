@@ -117,3 +117,31 @@ import Testing
         #expect(r.error?.errno == .ENODEV && r.bytes == 0 && !r.verified)
     }
 }
+
+/// The memory a real transfer lands in.
+@Suite struct RealBufferTests {
+    @Test func hostMemoryIsMappedAndZeroed() throws {
+        let b = try RealBuffer(.host, size: 1 << 20)
+        #expect(b.dmabufFD == nil)
+        #expect(b.base.load(fromByteOffset: 4096, as: UInt64.self) == 0)
+        b.base.storeBytes(of: 42, toByteOffset: (1 << 20) - 8, as: UInt64.self)
+        #expect(b.base.load(fromByteOffset: (1 << 20) - 8, as: UInt64.self) == 42)
+    }
+
+    /// A DMA-BUF heap where the kernel offers one; otherwise the reason, never a crash.
+    @Test func dmabufHeapOrTheReason() throws {
+        if FileManager.default.fileExists(atPath: "/dev/dma_heap/system") {
+            let b = try RealBuffer(.dmabuf(heap: "system"), size: 1 << 20)
+            #expect((b.dmabufFD ?? -1) >= 0)
+            b.base.storeBytes(of: 7, toByteOffset: 0, as: UInt64.self)
+            #expect(b.base.load(as: UInt64.self) == 7)
+        } else {
+            do { _ = try RealBuffer(.dmabuf(heap: "system"), size: 1 << 20); Issue.record("no heap, yet a buffer") } catch {
+                #expect(error.errno == .ENODEV && error.message.hasPrefix("no /dev/dma_heap/system: this kernel offers no DMA-BUF heap"))
+            }
+        }
+        do { _ = try RealBuffer(.p2pmem("0000:ff:1f.7"), size: 1 << 20); Issue.record("no such provider") } catch {
+            #expect(error.message.contains("publishes no p2pmem"))
+        }
+    }
+}

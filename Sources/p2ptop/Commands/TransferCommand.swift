@@ -102,7 +102,8 @@ extension TransferCommand {
         func memory(_ s: String, _ flag: String) throws -> ODirect.Destination {
             if s == "host" { return .host }
             if s.hasPrefix("p2pmem:") { return .p2pmem(try source.load().device(named: String(s.dropFirst(7))).bdf.description) }
-            throw CommandError(message: "\(flag) \(s): expected host or p2pmem:DEVICE on the other side of a file")
+            if s.hasPrefix("dmabuf:"), s.count > 7 { return .dmabuf(heap: String(s.dropFirst(7))) }
+            throw CommandError(message: "\(flag) \(s): expected host, p2pmem:DEVICE or dmabuf:HEAP on the other side of a file")
         }
         func path(_ s: String) -> String { String(s.drop { $0 != ":" }.dropFirst()) }
         if to.hasPrefix("block:") { throw CommandError(message: "--to \(to): p2ptop never writes to a block device; write to --to file:NEWFILE") }
@@ -148,7 +149,8 @@ extension TransferCommand {
         let target: RealBuffer.Kind
         if to == "host" { target = .host } else if to.hasPrefix("p2pmem:") {
             target = .p2pmem(try source.load().device(named: String(to.dropFirst(7))).bdf.description)
-        } else { throw CommandError(message: "--to \(to): expected host or p2pmem:DEVICE for a real RDMA write") }
+        } else if to.hasPrefix("dmabuf:"), to.count > 7 { target = .dmabuf(heap: String(to.dropFirst(7)))
+        } else { throw CommandError(message: "--to \(to): expected host, p2pmem:DEVICE or dmabuf:HEAP (e.g. dmabuf:system) for a real RDMA write") }
         let request = VerbsLoopback.Request(device: parts.first, port: port, target: target, size: ByteSize.parse(size)!, block: ByteSize.parse(block)!)
         let r = VerbsLoopback.run(request, inventory: VerbsRDMASource().inventory())
         if output.json {

@@ -124,8 +124,14 @@ public enum VerbsLoopback {
         guard let srcMR = ibv_reg_mr(pd, source.base, r.size, local) else { throw fail("ibv_reg_mr(source, host memory)", errno) }
         defer { ibv_dereg_mr(srcMR) }
         let pinBefore = vmPinKB()
-        guard let dstMR = ibv_reg_mr(pd, target.base, r.size, local | Int32(IBV_ACCESS_REMOTE_WRITE.rawValue)) else {
-            throw fail("ibv_reg_mr(destination, \(r.target == .host ? "host memory" : "p2pmem"))", errno)
+        let access = local | Int32(IBV_ACCESS_REMOTE_WRITE.rawValue)
+        // A dma-buf is imported (ib_umem_dmabuf: the exporter maps it, nothing is pinned through
+        // GUP); anything else is pinned by ib_umem_get (FOLL_LONGTERM).
+        let registered: UnsafeMutablePointer<ibv_mr>? = target.dmabufFD.map {
+            ibv_reg_dmabuf_mr(pd, 0, r.size, UInt64(UInt(bitPattern: target.base)), $0, access)
+        } ?? ibv_reg_mr(pd, target.base, r.size, access)
+        guard let dstMR = registered else {
+            throw fail("\(target.dmabufFD == nil ? "ibv_reg_mr" : "ibv_reg_dmabuf_mr")(destination, \(r.target.description))", errno)
         }
         defer { ibv_dereg_mr(dstMR) }
         result.registeredPinnedKB = vmPinKB() - pinBefore
