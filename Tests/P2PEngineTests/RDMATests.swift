@@ -30,6 +30,8 @@ import Testing
         #expect(parseNumberedState("ACTIVE") == nil)
         #expect(RDMAPortState(rawValue: 4)?.name == "ACTIVE")
         #expect(rdmaPhysStateName(3) == "Disabled")
+        #expect(formatGUID(0xb859_9f03_00d4_e5a2) == "b859:9f03:00d4:e5a2", "verbs GUIDs print as sysfs does")
+        #expect(formatGUID(0x2c9) == "0000:0000:0000:02c9")
     }
 
     /// A captured `/sys/class/infiniband` with one dual-port ConnectX: port 1 up at EDR,

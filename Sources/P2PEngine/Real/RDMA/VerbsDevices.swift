@@ -37,7 +37,7 @@ public struct VerbsRDMASource: RDMADeviceSource {
         let sysfsDir = cString(dev.pointee.ibdev_path)
         let pci = SysFile.linkName(SysFile.join(sysfsDir, "device")).flatMap { $0.filter { $0 == ":" }.count == 2 ? $0 : nil }
         let nodeType = String(cString: ibv_node_type_str(dev.pointee.node_type))
-        let guid = String(UInt64(bigEndian: ibv_get_device_guid(dev)), radix: 16)
+        let guid = formatGUID(UInt64(bigEndian: ibv_get_device_guid(dev)))
         guard let ctx = ibv_open_device(dev) else {
             return RDMADevice(name: name, pciAddress: pci, nodeType: nodeType, firmware: nil, nodeGUID: guid, ports: [])
         }
@@ -60,4 +60,13 @@ public struct VerbsRDMASource: RDMADeviceSource {
         }
         return RDMADevice(name: name, pciAddress: pci, nodeType: nodeType, firmware: cString(attr.fw_ver), nodeGUID: guid, ports: ports)
     }
+}
+
+/// A GUID as sysfs prints `node_guid`: four groups of four hex digits (`b859:9f03:00d4:e5a2`).
+func formatGUID(_ g: UInt64) -> String {
+    let hex = String(g, radix: 16)
+    let padded = String(repeating: "0", count: 16 - hex.count) + hex
+    return stride(from: 0, to: 16, by: 4).map { i in
+        String(padded[padded.index(padded.startIndex, offsetBy: i)..<padded.index(padded.startIndex, offsetBy: i + 4)])
+    }.joined(separator: ":")
 }
