@@ -59,7 +59,9 @@ public enum ODirect {
 
     /// Reads `size` bytes of `path` with O_DIRECT in `block`-sized I/Os, `queueDepth` in flight
     /// (one thread each), then checks every byte against a buffered read of the same range.
-    public static func read(path: String, into destination: Destination, size: Int, block: Int, queueDepth: Int) -> Result {
+    /// `ring`: each lane reuses one block-sized slot (a buffer of queueDepth × block, as dd reuses
+    /// its one buffer) instead of landing the whole range in memory; nothing is verified then.
+    public static func read(path: String, into destination: Destination, size: Int, block: Int, queueDepth: Int, ring: Bool = false) -> Result {
         var result = Result()
         guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
         let fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC)
@@ -73,10 +75,11 @@ public enum ODirect {
             return result
         }
         let target: RealBuffer
-        do { target = try RealBuffer(destination, size: size) } catch { result.error = error; return result }
+        let lanes = max(1, min(queueDepth, (size + block - 1) / block))
+        do { target = try RealBuffer(destination, size: ring ? lanes * block : size) } catch { result.error = error; return result }
         defer { withExtendedLifetime(target) {} }   // the mapping must outlive every use of its base
-        run(fd, target.base, size: size, block: block, queueDepth: queueDepth, writing: false, &result)
-        if result.error == nil { verify(path, target.base, size: size, &result) }
+        run(fd, target.base, size: size, block: block, queueDepth: queueDepth, writing: false, ring: ring, &result)
+        if result.error == nil && !ring { verify(path, target.base, size: size, &result) }
         return result
     }
 
@@ -102,7 +105,7 @@ public enum ODirect {
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { result.error = openError(path, errno); return result }
-        run(fd, buffer.base, size: size, block: block, queueDepth: queueDepth, writing: true, &result)
+        run(fd, buffer.base, size: size, block: block, queueDepth: queueDepth, writing: true, ring: false, &result)
         if result.error == nil && fdatasync(fd) != 0 { result.error = EngineError(.EFAULT, "fdatasync of \(path): \(String(cString: strerror(errno)))") }
         close(fd)
         if result.error == nil { verify(path, buffer.base, size: size, &result) }
@@ -112,7 +115,7 @@ public enum ODirect {
 
     /// `queueDepth` lanes (threads), lane k doing blocks k, k+qd, …; the vmstat pin delta and
     /// the time around them. The last block may be short.
-    static func run(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, size: Int, block: Int, queueDepth: Int, writing: Bool, _ result: inout Result) {
+    static func run(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, size: Int, block: Int, queueDepth: Int, writing: Bool, ring: Bool, _ result: inout Result) {
         let blocks = (size + block - 1) / block
         let qd = max(1, min(queueDepth, blocks))
         let failuresBase = UnsafeMutablePointer<Int32>.allocate(capacity: qd)
@@ -131,7 +134,8 @@ public enum ODirect {
                 var done = 0
                 while done < length {
                     let at = b * block + done
-                    let n = writing ? pwrite(fd, memory + at, length - done, off_t(at)) : pread(fd, memory + at, length - done, off_t(at))
+                    let slot = memory + (ring ? lane * block + done : at)
+                    let n = writing ? pwrite(fd, slot, length - done, off_t(at)) : pread(fd, slot, length - done, off_t(at))
                     if n < 0 { if errno == EINTR { continue }; failures[lane] = errno; return }
                     if n == 0 { failures[lane] = EIO; return }
                     done += n
