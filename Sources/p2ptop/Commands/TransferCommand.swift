@@ -115,21 +115,11 @@ extension TransferCommand {
         let size = ByteSize.parse(self.size)!, block = ByteSize.parse(self.block)!
         let r = writing ? ODirect.write(from: try memory(from, "--from"), toNewFile: path(to), size: size, block: block, queueDepth: queueDepth)
                         : ODirect.read(path: path(from), into: try memory(to, "--to"), size: size, block: block, queueDepth: queueDepth)
-        if output.json {
-            emit(JSON.object([
-                ("schema", .string("p2ptop.transfer/1")), ("ok", .bool(r.error == nil)), ("from", .string(from)), ("to", .string(to)),
-                ("via", .string("odirect")), ("real", .bool(true)), ("bytes", .int(Int64(r.bytes))), ("verified", .bool(r.verified)),
-                ("seconds", .double(r.seconds)), ("gbps", .double(r.gbps)), ("map_type", .null), ("path", .array([])), ("bottleneck", .null),
-                ("pins", .object([("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
-                                  ("outstanding_after", .int(Int64(r.outstandingAfter))), ("source", .string("/proc/vmstat"))])),
-                ("error", r.error.map { e in .object([("errno", .string(e.errno.name)), ("message", .string(e.message))]) } ?? .null),
-            ]).serialized(pretty: true))
-        } else if let e = r.error {
-            emit("\(from) → \(to) via O_DIRECT: " + output.style.bad(e.errno.description) + ": " + e.message)
-        } else {
-            emit("\(from) → \(to) via O_DIRECT: \(humanSize(UInt64(r.bytes))) in \(format2(r.seconds)) s = \(format2(r.gbps)) GB/s, verified: \(r.verified)")
-            emit("  kernel pins (/proc/vmstat): \(r.pinsAcquired) acquired, \(r.pinsReleased) released, \(r.outstandingAfter) outstanding system-wide after")
-        }
+        let pins: [(String, JSON)] = [("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
+                                      ("outstanding_after", .int(Int64(r.outstandingAfter))), ("source", .string("/proc/vmstat"))]
+        reportReal(method: "odirect", title: "\(from) → \(to) via O_DIRECT", extra: [], pins: pins, bytes: r.bytes, verified: r.verified,
+                   seconds: r.seconds, gbps: r.gbps, error: r.error,
+                   pinLine: "kernel pins (/proc/vmstat): \(r.pinsAcquired) acquired, \(r.pinsReleased) released, \(r.outstandingAfter) outstanding system-wide after")
         if r.error != nil { throw ExitCode(P2PExit.refused) }
     }
 }
@@ -153,24 +143,34 @@ extension TransferCommand {
         } else { throw CommandError(message: "--to \(to): expected host, p2pmem:DEVICE or dmabuf:HEAP (e.g. dmabuf:system) for a real RDMA write") }
         let request = VerbsLoopback.Request(device: parts.first, port: port, target: target, size: ByteSize.parse(size)!, block: ByteSize.parse(block)!)
         let r = VerbsLoopback.run(request, inventory: VerbsRDMASource().inventory())
-        if output.json {
-            emit(JSON.object([
-                ("schema", .string("p2ptop.transfer/1")), ("ok", .bool(r.error == nil)), ("from", .string(from)), ("to", .string(to)),
-                ("via", .string("rdma")), ("real", .bool(true)),
-                ("device", r.device.isEmpty ? .null : .string(r.device)), ("port", r.port == 0 ? .null : .int(Int64(r.port))),
-                ("bytes", .int(Int64(r.bytes))), ("verified", .bool(r.verified)),
-                ("seconds", .double(r.seconds)), ("gbps", .double(r.gbps)), ("map_type", .null), ("path", .array([])), ("bottleneck", .null),
-                ("pins", .object([("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
-                                  ("registered_vmpin_kb", .int(Int64(r.registeredPinnedKB))), ("source", .string("/proc/vmstat, /proc/self/status VmPin"))])),
-                ("error", r.error.map { e in .object([("errno", .string(e.errno.name)), ("message", .string(e.message))]) } ?? .null),
-            ]).serialized(pretty: true))
-        } else if let e = r.error {
-            emit("\(from) → \(to) via RDMA WRITE: " + output.style.bad(e.errno.description) + ": " + e.message)
-        } else {
-            emit("\(r.device) port \(r.port) → \(to) via RDMA WRITE (loopback): \(humanSize(UInt64(r.bytes))) in \(format2(r.seconds)) s = \(format2(r.gbps)) GB/s, verified: \(r.verified)")
-            emit("  kernel pins: the MR held \(r.registeredPinnedKB) kB VmPin; /proc/vmstat \(r.pinsAcquired) acquired, \(r.pinsReleased) released")
-        }
+        let pins: [(String, JSON)] = [("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
+                                      ("registered_vmpin_kb", .int(Int64(r.registeredPinnedKB))), ("source", .string("/proc/vmstat, /proc/self/status VmPin"))]
+        let extra: [(String, JSON)] = [("device", r.device.isEmpty ? .null : .string(r.device)), ("port", r.port == 0 ? .null : .int(Int64(r.port)))]
+        reportReal(method: "rdma", title: r.error == nil ? "\(r.device) port \(r.port) → \(to) via RDMA WRITE (loopback)" : "\(from) → \(to) via RDMA WRITE",
+                   extra: extra, pins: pins, bytes: r.bytes, verified: r.verified, seconds: r.seconds, gbps: r.gbps, error: r.error,
+                   pinLine: "kernel pins: the MR held \(r.registeredPinnedKB) kB VmPin; /proc/vmstat \(r.pinsAcquired) acquired, \(r.pinsReleased) released")
         if r.error != nil { throw ExitCode(P2PExit.refused) }
+    }
+}
+
+extension TransferCommand {
+    /// One report for every real transfer: the `p2ptop.transfer/1` document (with `real: true`)
+    /// or two lines of text.
+    func reportReal(method: String, title: String, extra: [(String, JSON)], pins: [(String, JSON)], bytes: Int, verified: Bool,
+                    seconds: Double, gbps: Double, error: EngineError?, pinLine: String) {
+        if output.json {
+            emit(JSON.object([("schema", .string("p2ptop.transfer/1")), ("ok", .bool(error == nil)), ("from", .string(from)), ("to", .string(to)),
+                              ("via", .string(method)), ("real", .bool(true))] + extra + [
+                ("bytes", .int(Int64(bytes))), ("verified", .bool(verified)), ("seconds", .double(seconds)), ("gbps", .double(gbps)),
+                ("map_type", .null), ("path", .array([])), ("bottleneck", .null), ("pins", .object(pins)),
+                ("error", error.map { e in .object([("errno", .string(e.errno.name)), ("message", .string(e.message))]) } ?? .null),
+            ]).serialized(pretty: true))
+        } else if let e = error {
+            emit("\(title): " + output.style.bad(e.errno.description) + ": " + e.message)
+        } else {
+            emit("\(title): \(humanSize(UInt64(bytes))) in \(format2(seconds)) s = \(format2(gbps)) GB/s, verified: \(verified)")
+            emit("  " + pinLine)
+        }
     }
 }
 
