@@ -14,20 +14,22 @@ let package = Package(
         // libpci headers plus a small C shim: fixed-arity name lookups and an error
         // handler that longjmps back instead of letting libpci exit() the process.
         .target(name: "CPCI", linkerSettings: [.linkedLibrary("pci")]),
+        // Reading the machine: procfs/sysfs attributes, listings, links, whole files (no Foundation).
+        .target(name: "LinuxFiles"),
         // Pure model: config-space decoding, devices, the tree, selectors. No I/O.
         .target(name: "PCITopology"),
         // Everything that turns the world into a Topology: dumps, libpci (live, sysfs roots),
         // sysfs extras, snapshots.
-        .target(name: "PCISources", dependencies: ["PCITopology", "CPCI"]),
+        .target(name: "PCISources", dependencies: ["PCITopology", "CPCI", "LinuxFiles"]),
         // The kernel's P2PDMA decisions (map type, distance, allowlist, path class). Pure.
         .target(name: "P2PDMA", dependencies: ["PCITopology"]),
         // libibverbs (RDMA devices, memory registration, loopback RDMA WRITE).
         .systemLibrary(name: "CVerbs"),
         // Runtime state: providers, pages, VMAs, GUP/PUP, SG lists, DMA mapping, dma-buf,
         // lifetime, and transfers that move real bytes; real backends (O_DIRECT, resourceN, verbs).
-        .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA", "CVerbs"]),
+        .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA", "CVerbs", "LinuxFiles"]),
         // Samplers of live counters (pins, VmPin, p2pmem, RDMA, block, link, AER), series, OpenMetrics.
-        .target(name: "Telemetry"),
+        .target(name: "Telemetry", dependencies: ["LinuxFiles"]),
         // ncursesw with the wide-character API (NCURSES_WIDECHAR in the shim header).
         .systemLibrary(name: "CNcurses"),
         // A small TUI toolkit: cells, canvas, widgets, themes, terminals (ncurses and in-memory).
@@ -37,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "p2ptop",
             dependencies: [
-                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "TerminalUI", "Explorer", "Telemetry",
+                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "TerminalUI", "Explorer", "Telemetry", "LinuxFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology"]),

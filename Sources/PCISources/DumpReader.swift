@@ -1,4 +1,5 @@
 import PCITopology
+import LinuxFiles
 
 /// Reads `lspci -x` / `-xxx` / `-xxxx` output with the rules of libpci's dump back end
 /// (device header lines `[dddd:]bb:dd.f …`, hex lines `off: xx xx …`, anything else ignored,

@@ -1,4 +1,5 @@
 import PCITopology
+import LinuxFiles
 
 /// Reads `HostFacts` under a root (`/` live, a captured tree in tests): kernel config, IOMMU,
 /// kernel parameters, lockdown, this process's memlock limit and capabilities, RDMA devices.

@@ -1,5 +1,6 @@
 import CPCI
 import PCITopology
+import LinuxFiles
 
 /// Vendor, device and class names from pci.ids (and udev's hwdb unless disabled), looked up
 /// through libpci like lspci does. Loaded on first use: listing IDs costs nothing.

@@ -1,3 +1,4 @@
+import LinuxFiles
 /// A lazy reader of the pci.ids database: vendors are found by binary search (the file is
 /// sorted), the class section by a walk back from the end; lookups read only what they need.
 /// libpci parses the whole file into a hash table (about 9 ms here, more than all of

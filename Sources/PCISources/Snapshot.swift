@@ -1,4 +1,5 @@
 import PCITopology
+import LinuxFiles
 
 /// p2ptop's own snapshot: raw config bytes and every sysfs fact of every function, plus
 /// kernel and CPU, so a machine captured today replays anywhere exactly as it was.

@@ -1,4 +1,5 @@
 import PCITopology
+import LinuxFiles
 
 /// Reads the per-device sysfs attributes libpci does not report: driver, NUMA node, IOMMU
 /// group and type, link attributes, `p2pmem/*`, `resourceN[_wc]`, AER counters.
@@ -58,10 +59,7 @@ public struct SysfsExtras {
     }
 }
 
-func join(_ a: String, _ b: String) -> String {
-    if a.isEmpty { return b }
-    return a.hasSuffix("/") ? a + b : a + "/" + b
-}
+func join(_ a: String, _ b: String) -> String { FileIO.join(a, b) }
 
 func basename(_ path: String) -> String {
     String(path.split(separator: "/").last ?? Substring(path))

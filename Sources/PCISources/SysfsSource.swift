@@ -3,6 +3,7 @@ import PCITopology
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
+import LinuxFiles
 #endif
 
 /// The live machine (`root == "/"`) or a captured filesystem root, read through libpci's

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import LinuxFiles
 
 /// One reading: named values, or stale with the reason the read failed.
 public struct Reading: Sendable {
@@ -16,35 +17,11 @@ public protocol Sampler {
     func sample() -> Reading
 }
 
-func readFile(_ path: String) -> String? {
-    guard let f = fopen(path, "r") else { return nil }
-    defer { fclose(f) }
-    var out = [UInt8]()
-    var buf = [UInt8](repeating: 0, count: 16384)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        out += buf[0..<n]
-        if out.count > 8 << 20 { break }
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-/// A sysfs attribute that holds one number (`p2pmem/size`, `current_link_width`, port counters).
-func readNumber(_ path: String) -> Double? { readFile(path).flatMap { Double($0.trimmingCharacters()) } }
-
-func listDir(_ path: String) -> [String] {
-    guard let d = opendir(path) else { return [] }
-    defer { closedir(d) }
-    var names: [String] = []
-    while let e = readdir(d) {
-        let n = withUnsafePointer(to: e.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
-        if n != "." && n != ".." { names.append(n) }
-    }
-    return names.sorted()
-}
-
-func path(_ root: String, _ rel: String) -> String { root.hasSuffix("/") ? root + rel : root + "/" + rel }
+// The samplers' file access, through the shared readers.
+func readFile(_ path: String) -> String? { FileIO.readString(path) }
+func readNumber(_ path: String) -> Double? { FileIO.number(path) }
+func listDir(_ path: String) -> [String] { (FileIO.listDirectory(path) ?? []).sorted() }
+func path(_ root: String, _ rel: String) -> String { FileIO.join(root, rel) }
 
 /// `/proc/vmstat`: `nr_foll_pin_acquired`, `nr_foll_pin_released` (pages, since boot).
 public struct VMStatSampler: Sampler {

@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import Dispatch
+import LinuxFiles
 
 /// `O_DIRECT` is hidden behind _GNU_SOURCE in Glibc's module; its value per architecture.
 #if arch(arm64) || arch(arm)
@@ -33,7 +34,7 @@ public enum ODirect {
         // vmstat folds per-CPU deltas lazily, so two reads can be off by a few hundred pages;
         // writing vm/stat_refresh (root) folds them first and makes the delta exact.
         if let r = fopen(root + "proc/sys/vm/stat_refresh", "w") { fputs("1\n", r); fclose(r) }
-        guard let text = SysFile.text(root + "proc/vmstat") else { return nil }
+        guard let text = FileIO.readString(root + "proc/vmstat") else { return nil }
         var a: Int?, r: Int?
         for line in text.split(separator: "\n") {
             let f = line.split(separator: " ")

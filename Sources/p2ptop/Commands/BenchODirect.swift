@@ -1,4 +1,5 @@
 import ArgumentParser
+import LinuxFiles
 import P2PEngine
 import PCISources
 import PCITopology

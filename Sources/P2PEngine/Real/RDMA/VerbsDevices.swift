@@ -1,6 +1,7 @@
 @preconcurrency import CVerbs
 #if canImport(Glibc)
 @preconcurrency import Glibc
+import LinuxFiles
 #endif
 
 /// RDMA devices through libibverbs: `ibv_get_device_list`, `ibv_query_device`, `ibv_query_port`;
@@ -35,7 +36,7 @@ public struct VerbsRDMASource: RDMADeviceSource {
     static func describe(_ dev: UnsafeMutablePointer<ibv_device>) -> RDMADevice {
         let name = String(cString: ibv_get_device_name(dev))
         let sysfsDir = cString(dev.pointee.ibdev_path)
-        let pci = SysFile.linkName(SysFile.join(sysfsDir, "device")).flatMap { $0.filter { $0 == ":" }.count == 2 ? $0 : nil }
+        let pci = FileIO.linkName(FileIO.join(sysfsDir, "device")).flatMap { $0.filter { $0 == ":" }.count == 2 ? $0 : nil }
         let nodeType = String(cString: ibv_node_type_str(dev.pointee.node_type))
         let guid = formatGUID(UInt64(bigEndian: ibv_get_device_guid(dev)))
         guard let ctx = ibv_open_device(dev) else {
@@ -54,7 +55,7 @@ public struct VerbsRDMASource: RDMADeviceSource {
                 var port = RDMAPort(number: n, state: RDMAPortState(rawValue: Int(pa.state.rawValue)), physState: rdmaPhysStateName(Int(pa.phys_state)),
                                     rate: RDMARate(width: Int(pa.active_width), speed: Int(pa.active_speed)),
                                     linkLayer: RDMALinkLayer(verbs: Int(pa.link_layer)), lid: Int(pa.lid))
-                (port.transmittedBytes, port.receivedBytes) = SysfsRDMASource.counters(SysFile.join(sysfsDir, "ports/\(n)"))
+                (port.transmittedBytes, port.receivedBytes) = SysfsRDMASource.counters(FileIO.join(sysfsDir, "ports/\(n)"))
                 ports.append(port)
             }
         }

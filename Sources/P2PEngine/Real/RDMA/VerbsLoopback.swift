@@ -1,6 +1,7 @@
 @preconcurrency import CVerbs
 #if canImport(Glibc)
 @preconcurrency import Glibc
+import LinuxFiles
 #endif
 
 /// A real RDMA WRITE on one port, looped back to itself: an RC queue pair connected to its own
@@ -56,7 +57,7 @@ public enum VerbsLoopback {
 
     /// `VmPin` of this process in kB (`/proc/self/status`).
     static func vmPinKB() -> Int {
-        guard let s = SysFile.text("/proc/self/status") else { return 0 }
+        guard let s = FileIO.readString("/proc/self/status") else { return 0 }
         for line in s.split(separator: "\n") where line.hasPrefix("VmPin:") {
             return Int(line.dropFirst(6).filter(\.isNumber)) ?? 0
         }

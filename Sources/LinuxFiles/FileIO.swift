@@ -4,10 +4,11 @@
 import Darwin
 #endif
 
-/// Minimal file access without Foundation (keeps start-up fast).
-enum FileIO {
+/// Minimal file access without Foundation (keeps start-up fast): procfs and sysfs attributes,
+/// directory listings, links, whole files, mappings. Shared by every module that reads the machine.
+public enum FileIO {
     /// Whole file as bytes; nil with errno text on failure.
-    static func read(_ path: String, limit: Int = 512 << 20) -> Result<[UInt8], FileError> {
+    public static func read(_ path: String, limit: Int = 512 << 20) -> Result<[UInt8], FileError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(FileError(errno: errno)) }
         defer { close(fd) }
@@ -28,34 +29,34 @@ enum FileIO {
         return .success(out)
     }
 
-    static func readString(_ path: String) -> String? {
+    public static func readString(_ path: String) -> String? {
         guard case .success(let b) = read(path, limit: 1 << 20) else { return nil }
         return String(decoding: b, as: UTF8.self)
     }
 
     /// A one-line sysfs attribute without its trailing newline.
-    static func attribute(_ path: String) -> String? {
+    public static func attribute(_ path: String) -> String? {
         guard var s = readString(path) else { return nil }
         while s.last == "\n" || s.last == " " { s.removeLast() }
         return s
     }
 
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Target of a symbolic link (not resolved further).
-    static func readLink(_ path: String) -> String? {
+    public static func readLink(_ path: String) -> String? {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink(path, &buf, buf.count - 1)
         guard n > 0 else { return nil }
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    static func listDirectory(_ path: String) -> [String]? {
+    public static func listDirectory(_ path: String) -> [String]? {
         guard let dir = opendir(path) else { return nil }
         defer { closedir(dir) }
         var names: [String] = []
@@ -69,7 +70,7 @@ enum FileIO {
     }
 
     /// Writes atomically: a temporary file in the same directory, then rename.
-    static func writeAtomically(_ path: String, _ bytes: [UInt8]) -> FileError? {
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8]) -> FileError? {
         let tmp = path + ".tmp.\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return FileError(errno: errno) }
@@ -90,16 +91,28 @@ enum FileIO {
     }
 }
 
-struct FileError: Error, CustomStringConvertible {
-    var message: String
-    init(message: String) { self.message = message }
-    init(errno code: Int32) { message = String(cString: strerror(code)) }
-    var description: String { message }
+public struct FileError: Error, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public init(errno code: Int32) { message = String(cString: strerror(code)) }
+    public var description: String { message }
 }
 
 extension FileIO {
+    /// `a/b`, whatever `a` ends with; `b` alone when `a` is empty.
+    public static func join(_ a: String, _ b: String) -> String {
+        if a.isEmpty { return b }
+        return a.hasSuffix("/") ? a + b : a + "/" + b
+    }
+
+    /// A sysfs attribute holding one number (`p2pmem/size`, `current_link_width`, counters).
+    public static func number(_ path: String) -> Double? { attribute(path).flatMap { Double($0) } }
+
+    /// The last component of a symlink's target (`device` → `0000:3b:00.0`).
+    public static func linkName(_ path: String) -> String? { readLink(path)?.split(separator: "/").last.map(String.init) }
+
     /// Maps a whole file read-only; nil if it cannot be opened or is empty.
-    static func map(_ path: String) -> UnsafeBufferPointer<UInt8>? {
+    public static func map(_ path: String) -> UnsafeBufferPointer<UInt8>? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -110,7 +123,7 @@ extension FileIO {
         return UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt8.self), count: size)
     }
 
-    static func unmap(_ b: UnsafeBufferPointer<UInt8>) {
+    public static func unmap(_ b: UnsafeBufferPointer<UInt8>) {
         if let base = b.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), b.count) }
     }
 }
