@@ -25,9 +25,11 @@ let package = Package(
         .target(name: "P2PDMA", dependencies: ["PCITopology"]),
         // libibverbs (RDMA devices, memory registration, loopback RDMA WRITE).
         .systemLibrary(name: "CVerbs"),
+        // io_uring's system calls and ring accessors (header only; no liburing).
+        .systemLibrary(name: "CIOUring"),
         // Runtime state: providers, pages, VMAs, GUP/PUP, SG lists, DMA mapping, dma-buf,
         // lifetime, and transfers that move real bytes; real backends (O_DIRECT, resourceN, verbs).
-        .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA", "CVerbs", "LinuxFiles"]),
+        .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA", "CVerbs", "CIOUring", "LinuxFiles"]),
         // Samplers of live counters (pins, VmPin, p2pmem, RDMA, block, link, AER), series, OpenMetrics.
         .target(name: "Telemetry", dependencies: ["LinuxFiles"]),
         // ncursesw with the wide-character API (NCURSES_WIDECHAR in the shim header).

@@ -29,6 +29,13 @@ public enum ODirect {
 
     public typealias Destination = RealBuffer.Kind
 
+    /// How the queue depth is kept: one thread per I/O in flight (pread/pwrite), or one io_uring,
+    /// optionally with the buffer registered once (`IORING_REGISTER_BUFFERS`: a long-term pin of
+    /// every page, instead of a pin per I/O).
+    public enum Queue: String, Sendable, CaseIterable {
+        case threads, ioUring = "io_uring", ioUringFixed = "io_uring-fixed"
+    }
+
     /// `nr_foll_pin_acquired`, `nr_foll_pin_released` now (nil when the kernel has none).
     public static func vmstatPins(root: String = "/") -> (Int, Int)? {
         // vmstat folds per-CPU deltas lazily, so two reads can be off by a few hundred pages;
@@ -62,7 +69,8 @@ public enum ODirect {
     /// (one thread each), then checks every byte against a buffered read of the same range.
     /// `ring`: each lane reuses one block-sized slot (a buffer of queueDepth × block, as dd reuses
     /// its one buffer) instead of landing the whole range in memory; nothing is verified then.
-    public static func read(path: String, into destination: Destination, size: Int, block: Int, queueDepth: Int, ring: Bool = false) -> Result {
+    public static func read(path: String, into destination: Destination, size: Int, block: Int, queueDepth: Int, ring: Bool = false,
+                            queue: Queue = .threads) -> Result {
         var result = Result()
         guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
         let fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC)
@@ -79,7 +87,7 @@ public enum ODirect {
         let lanes = max(1, min(queueDepth, (size + block - 1) / block))
         do { target = try RealBuffer(destination, size: ring ? lanes * block : size) } catch { result.error = error; return result }
         defer { withExtendedLifetime(target) {} }   // the mapping must outlive every use of its base
-        run(fd, target.base, size: size, block: block, queueDepth: queueDepth, writing: false, ring: ring, &result)
+        run(fd, target.base, bufferSize: ring ? lanes * block : size, size: size, block: block, queueDepth: queueDepth, writing: false, ring: ring, queue: queue, &result)
         if result.error == nil && !ring { verify(path, target.base, size: size, &result) }
         return result
     }
@@ -87,7 +95,7 @@ public enum ODirect {
     /// Writes `size` bytes from `source` memory (filled with a pattern first) to a new file with
     /// O_DIRECT, then reads the file back through the page cache and compares. Block devices and
     /// existing files are refused: nothing is ever overwritten. A failed write removes its file.
-    public static func write(from source: Destination, toNewFile path: String, size: Int, block: Int, queueDepth: Int) -> Result {
+    public static func write(from source: Destination, toNewFile path: String, size: Int, block: Int, queueDepth: Int, queue: Queue = .threads) -> Result {
         var result = Result()
         guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
         var st = stat()
@@ -106,7 +114,7 @@ public enum ODirect {
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { result.error = openError(path, errno); return result }
-        run(fd, buffer.base, size: size, block: block, queueDepth: queueDepth, writing: true, ring: false, &result)
+        run(fd, buffer.base, bufferSize: size, size: size, block: block, queueDepth: queueDepth, writing: true, ring: false, queue: queue, &result)
         if result.error == nil && fdatasync(fd) != 0 { result.error = EngineError(.EFAULT, "fdatasync of \(path): \(String(cString: strerror(errno)))") }
         close(fd)
         if result.error == nil { verify(path, buffer.base, size: size, &result) }
@@ -114,9 +122,41 @@ public enum ODirect {
         return result
     }
 
-    /// `queueDepth` lanes (threads), lane k doing blocks k, k+qd, …; the vmstat pin delta and
-    /// the time around them. The last block may be short.
-    static func run(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, size: Int, block: Int, queueDepth: Int, writing: Bool, ring: Bool, _ result: inout Result) {
+    /// The I/O of a transfer with `queueDepth` in flight, and the vmstat pin delta and the time
+    /// around it. The last block may be short; `ring` reuses one block-sized slot per I/O in flight.
+    static func run(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, bufferSize: Int, size: Int, block: Int, queueDepth: Int,
+                    writing: Bool, ring: Bool, queue: Queue, _ result: inout Result) {
+        let before = vmstatPins()
+        var error: EngineError?
+        var seconds = 0.0
+        switch queue {
+        case .threads:
+            (seconds, error) = threads(fd, buffer, size: size, block: block, queueDepth: queueDepth, writing: writing, ring: ring)
+        case .ioUring, .ioUringFixed:
+            do throws(EngineError) {
+                seconds = try uring(fd, buffer, bufferSize: bufferSize, size: size, block: block, queueDepth: queueDepth,
+                                    writing: writing, ring: ring, fixed: queue == .ioUringFixed)
+            } catch let e { error = e }
+        }
+        let after = vmstatPins()
+        result.seconds = seconds
+        if let error { result.error = error; return }
+        result.bytes = size
+        if let b = before, let a = after {
+            result.pinsAcquired = a.0 - b.0
+            result.pinsReleased = a.1 - b.1
+            result.outstandingAfter = a.0 - a.1
+        }
+    }
+
+    static func ioError(_ err: Int32, _ writing: Bool) -> EngineError {
+        EngineError(err == EREMOTEIO ? .EREMOTEIO : err == EFAULT ? .EFAULT : err == EIO ? .EIO : .EINVAL,
+                    "O_DIRECT \(writing ? "write" : "read") failed: \(String(cString: strerror(err)))")
+    }
+
+    /// One thread per I/O in flight: lane k does blocks k, k+qd, …
+    static func threads(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, size: Int, block: Int, queueDepth: Int,
+                        writing: Bool, ring: Bool) -> (Double, EngineError?) {
         let blocks = (size + block - 1) / block
         let qd = max(1, min(queueDepth, blocks))
         let failuresBase = UnsafeMutablePointer<Int32>.allocate(capacity: qd)
@@ -124,7 +164,6 @@ public enum ODirect {
         defer { failuresBase.deallocate() }
         let failuresAddress = UInt(bitPattern: failuresBase)   // each lane writes only its own slot
         let base = UInt(bitPattern: buffer)
-        let before = vmstatPins()
         let start = now()
         DispatchQueue.concurrentPerform(iterations: qd) { lane in
             var b = lane
@@ -144,19 +183,49 @@ public enum ODirect {
                 b += qd
             }
         }
-        result.seconds = now() - start
-        let after = vmstatPins()
-        if let err = (0..<qd).map({ failuresBase[$0] }).first(where: { $0 != 0 }) {
-            result.error = EngineError(err == EREMOTEIO ? .EREMOTEIO : err == EFAULT ? .EFAULT : err == EIO ? .EIO : .EINVAL,
-                                       "O_DIRECT \(writing ? "write" : "read") failed: \(String(cString: strerror(err)))")
-            return
+        let seconds = now() - start
+        if let err = (0..<qd).map({ failuresBase[$0] }).first(where: { $0 != 0 }) { return (seconds, ioError(err, writing)) }
+        return (seconds, nil)
+    }
+
+    /// One io_uring with `queueDepth` I/Os in flight; short transfers are resubmitted for the
+    /// rest. With `fixed`, the whole buffer is registered first (outside the timed part).
+    static func uring(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, bufferSize: Int, size: Int, block: Int, queueDepth: Int,
+                      writing: Bool, ring: Bool, fixed: Bool) throws(EngineError) -> Double {
+        let blocks = (size + block - 1) / block
+        let qd = max(1, min(queueDepth, blocks))
+        let uring = try IOUring(entries: qd)
+        if fixed { try uring.register(buffer: buffer, length: bufferSize) }
+        defer { if fixed { uring.unregisterBuffers() } }
+        var progress = [Int](repeating: 0, count: blocks)
+        var slotOf = [Int](repeating: 0, count: blocks)
+        var freeSlots = Array((0..<qd).reversed())
+        func queue(_ b: Int) {
+            let at = b * block + progress[b]
+            let length = min(block, size - b * block) - progress[b]
+            let address = buffer + (ring ? slotOf[b] * block + progress[b] : at)
+            _ = uring.queue(write: writing, fd: fd, address: address, length: length, offset: at, userData: UInt64(b), fixed: fixed)
         }
-        result.bytes = size
-        if let b = before, let a = after {
-            result.pinsAcquired = a.0 - b.0
-            result.pinsReleased = a.1 - b.1
-            result.outstandingAfter = a.0 - a.1
+        var next = 0, inFlight = 0, done = 0
+        let start = now()
+        while done < blocks {
+            while inFlight < qd && next < blocks {
+                slotOf[next] = freeSlots.removeLast()
+                queue(next)
+                next += 1; inFlight += 1
+            }
+            try uring.submit(waitFor: 1)
+            for c in uring.reap() {
+                let b = Int(c.userData)
+                if c.result < 0 { throw ioError(-c.result, writing) }
+                if c.result == 0 { throw ioError(EIO, writing) }
+                progress[b] += Int(c.result)
+                if progress[b] < min(block, size - b * block) { queue(b); continue }
+                freeSlots.append(slotOf[b])
+                inFlight -= 1; done += 1
+            }
         }
+        return now() - start
     }
 
     /// Reads `path` through the page cache and compares it with `memory`, 1 MiB at a time.

@@ -39,6 +39,9 @@ struct TransferCommand: ParsableCommand {
     @Option(name: .customLong("queue-depth"), help: "I/Os in flight at once (each holds its pins).")
     var queueDepth: Int = 4
 
+    @Option(help: ArgumentHelp("Real O_DIRECT: threads, io_uring, or io_uring-fixed (the buffer registered once: long-term pins).", valueName: "kind"))
+    var queue: String = "threads"
+
     @Option(help: ArgumentHelp("odirect, rdma, dmabuf, zerocopy or cpu.", valueName: "method"))
     var via: String = "odirect"
 
@@ -50,6 +53,7 @@ struct TransferCommand: ParsableCommand {
         guard let b = ByteSize.parse(block), b >= 4096, b % 4096 == 0 else { throw ValidationError("--block '\(block)': expected a multiple of 4K") }
         guard TransferMethod(rawValue: via) != nil else { throw ValidationError("--via '\(via)': expected odirect, rdma, dmabuf, zerocopy or cpu") }
         guard queueDepth >= 1 && queueDepth <= 1024 else { throw ValidationError("--queue-depth must be 1…1024") }
+        guard ODirect.Queue(rawValue: queue) != nil else { throw ValidationError("--queue '\(queue)': expected threads, io_uring or io_uring-fixed") }
     }
 
     func run() throws {
@@ -113,11 +117,12 @@ extension TransferCommand {
         }
         if writing && access(path(to), F_OK) == 0 { throw CommandError(message: "--to \(to): the file exists; p2ptop writes only to a new file (nothing is overwritten)") }
         let size = ByteSize.parse(self.size)!, block = ByteSize.parse(self.block)!
-        let r = writing ? ODirect.write(from: try memory(from, "--from"), toNewFile: path(to), size: size, block: block, queueDepth: queueDepth)
-                        : ODirect.read(path: path(from), into: try memory(to, "--to"), size: size, block: block, queueDepth: queueDepth)
+        let kind = ODirect.Queue(rawValue: queue)!
+        let r = writing ? ODirect.write(from: try memory(from, "--from"), toNewFile: path(to), size: size, block: block, queueDepth: queueDepth, queue: kind)
+                        : ODirect.read(path: path(from), into: try memory(to, "--to"), size: size, block: block, queueDepth: queueDepth, queue: kind)
         let pins: [(String, JSON)] = [("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
                                       ("outstanding_after", .int(Int64(r.outstandingAfter))), ("source", .string("/proc/vmstat"))]
-        reportReal(method: "odirect", title: "\(from) → \(to) via O_DIRECT", extra: [], pins: pins, bytes: r.bytes, verified: r.verified,
+        reportReal(method: "odirect", title: "\(from) → \(to) via O_DIRECT (\(queue), qd \(queueDepth))", extra: [("queue", .string(queue))], pins: pins, bytes: r.bytes, verified: r.verified,
                    seconds: r.seconds, gbps: r.gbps, error: r.error,
                    pinLine: "kernel pins (/proc/vmstat): \(r.pinsAcquired) acquired, \(r.pinsReleased) released, \(r.outstandingAfter) outstanding system-wide after")
         if r.error != nil { throw ExitCode(P2PExit.refused) }
