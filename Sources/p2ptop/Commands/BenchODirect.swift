@@ -40,6 +40,7 @@ struct BenchODirect: ParsableCommand {
         let kinds: [(String, ODirect.Queue, Bool)] = [("threads", .threads, true), ("io_uring", .ioUring, true),
                                                        ("io_uring-fixed", .ioUringFixed, true), ("threads_whole_range", .threads, false)]
         var best = [Double](repeating: 0, count: kinds.count)
+        var pins = [Int](repeating: 0, count: kinds.count)
         var unavailable = [String?](repeating: nil, count: kinds.count)
         var theirs = 0.0
         for _ in 0..<max(1, runs) {
@@ -51,6 +52,7 @@ struct BenchODirect: ParsableCommand {
                     continue
                 }
                 best[i] = max(best[i], r.gbps)
+                pins[i] = r.pinsAcquired
             }
             theirs = max(theirs, try ddRate(bytes: bytes, block: bs))
         }
@@ -58,7 +60,8 @@ struct BenchODirect: ParsableCommand {
             let results: [JSON] = kinds.indices.map { i in
                 .object([("name", .string("odirect_\(kinds[i].0)_vs_dd")), ("value", unavailable[i] == nil ? .double(best[i]) : .null),
                          ("unit", .string("GB/s")), ("baseline", .double(theirs)),
-                         ("ratio", unavailable[i] == nil ? .double(best[i] / theirs) : .null), ("unavailable", unavailable[i].map(JSON.string) ?? .null)])
+                         ("ratio", unavailable[i] == nil ? .double(best[i] / theirs) : .null), ("pins_per_pass", .int(Int64(pins[i]))),
+                         ("unavailable", unavailable[i].map(JSON.string) ?? .null)])
             }
             emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("odirect")), ("results", .array(results))]).serialized(pretty: true))
         } else {
@@ -67,7 +70,7 @@ struct BenchODirect: ParsableCommand {
             for i in kinds.indices {
                 let label = labels[i].padding(32)
                 if let why = unavailable[i] { emit("  \(label) unavailable: \(why)") } else {
-                    emit("  \(label) p2ptop \(format2(best[i])) GB/s   ratio \(format2(best[i] / theirs))")
+                    emit("  \(label) p2ptop \(format2(best[i])) GB/s   ratio \(format2(best[i] / theirs))   \(pins[i]) pins per pass")
                 }
             }
         }
