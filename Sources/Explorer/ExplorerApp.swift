@@ -50,6 +50,10 @@ public final class ExplorerApp {
     public internal(set) var jobs: [TransferJob] = []
     /// The transfer dialog's request while it is open.
     var pendingTransfer: (TransferRequest, String)?
+    /// On the live machine: the real O_DIRECT read the dialog offers.
+    var pendingRealRead: RealReadPlan?
+    /// The live machine's block devices by PCI function (set by the caller; empty elsewhere).
+    public var blockDevices: [BlockDevice] = []
     /// One line of feedback in the status bar.
     var message: String?
     /// The ACS flip waiting for confirmation: the bridge and the control bits it would get.
@@ -103,6 +107,14 @@ public final class ExplorerApp {
             if key == .escape || key == .character("q") { pendingTransfer = nil }
             return
         }
+        if let plan = pendingRealRead {
+            switch key {
+            case .enter: pendingRealRead = nil; startRealRead(plan); screen = .transfers
+            case .escape: pendingRealRead = nil
+            default: editRealRead(key)
+            }
+            return
+        }
         if pathVisible {
             if key == .escape || key == .character("p") || key == .character("q") || key == .enter { pathVisible = false }
             return
@@ -133,7 +145,7 @@ public final class ExplorerApp {
             treeState.selected = rows.firstIndex { $0.bdf == keep } ?? 0
         case .escape: highlightedPath = []; message = nil
         case .character("t"):
-            if let d = defaultTransfer() { pendingTransfer = d } else { startTransfer() }
+            if topology.source.kind == .live { pendingRealRead = realReadPlan() } else if let d = defaultTransfer() { pendingTransfer = d } else { startTransfer() }
         case .character("a"):
             guard topology.source.kind == .fabric else { message = "ACS can be flipped on demo fabrics only (--fabric NAME)"; return }
             guard let d = selectedDevice, let acs = d.acs else { message = "select a port with an ACS capability to flip its redirect bits"; return }
@@ -261,6 +273,7 @@ public final class ExplorerApp {
         renderStatus(status, &c)
         if pathVisible && screen == .matrix { renderPath(c.area, &c) }
         if pendingTransfer != nil { renderTransferDialog(c.area, &c) }
+        if pendingRealRead != nil { renderRealReadDialog(c.area, &c) }
         if let a = pendingAction { renderActionDialog(a, c.area, &c) }
         if let (bdf, bits) = pendingACS {
             let name = topology.alias(bdf) ?? bdf.short

@@ -1,4 +1,8 @@
 import Dispatch
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import PCISources
 import P2PDMA
 import P2PEngine
 import PCITopology
@@ -20,7 +24,7 @@ extension ExplorerApp {
     }
 
     func startTransfer() {
-        guard topology.source.kind != .live else { message = "transfers run on a modelled machine: start p2ptop with --fabric NAME"; return }
+        guard topology.source.kind != .live else { message = "on the live machine t reads a block device for real; modelled transfers: --fabric NAME"; return }
         guard let (r, label) = pendingTransfer ?? defaultTransfer() else { message = "no published p2pmem provider and NVMe client here"; return }
         do {
             jobs.append(try TransferJob(request: r, label: label, topology: topology, analyzer: analyzer))
@@ -29,6 +33,60 @@ extension ExplorerApp {
             message = "engine: \(error)"
         }
         pendingTransfer = nil
+    }
+
+    /// On the live machine: read the selected device's block device (else the first one on a
+    /// PCI function; else a file the user types) with O_DIRECT into host memory — read-only,
+    /// real kernel pins.
+    func realReadPlan() -> RealReadPlan {
+        let selected = selectedDevice?.bdf
+        let disk = blockDevices.first { $0.function == selected && $0.bytes > 0 } ?? blockDevices.first { $0.bytes > 0 }
+        return RealReadPlan(path: disk?.devicePath ?? "", function: disk?.function, size: 0, block: 1 << 20, queueDepth: 4)
+    }
+
+    /// Edits the dialog's path: characters append, Backspace deletes, Ctrl-U clears.
+    func editRealRead(_ key: Key) {
+        guard var p = pendingRealRead else { return }
+        switch key {
+        case .backspace: if !p.path.isEmpty { p.path.removeLast() }
+        case .character("\u{15}"): p.path = ""
+        case .character(let c) where !c.isNewline: p.path.append(c)
+        default: return
+        }
+        p.function = blockDevices.first { $0.devicePath == p.path }?.function
+        pendingRealRead = p
+    }
+
+    /// Up to 1 GiB (whole MiB) of the block device or file: its size from sysfs or stat.
+    func startRealRead(_ plan: RealReadPlan) {
+        var p = plan
+        var st = stat()
+        let bytes: UInt64
+        if let disk = blockDevices.first(where: { $0.devicePath == p.path }) { bytes = disk.bytes }
+        else if stat(p.path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { bytes = UInt64(st.st_size) }
+        else { message = p.path.isEmpty ? "type a file or block device to read" : "\(p.path): not a regular file or a known block device"; return }
+        p.size = Int(min(bytes / (1 << 20) * (1 << 20), 1 << 30))
+        guard p.size > 0 else { message = "\(p.path) holds less than 1 MiB"; return }
+        let on = p.function.map { " (\(topology.alias($0) ?? $0.short))" } ?? ""
+        let label = "\(p.path.split(separator: "/").last ?? "")\(on) → host \(p.size >> 20)M"
+        let bottleneck = p.function.flatMap { topology.device($0) }.flatMap { topology.link(of: $0)?.link.status }.flatMap { $0.bytesPerSecond }
+        jobs.append(TransferJob(realRead: p, label: label, bottleneck: bottleneck))
+        message = "started: \(label) (p2ptop transfer --from \(p.function == nil ? "file" : "block"):\(p.path) --to host --size \(p.size >> 20)M)"
+    }
+
+    func renderRealReadDialog(_ screenArea: Rect, _ c: inout Canvas) {
+        guard let p = pendingRealRead else { return }
+        let on = p.function.map { f in " on " + (topology.alias(f).map { "\($0) (\(f.short))" } ?? f.short) + ", read only" } ?? "  (type a file or block device)"
+        let lines: [Line] = [
+            [Span("from   ", theme.dim), Span(p.path.isEmpty ? "_" : p.path + "_", theme.accent), Span(on, theme.dim)],
+            [Span("to     ", theme.dim), Span("host memory", theme.accent), Span("  (mmap'd here, every byte verified after)", theme.dim)],
+            [Span("size   ", theme.dim), Span("up to 1 GiB in \(p.block >> 20) MiB I/Os, queue depth \(p.queueDepth)", theme.text)],
+            [Span("via    ", theme.dim), Span("O_DIRECT: the kernel pins each I/O's pages (FOLL_PIN), /proc/vmstat counts them", theme.text)],
+            [],
+            [Span("Enter", theme.accent), Span(" starts it   "), Span("Esc", theme.accent), Span(" cancels   ", theme.text),
+             Span("Backspace/Ctrl-U", theme.accent), Span(" edit the path", theme.text)],
+        ]
+        Dialog(title: "Start a real transfer (read only)", lines: lines, style: theme.text, border: theme.border).render(in: screenArea, on: &c)
     }
 
     public var transfersRunning: Bool { jobs.contains { !$0.snapshot.finished } }
@@ -61,7 +119,7 @@ extension ExplorerApp {
         Block(title: "Transfers — t starts one, c cancels", style: theme.border, titleStyle: theme.title).render(in: body, on: &c)
         let inner = body.inner
         guard !jobs.isEmpty else {
-            let hint = topology.source.kind == .live ? "start p2ptop with --fabric NAME to run transfers on a modelled machine"
+            let hint = topology.source.kind == .live ? "no transfer yet: t reads a block device with O_DIRECT (real pins); --fabric NAME for modelled P2P"
                                                       : "no transfer yet: press t, then Enter"
             c.put(hint, x: inner.x + 1, y: inner.y + 1, theme.dim, clip: inner)
             if let rdma { renderRDMA(rdma, from: inner.y + 3, inner, &c) }
@@ -88,9 +146,10 @@ extension ExplorerApp {
         y += 2
         if let job = jobs.last, y < inner.maxY - 2 {
             let s = job.snapshot
-            let cap = (job.bottleneck ?? 8e9) / 1e9
-            let top = max(cap, s.rates.max() ?? 0) * 1.1
-            c.put("throughput of the last transfer (GB/s); ┄ = bottleneck link \(format2(cap)) GB/s", x: inner.x, y: y, theme.dim, clip: inner)
+            let cap = job.bottleneck.map { $0 / 1e9 }
+            let top = max(cap ?? 0, s.rates.max() ?? 0, 0.1) * 1.1
+            c.put("throughput of the last transfer (GB/s)" + (cap.map { "; ┄ = bottleneck link \(format2($0)) GB/s" } ?? "; no PCIe link known for it"),
+                  x: inner.x, y: y, theme.dim, clip: inner)
             let chart = Rect(x: inner.x, y: y + 1, width: inner.width, height: inner.maxY - y - 1)
             BrailleChart(s.rates, maximum: top, reference: cap, style: theme.good, referenceStyle: theme.warn).render(in: chart, on: &c)
         }

@@ -1,4 +1,8 @@
 import Dispatch
+import PCISources
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import P2PDMA
 import P2PEngine
 import PCITopology
@@ -27,6 +31,7 @@ public final class TransferJob: @unchecked Sendable {
     public let path: [BDF]
     private let state = Mutex(Snapshot())
     private let cancelFlag = Atomic<Bool>(false)
+    private var realProgress: ODirect.Progress?
 
     public init(request: TransferRequest, label: String, topology: Topology, analyzer: P2PAnalyzer) throws {
         self.request = request
@@ -81,8 +86,64 @@ public final class TransferJob: @unchecked Sendable {
         }
     }
 
+    /// A real O_DIRECT read of a block device into host memory (live machine). Progress comes
+    /// from the reader's counters; pins held are the system-wide `/proc/vmstat` outstanding
+    /// count, sampled 20 times a second while it runs.
+    public init(realRead plan: RealReadPlan, label: String, bottleneck: Double?) {
+        self.request = TransferRequest(from: plan.function, to: nil, size: plan.size, block: plan.block, queueDepth: plan.queueDepth, method: .odirect)
+        self.label = label
+        self.bottleneck = bottleneck
+        self.path = plan.function.map { [$0] } ?? []
+        let progress = ODirect.Progress()
+        realProgress = progress
+        let job = self
+        let baseline = ODirect.vmstatPins().map { $0.0 - $0.1 } ?? 0
+        DispatchQueue.global().async {
+            let r = ODirect.read(path: plan.path, into: .host, size: plan.size, block: plan.block, queueDepth: plan.queueDepth, progress: progress)
+            job.state.withLock { s in
+                s.finished = true
+                s.ok = r.error == nil
+                s.pinsHeld = 0
+                s.pinsAcquired = r.pinsAcquired
+                s.bytes = r.error == nil ? r.bytes : s.bytes
+                s.result = r.error == nil ? "done: \(r.bytes >> 20) MiB, verified: \(r.verified), \(format2(r.gbps)) GB/s, \(r.pinsAcquired) real pins (vmstat)"
+                                          : "\(r.error!.errno.name): \(r.error!.message)"
+            }
+        }
+        DispatchQueue.global().async {
+            var lastT = Double(DispatchTime.now().uptimeNanoseconds) / 1e9, lastBytes = 0
+            while !job.snapshot.finished {
+                usleep(50_000)
+                let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+                let done = progress.bytes.load(ordering: .relaxed)
+                let held = ODirect.vmstatPins(refresh: false).map { max(0, $0.0 - $0.1 - baseline) } ?? 0
+                job.state.withLock { s in
+                    guard !s.finished else { return }
+                    s.bytes = done; s.pinsHeld = held
+                    s.rates.append(Double(done - lastBytes) / (now - lastT) / 1e9)
+                    if s.rates.count > 400 { s.rates.removeFirst() }
+                }
+                lastT = now; lastBytes = done
+            }
+        }
+    }
+
     public var snapshot: Snapshot { state.withLock { $0 } }
-    public func cancel() { cancelFlag.store(true, ordering: .relaxed) }
+    public func cancel() {
+        cancelFlag.store(true, ordering: .relaxed)
+        realProgress?.cancelled.store(true, ordering: .relaxed)
+    }
+}
+
+/// A real read the explorer offers on the live machine: a block device (prefilled) or any file
+/// typed into the dialog, into host memory.
+public struct RealReadPlan: Sendable {
+    public var path: String
+    /// The PCI function doing the DMA, where the path is a block device on one.
+    public var function: BDF?
+    public var size: Int
+    public var block: Int
+    public var queueDepth: Int
 }
 
 /// Moves an engine to the thread that will own it.

@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import Dispatch
+import Synchronization
 import LinuxFiles
 
 /// `O_DIRECT` is hidden behind _GNU_SOURCE in Glibc's module; its value per architecture.
@@ -29,6 +30,14 @@ public enum ODirect {
 
     public typealias Destination = RealBuffer.Kind
 
+    /// Bytes done so far and a cancel flag, shared with whoever watches the transfer (the
+    /// explorer's Transfers screen); lanes add as their I/Os complete.
+    public final class Progress: Sendable {
+        public let bytes = Atomic<Int>(0)
+        public let cancelled = Atomic<Bool>(false)
+        public init() {}
+    }
+
     /// How the queue depth is kept: one thread per I/O in flight (pread/pwrite), or one io_uring,
     /// optionally with the buffer registered once (`IORING_REGISTER_BUFFERS`: a long-term pin of
     /// every page, instead of a pin per I/O).
@@ -37,10 +46,12 @@ public enum ODirect {
     }
 
     /// `nr_foll_pin_acquired`, `nr_foll_pin_released` now (nil when the kernel has none).
-    public static func vmstatPins(root: String = "/") -> (Int, Int)? {
+    /// `refresh: false` skips vm/stat_refresh (cheap enough for 20 samples a second, exact to a
+    /// few hundred pages).
+    public static func vmstatPins(root: String = "/", refresh: Bool = true) -> (Int, Int)? {
         // vmstat folds per-CPU deltas lazily, so two reads can be off by a few hundred pages;
         // writing vm/stat_refresh (root) folds them first and makes the delta exact.
-        if let r = fopen(root + "proc/sys/vm/stat_refresh", "w") { fputs("1\n", r); fclose(r) }
+        if refresh, let r = fopen(root + "proc/sys/vm/stat_refresh", "w") { fputs("1\n", r); fclose(r) }
         guard let text = FileIO.readString(root + "proc/vmstat") else { return nil }
         var a: Int?, r: Int?
         for line in text.split(separator: "\n") {
@@ -59,7 +70,7 @@ public enum ODirect {
     }
 
     static func openError(_ path: String, _ e: Int32) -> EngineError {
-        EngineError(e == EINVAL ? .EINVAL : e == EEXIST ? .EINVAL : .EFAULT,
+        EngineError(e == EINVAL ? .EINVAL : e == EEXIST ? .EINVAL : e == EPERM || e == EACCES ? .EPERM : e == ENOENT ? .ENOENT : .EFAULT,
                     "\(path): cannot open with O_DIRECT: \(String(cString: strerror(e)))"
                         + (e == EINVAL ? " (the filesystem does not support O_DIRECT; try a file on ext4/xfs)" : "")
                         + (e == EEXIST ? " (p2ptop writes only to a new file: nothing is overwritten)" : ""))
@@ -70,7 +81,7 @@ public enum ODirect {
     /// `ring`: each lane reuses one block-sized slot (a buffer of queueDepth × block, as dd reuses
     /// its one buffer) instead of landing the whole range in memory; nothing is verified then.
     public static func read(path: String, into destination: Destination, size: Int, block: Int, queueDepth: Int, ring: Bool = false,
-                            queue: Queue = .threads) -> Result {
+                            queue: Queue = .threads, progress: Progress? = nil) -> Result {
         var result = Result()
         guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
         let fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC)
@@ -87,7 +98,8 @@ public enum ODirect {
         let lanes = max(1, min(queueDepth, (size + block - 1) / block))
         do { target = try RealBuffer(destination, size: ring ? lanes * block : size) } catch { result.error = error; return result }
         defer { withExtendedLifetime(target) {} }   // the mapping must outlive every use of its base
-        run(fd, target.base, bufferSize: ring ? lanes * block : size, size: size, block: block, queueDepth: queueDepth, writing: false, ring: ring, queue: queue, &result)
+        run(fd, target.base, bufferSize: ring ? lanes * block : size, size: size, block: block, queueDepth: queueDepth, writing: false, ring: ring,
+            queue: queue, progress: progress, &result)
         if result.error == nil && !ring { verify(path, target.base, size: size, &result) }
         return result
     }
@@ -114,7 +126,7 @@ public enum ODirect {
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { result.error = openError(path, errno); return result }
-        run(fd, buffer.base, bufferSize: size, size: size, block: block, queueDepth: queueDepth, writing: true, ring: false, queue: queue, &result)
+        run(fd, buffer.base, bufferSize: size, size: size, block: block, queueDepth: queueDepth, writing: true, ring: false, queue: queue, progress: nil, &result)
         if result.error == nil && fdatasync(fd) != 0 { result.error = EngineError(.EFAULT, "fdatasync of \(path): \(String(cString: strerror(errno)))") }
         close(fd)
         if result.error == nil { verify(path, buffer.base, size: size, &result) }
@@ -125,17 +137,17 @@ public enum ODirect {
     /// The I/O of a transfer with `queueDepth` in flight, and the vmstat pin delta and the time
     /// around it. The last block may be short; `ring` reuses one block-sized slot per I/O in flight.
     static func run(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, bufferSize: Int, size: Int, block: Int, queueDepth: Int,
-                    writing: Bool, ring: Bool, queue: Queue, _ result: inout Result) {
+                    writing: Bool, ring: Bool, queue: Queue, progress: Progress?, _ result: inout Result) {
         let before = vmstatPins()
         var error: EngineError?
         var seconds = 0.0
         switch queue {
         case .threads:
-            (seconds, error) = threads(fd, buffer, size: size, block: block, queueDepth: queueDepth, writing: writing, ring: ring)
+            (seconds, error) = threads(fd, buffer, size: size, block: block, queueDepth: queueDepth, writing: writing, ring: ring, progress: progress)
         case .ioUring, .ioUringFixed:
             do throws(EngineError) {
                 seconds = try uring(fd, buffer, bufferSize: bufferSize, size: size, block: block, queueDepth: queueDepth,
-                                    writing: writing, ring: ring, fixed: queue == .ioUringFixed)
+                                    writing: writing, ring: ring, fixed: queue == .ioUringFixed, progress: progress)
             } catch let e { error = e }
         }
         let after = vmstatPins()
@@ -150,13 +162,14 @@ public enum ODirect {
     }
 
     static func ioError(_ err: Int32, _ writing: Bool) -> EngineError {
-        EngineError(err == EREMOTEIO ? .EREMOTEIO : err == EFAULT ? .EFAULT : err == EIO ? .EIO : .EINVAL,
+        if err == ECANCELED { return EngineError(.ECANCELED, "cancelled") }
+        return EngineError(err == EREMOTEIO ? .EREMOTEIO : err == EFAULT ? .EFAULT : err == EIO ? .EIO : .EINVAL,
                     "O_DIRECT \(writing ? "write" : "read") failed: \(String(cString: strerror(err)))")
     }
 
     /// One thread per I/O in flight: lane k does blocks k, k+qd, …
     static func threads(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, size: Int, block: Int, queueDepth: Int,
-                        writing: Bool, ring: Bool) -> (Double, EngineError?) {
+                        writing: Bool, ring: Bool, progress: Progress?) -> (Double, EngineError?) {
         let blocks = (size + block - 1) / block
         let qd = max(1, min(queueDepth, blocks))
         let failuresBase = UnsafeMutablePointer<Int32>.allocate(capacity: qd)
@@ -170,6 +183,7 @@ public enum ODirect {
             let memory = UnsafeMutableRawPointer(bitPattern: base)!
             let failures = UnsafeMutablePointer<Int32>(bitPattern: failuresAddress)!
             while b < blocks {
+                if progress?.cancelled.load(ordering: .relaxed) == true { failures[lane] = ECANCELED; return }
                 let length = min(block, size - b * block)
                 var done = 0
                 while done < length {
@@ -179,6 +193,7 @@ public enum ODirect {
                     if n < 0 { if errno == EINTR { continue }; failures[lane] = errno; return }
                     if n == 0 { failures[lane] = EIO; return }
                     done += n
+                    progress?.bytes.add(n, ordering: .relaxed)
                 }
                 b += qd
             }
@@ -191,7 +206,7 @@ public enum ODirect {
     /// One io_uring with `queueDepth` I/Os in flight; short transfers are resubmitted for the
     /// rest. With `fixed`, the whole buffer is registered first (outside the timed part).
     static func uring(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, bufferSize: Int, size: Int, block: Int, queueDepth: Int,
-                      writing: Bool, ring: Bool, fixed: Bool) throws(EngineError) -> Double {
+                      writing: Bool, ring: Bool, fixed: Bool, progress watcher: Progress?) throws(EngineError) -> Double {
         let blocks = (size + block - 1) / block
         let qd = max(1, min(queueDepth, blocks))
         let uring = try IOUring(entries: qd)
@@ -209,6 +224,7 @@ public enum ODirect {
         var next = 0, inFlight = 0, done = 0
         let start = now()
         while done < blocks {
+            if watcher?.cancelled.load(ordering: .relaxed) == true { throw ioError(ECANCELED, writing) }
             while inFlight < qd && next < blocks {
                 slotOf[next] = freeSlots.removeLast()
                 queue(next)
@@ -220,6 +236,7 @@ public enum ODirect {
                 if c.result < 0 { throw ioError(-c.result, writing) }
                 if c.result == 0 { throw ioError(EIO, writing) }
                 progress[b] += Int(c.result)
+                watcher?.bytes.add(Int(c.result), ordering: .relaxed)
                 if progress[b] < min(block, size - b * block) { queue(b); continue }
                 freeSlots.append(slotOf[b])
                 inFlight -= 1; done += 1

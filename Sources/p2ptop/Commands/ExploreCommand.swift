@@ -40,7 +40,10 @@ struct ExploreCommand: ParsableCommand {
         let t = try source.load()
         let app = ExplorerApp(topology: t, analyzer: p2p.analyzer(for: t), names: NameDatabase(), theme: loaded, sourceFlags: source.source.flags)
         switch source.source {
-        case .live, .sysfsRoot: app.rdma = RDMACommand.inventory(for: source.source)
+        case .live:
+            app.rdma = RDMACommand.inventory(for: source.source)
+            app.blockDevices = BlockDevices.list(root: "/")
+        case .sysfsRoot: app.rdma = RDMACommand.inventory(for: source.source)
         default: break
         }
         let terminal = NcursesTerminal(mouse: !noMouse)
