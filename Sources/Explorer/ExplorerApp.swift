@@ -48,6 +48,8 @@ public final class ExplorerApp {
     static let filterCycle: [DeviceKind?] = [nil, .gpu, .nic, .nvme, .accelerator, .storage]
     /// Transfers started from the keyboard, newest last.
     public internal(set) var jobs: [TransferJob] = []
+    /// The modelled fabric's links, shared max-min fairly by the transfers running together.
+    public let arbiter = FabricArbiter()
     /// The transfer dialog's request while it is open.
     var pendingTransfer: (TransferRequest, String)?
     /// On the live machine: the real O_DIRECT read the dialog offers.

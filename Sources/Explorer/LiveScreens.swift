@@ -27,7 +27,7 @@ extension ExplorerApp {
         guard topology.source.kind != .live else { message = "on the live machine t reads a block device for real; modelled transfers: --fabric NAME"; return }
         guard let (r, label) = pendingTransfer ?? defaultTransfer() else { message = "no published p2pmem provider and NVMe client here"; return }
         do {
-            jobs.append(try TransferJob(request: r, label: label, topology: topology, analyzer: analyzer))
+            jobs.append(try TransferJob(request: r, label: label, topology: topology, analyzer: analyzer, arbiter: arbiter))
             message = "started: \(label)"
         } catch {
             message = "engine: \(error)"

@@ -33,7 +33,8 @@ public final class TransferJob: @unchecked Sendable {
     private let cancelFlag = Atomic<Bool>(false)
     private var realProgress: ODirect.Progress?
 
-    public init(request: TransferRequest, label: String, topology: Topology, analyzer: P2PAnalyzer) throws {
+    /// A modelled transfer; jobs given the same arbiter share the fabric's links fairly.
+    public init(request: TransferRequest, label: String, topology: Topology, analyzer: P2PAnalyzer, arbiter: FabricArbiter? = nil) throws {
         self.request = request
         self.label = label
         let engine = try Engine(topology: topology, analyzer: analyzer)
@@ -54,7 +55,7 @@ public final class TransferJob: @unchecked Sendable {
         DispatchQueue.global().async {
             let engine = box.engine
             var lastT = Double(started) / 1e9, lastBytes = 0, lastHeat = 0.0
-            let runner = TransferRunner(engine: engine, progress: { done, pins in
+            let runner = TransferRunner(engine: engine, arbiter: arbiter, progress: { done, pins in
                 let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
                 var heat: [Int] = []
                 if let p = provider, now - lastHeat >= 0.1 {   // the heat map costs a pass over the pool: 10 per second

@@ -64,8 +64,19 @@ public struct TransferRunner {
     /// Asked after each batch; true stops the transfer (it unwinds and reports ECANCELED).
     public var shouldCancel: (() -> Bool)?
 
-    public init(engine: Engine, progress: ((Int, Int) -> Void)? = nil, shouldCancel: (() -> Bool)? = nil) {
-        self.engine = engine; self.progress = progress; self.shouldCancel = shouldCancel
+    /// Shared with transfers running at the same time: the fabric's links are divided max-min
+    /// fairly among them (nil: this transfer has the fabric to itself).
+    public var arbiter: FabricArbiter?
+    private let pace = Pace()
+
+    /// Where the pacing stands: the time the bytes so far are due by, at the rates they had.
+    final class Pace {
+        var flow: Int?
+        var start = -1.0, bytes = 0, due = 0.0
+    }
+
+    public init(engine: Engine, arbiter: FabricArbiter? = nil, progress: ((Int, Int) -> Void)? = nil, shouldCancel: (() -> Bool)? = nil) {
+        self.engine = engine; self.arbiter = arbiter; self.progress = progress; self.shouldCancel = shouldCancel
     }
 
     static func now() -> Double {
@@ -115,6 +126,7 @@ public struct TransferRunner {
         } catch {
             result.error = error
         }
+        if let id = pace.flow { arbiter?.leave(id); pace.flow = nil }
         result.pinsAcquired = engine.vmstat.nr_foll_pin_acquired - startPins.nr_foll_pin_acquired
         result.pinsReleased = engine.vmstat.nr_foll_pin_released - startPins.nr_foll_pin_released
         result.pinsOutstandingAfter = engine.vmstat.outstanding
@@ -127,13 +139,20 @@ public struct TransferRunner {
         result.mapType = v.mapType
         result.path = v.hops
         if let b = bottleneck(v) { result.bottleneck = (b.0, b.1, b.2) }
+        if let arbiter, pace.flow == nil { pace.flow = arbiter.join(FabricModel.links(v, in: engine.topology, dataFromProvider: true)) }
         return v
     }
 
-    /// Sleeps so that `bytes` take at least bytes / bandwidth since `start`.
+    /// Sleeps so that the `bytes` moved since `start` take as long as the fabric allows: the
+    /// bottleneck link's rate, or this transfer's fair share of the fabric while others run
+    /// (the share may change between calls, so each step is paced at the rate it had).
     private func throttle(_ r: TransferRequest, _ result: TransferResult, bytes: Int, start: Double) {
-        guard !r.unthrottled, let bw = result.bottleneck?.bytesPerSecond else { return }
-        let due = start + Double(bytes) / bw
+        guard !r.unthrottled, let link = result.bottleneck?.bytesPerSecond else { return }
+        let bw = pace.flow.flatMap { arbiter?.rate($0) } ?? link
+        if pace.start != start { pace.start = start; pace.bytes = 0; pace.due = start }
+        if bw.isFinite && bw > 0 { pace.due += Double(bytes - pace.bytes) / bw }
+        pace.bytes = bytes
+        let due = pace.due
         let wait = due - TransferRunner.now()
         if wait > 0 {
             var ts = timespec(tv_sec: Int(wait), tv_nsec: Int((wait - Double(Int(wait))) * 1e9))

@@ -240,4 +240,25 @@ func expectErrno(_ errno: Errno, _ body: () throws -> Void, sourceLocation: Sour
         let bw = try #require(r.bottleneck?.bytesPerSecond)
         #expect(r.ok && r.seconds >= Double(64 << 20) / bw * 0.95, "never faster than the bottleneck link")
     }
+
+    /// Transfers running together share their links max-min fairly: with three other flows on
+    /// the same links this one gets a quarter of the bottleneck, and leaves the arbiter when done.
+    @Test func concurrentTransfersShareTheFabric() throws {
+        let e = try makeEngine()
+        let nvme0 = try bdf(e, "nvme0"), nvme1 = try bdf(e, "nvme1")
+        let links = FabricModel.links(e.analyzer.verdict(provider: nvme1, client: nvme0), in: e.topology, dataFromProvider: true)
+        let arbiter = FabricArbiter()
+        let others = (0..<3).map { _ in arbiter.join(links) }
+        let bw = try #require(links.map(\.1).min())
+        #expect(others.allSatisfy { abs((arbiter.rate($0) ?? 0) - bw / 3) < 1 }, "three flows: a third each")
+        let r = TransferRunner(engine: e, arbiter: arbiter).run(TransferRequest(from: nvme0, to: nvme1, size: 64 << 20, method: .odirect))
+        #expect(r.ok && r.seconds >= Double(64 << 20) / (bw / 4) * 0.95, "a quarter of \(bw / 1e9) GB/s: took \(r.seconds) s")
+        #expect(arbiter.activeFlows == 3, "the finished transfer left")
+        arbiter.leave(others[0]); arbiter.leave(others[1])
+        #expect(abs((arbiter.rate(others[2]) ?? 0) - bw) < 1, "alone again: the whole link")
+        // A flow on other links is not slowed by these.
+        let gpu = try bdf(e, "gpu0"), nic = try bdf(e, "nic0")
+        let elsewhere = arbiter.join(FabricModel.links(e.analyzer.verdict(provider: gpu, client: nic), in: e.topology, dataFromProvider: true))
+        #expect(abs((arbiter.rate(others[2]) ?? 0) - bw) < 1 && (arbiter.rate(elsewhere) ?? 0) > 0)
+    }
 }
