@@ -92,6 +92,7 @@ extension ExplorerApp {
         row("upstream", up.isEmpty ? "root bus" : up.map { topology.alias($0) ?? $0.short }.joined(separator: " → "))
         if let f = d.sysfs {
             row("driver", f.driver ?? "none")
+            if !f.osDevices.isEmpty { row("os devices", f.osDevices.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")) }
             row("numa / iommu", "\(f.numaNode.map(String.init) ?? "?") / \(f.iommuGroup.map { "group \($0)" } ?? "none")\(f.iommuType.map { " (\($0))" } ?? "")")
             if let p = f.p2pmem {
                 row("p2pmem", "\(sizeText(p.size)) total, \(sizeText(p.available)) available, " + (p.published ? "published" : "not published"), theme.good)

@@ -16,8 +16,7 @@ public enum BlockDevices {
     public static func list(root: String) -> [BlockDevice] {
         let base = FileIO.join(root, "sys/block")
         return (FileIO.listDirectory(base) ?? []).sorted().compactMap { name in
-            guard let link = FileIO.readLink(FileIO.join(base, name)),
-                  let bdf = link.split(separator: "/").compactMap({ BDF($0) }).last else { return nil }
+            guard let bdf = OSDevices.function(FileIO.join(base, name)) else { return nil }
             let sectors = FileIO.attribute(FileIO.join(base, "\(name)/size")).flatMap { UInt64($0) } ?? 0
             return BlockDevice(name: name, bytes: sectors * 512, function: bdf)
         }

@@ -56,6 +56,7 @@ public enum Snapshot {
             ("aer", .object(f.aerCounters.keys.sorted().map { file in
                 (file, .object(f.aerCounters[file]!.keys.sorted().map { ($0, .uint(f.aerCounters[file]![$0]!)) }))
             })),
+            ("os_devices", .array(f.osDevices.map { .object([("kind", .string($0.kind.rawValue)), ("name", .string($0.name))]) })),
             ("resources", opt(f.resources) { rs in
                 .array(rs.map { .array([.string("0x" + String($0.base, radix: 16)), .uint($0.size), .string("0x" + String($0.flags, radix: 16))]) })
             }),
@@ -149,6 +150,13 @@ public enum Snapshot {
         }
         f.resourceFiles = (s["resource_files"]?.arrayValue ?? []).compactMap { $0.int64Value.map { Int($0) } }
         f.resourceWCFiles = (s["resource_wc_files"]?.arrayValue ?? []).compactMap { $0.int64Value.map { Int($0) } }
+        for (i, item) in (s["os_devices"]?.arrayValue ?? []).enumerated() {
+            guard let kind = item["kind"]?.stringValue.flatMap(OSDevice.Kind.init(rawValue:)), let name = item["name"]?.stringValue else {
+                throw SourceError(file: file, field: "\(field).os_devices[\(i)]",
+                                  "expected {\"kind\": \(OSDevice.Kind.allCases.map(\.rawValue).joined(separator: "|")), \"name\"}")
+            }
+            f.osDevices.append(OSDevice(kind: kind, name: name))
+        }
         if case .object(let files)? = s["aer"] {
             for (name, counters) in files {
                 if case .object(let pairs) = counters {

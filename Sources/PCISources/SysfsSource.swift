@@ -30,8 +30,11 @@ public enum SysfsSource {
             return stat(join(devicesDir, bdf.description + "/config"), &st) == 0 ? Int(st.st_size) : nil
         }
         session.close()
+        let osDevices = OSDevices.scan(root: root)
         let devices = raw.map { r in
-            Device(bdf: r.bdf, config: ConfigSpace(r.config), sysfs: extras.facts(for: r.bdf, resources: r.resources))
+            var facts = extras.facts(for: r.bdf, resources: r.resources)
+            facts.osDevices = osDevices[r.bdf] ?? []
+            return Device(bdf: r.bdf, config: ConfigSpace(r.config), sysfs: facts)
         }
         let privileged = root == "/" ? geteuid() == 0 : nil
         return Topology(devices: devices, host: HostProbe.probe(root: root),

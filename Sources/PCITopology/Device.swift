@@ -20,8 +20,21 @@ public struct SysfsFacts: Hashable, Sendable {
     public var resources: [OSResource]?
     /// For an SR-IOV virtual function: its physical function (`physfn` link).
     public var physfn: BDF?
+    /// What the OS built on this function: block devices, network interfaces, RDMA devices,
+    /// DRM nodes, NVMe controllers (as lstopo's OS devices).
+    public var osDevices: [OSDevice] = []
 
     public init() {}
+}
+
+/// An operating-system device that sits on a PCI function (`nvme0n1`, `ens3`, `mlx5_0`, `card0`).
+public struct OSDevice: Hashable, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case block, net, openfabrics, gpu, nvme
+    }
+    public var kind: Kind
+    public var name: String
+    public init(kind: Kind, name: String) { self.kind = kind; self.name = name }
 }
 
 /// `/sys/bus/pci/devices/*/p2pmem/`: what a p2pdma provider published.

@@ -86,7 +86,11 @@ struct MatrixGrid {
             What to change: p2ptop doctor.
 
             """
-        let names = devices.map { d in "  " + label(d).padding(rowLabel) + d.bdf.description + "  " + t.kind(d.bdf).tag }
+        // As nvidia-smi topo's NIC legend: the OS names behind each column (mlx5_0, eth0, nvme0n1).
+        let names = devices.map { d in
+            let os = (d.sysfs?.osDevices ?? []).filter { $0.kind != .nvme }.map(\.name)
+            return "  " + label(d).padding(rowLabel) + d.bdf.description + "  " + t.kind(d.bdf).tag + (os.isEmpty ? "" : "  " + os.joined(separator: ", "))
+        }
         out += "Devices:\n" + names.joined(separator: "\n")
         return out
     }

@@ -54,6 +54,7 @@ struct DeviceReport {
             row("driver", f.driver ?? "none")
             row("numa node", f.numaNode.map(String.init) ?? "unknown")
             row("iommu group", f.iommuGroup.map { "\($0)" + (f.iommuType.map { " (\($0))" } ?? "") } ?? "none")
+            if !f.osDevices.isEmpty { row("os devices", f.osDevices.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")) }
             if let p = f.p2pmem {
                 row("p2pmem", "\(humanSize(p.size)) total, \(humanSize(p.available)) available, \(p.published ? "published" : "not published")")
             }
