@@ -6,7 +6,8 @@ import LinuxFiles
 ///
 /// Schema `p2ptop.snapshot/1` (JSON):
 /// `{"schema", "source": {"kind", "path", "privileged"}, "host": {"kernel", "cpu_vendor",
-/// "cpu_family", "hostname"}, "devices": [{"bdf", "config": "hex…", "sysfs": {…} | null}]}`
+/// "cpu_family", "hostname", "facts": {…} | null, "rdma": {…} | null}, "devices": [{"bdf",
+/// "config": "hex…", "sysfs": {…} | null}]}`
 public enum Snapshot {
     public static let schema = "p2ptop.snapshot/1"
 
@@ -23,6 +24,8 @@ public enum Snapshot {
                 ("cpu_vendor", t.host.cpuVendor.map(JSON.string) ?? .null),
                 ("cpu_family", t.host.cpuFamily.map { .int(Int64($0)) } ?? .null),
                 ("hostname", t.host.hostname.map(JSON.string) ?? .null),
+                ("facts", t.host.facts.map(HostJSON.facts) ?? .null),
+                ("rdma", t.host.rdma.map(HostJSON.inventory) ?? .null),
             ])),
             ("devices", .array(t.devices.map(encodeDevice))),
         ])
@@ -110,8 +113,10 @@ public enum Snapshot {
             devices.append(Device(bdf: bdf, config: ConfigSpace(config), sysfs: facts))
         }
         let h = json["host"]
-        let host = HostInfo(kernelRelease: h?["kernel"]?.stringValue, cpuVendor: h?["cpu_vendor"]?.stringValue,
+        var host = HostInfo(kernelRelease: h?["kernel"]?.stringValue, cpuVendor: h?["cpu_vendor"]?.stringValue,
                             cpuFamily: h?["cpu_family"]?.int64Value.map { Int($0) }, hostname: h?["hostname"]?.stringValue)
+        if let f = h?["facts"], !f.isNull { host.facts = try HostJSON.facts(from: f, file: file, field: "host.facts") }
+        if let r = h?["rdma"], !r.isNull { host.rdma = try HostJSON.inventory(from: r, file: file, field: "host.rdma") }
         let privileged = json["source"]?["privileged"]?.boolValue
         return Topology(devices: devices, host: host, source: SourceInfo(kind: .snapshot, path: file, privileged: privileged))
     }

@@ -4,6 +4,10 @@ public struct HostInfo: Hashable, Sendable {
     public var cpuVendor: String?
     public var cpuFamily: Int?
     public var hostname: String?
+    /// What the kernel and the recording process allowed (doctor's host checks), and the RDMA
+    /// devices: recorded by `p2ptop snapshot` on a live machine or captured root, nil elsewhere.
+    public var facts: HostFacts?
+    public var rdma: RDMAInventory?
     public init(kernelRelease: String? = nil, cpuVendor: String? = nil, cpuFamily: Int? = nil, hostname: String? = nil) {
         self.kernelRelease = kernelRelease; self.cpuVendor = cpuVendor
         self.cpuFamily = cpuFamily; self.hostname = hostname
@@ -26,7 +30,7 @@ public struct SourceInfo: Hashable, Sendable {
 /// `lspci -t` builds it, kinds and aliases.
 public struct Topology: Sendable {
     public let devices: [Device]
-    public let host: HostInfo
+    public var host: HostInfo
     public let source: SourceInfo
     /// Upstream bridge of each device, as `lspci -t` draws it (absent: on a root bus).
     public let parents: [BDF: BDF]

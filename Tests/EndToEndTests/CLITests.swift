@@ -114,6 +114,12 @@ struct CLI {
         #expect(replay.stdout == live.stdout)
         let tree = try CLI.run(["tree", "--snapshot", path, "--plain"])
         #expect(tree.stdout.hasPrefix("-[0000:00]-"))
+        // The doctor's host checks and the RDMA devices travel with the snapshot.
+        let liveDoctor = try CLI.run(["doctor", "--json"]), replayDoctor = try CLI.run(["doctor", "--json", "--snapshot", path])
+        let host = { (r: CLI.Result) in ((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any])?["host"] as? [String: Any] }
+        #expect(host(replayDoctor)?["p2pdma_config"] as? String == host(liveDoctor)?["p2pdma_config"] as? String && host(replayDoctor) != nil)
+        let rdma = try CLI.run(["rdma", "--json", "--snapshot", path])
+        #expect(rdma.status == 0 && rdma.stdout.contains("\"source\": \"snapshot (verbs)\""))
     }
 
     @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import PCITopology
 @testable import P2PEngine
 
 /// RDMA devices as the kernel shows them: rate text, port states, a captured sysfs tree, and

@@ -79,6 +79,27 @@ import PCITopology
         #expect(error { try Snapshot.load(path: none) }?.message.contains("JSON object") == true)
     }
 
+    /// The host facts and RDMA devices a snapshot records come back exactly; a bad value names
+    /// its field.
+    @Test func snapshotHostFactsAndRDMARoundTrip() throws {
+        var t = Topology(devices: [], host: HostInfo(kernelRelease: "6.8.0", hostname: "gpu-box"), source: SourceInfo(kind: .live))
+        t.host.facts = HostFacts(p2pdma: .enabled(evidence: "/boot/config-6.8.0"), iommuUnits: ["dmar0"], iommuDefaultDomain: "DMA-FQ",
+                                 cmdlineFlags: ["intel_iommu=on"], lockdown: "none", iomemStrict: true, memlockSoft: 8 << 20, memlockHard: nil,
+                                 capIPCLock: false, rdmaDevices: ["mlx5_0"])
+        let port = RDMAPort(number: 1, state: .active, physState: "LinkUp", rate: RDMARate(width: 2, speed: 64), linkLayer: .infiniband, lid: 7,
+                            transmittedBytes: 4096, receivedBytes: nil)
+        t.host.rdma = RDMAInventory(devices: [RDMADevice(name: "mlx5_0", pciAddress: "0000:3b:00.0", nodeType: "CA", firmware: "20.39.1002",
+                                                         nodeGUID: "b859:9f03:00d4:e5a2", ports: [port])], unavailable: nil, source: "verbs")
+        let replay = try Snapshot.decode(Snapshot.encode(t), file: "x.json")
+        #expect(replay.host.facts == t.host.facts)
+        #expect(replay.host.rdma?.devices == t.host.rdma?.devices && replay.host.rdma?.source == "snapshot (verbs)")
+        let bad = Self.write("{\"schema\": \"p2ptop.snapshot/1\", \"host\": {\"facts\": {\"p2pdma_config\": \"maybe\"}}, \"devices\": []}")
+        #expect(error { try Snapshot.load(path: bad) }?.field == "host.facts.p2pdma_config")
+        let old = Self.write("{\"schema\": \"p2ptop.snapshot/1\", \"host\": {\"kernel\": \"5.15\"}, \"devices\": []}")
+        let o = try Snapshot.load(path: old)
+        #expect(o.host.facts == nil && o.host.rdma == nil, "older snapshots simply have none")
+    }
+
     @Test func snapshotBadDeviceField() {
         let path = Self.write("{\"schema\": \"p2ptop.snapshot/1\", \"devices\": [{\"bdf\": \"0000:00:00.0\", \"config\": \"8680\"}]}")
         #expect(error { try Snapshot.load(path: path) }?.field == "devices[0].config")

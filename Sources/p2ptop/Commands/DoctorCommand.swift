@@ -28,7 +28,7 @@ struct DoctorCommand: ParsableCommand {
             let p = try t.device(named: pair[0]), c = try t.device(named: pair[1])
             scope = a.verdict(provider: p.bdf, client: c.bdf)
         }
-        let host = Self.hostFacts(for: source.source)
+        let host = Self.hostFacts(for: source.source, t)
         let doctor = Doctor(analyzer: a)
         let findings = ((host.map { doctor.hostFindings($0) } ?? []) + doctor.findings(for: scope)).sorted { $0.severity < $1.severity }
         if output.json {
@@ -37,7 +37,7 @@ struct DoctorCommand: ParsableCommand {
                 ("kernel", .string(a.kernel.description)),
                 ("cpu", .string(a.cpu.description)),
                 ("pair", scope.map { VerdictJSON.pair($0, t) } ?? .null),
-                ("host", host.map(Self.hostJSON) ?? .null),
+                ("host", host.map(HostJSON.facts) ?? .null),
                 ("findings", .array(findings.map { f in
                     .object([("severity", .string(f.severity.rawValue)), ("code", .string(f.code)),
                              ("devices", .array(f.devices.map { .string($0.description) })),
@@ -75,29 +75,13 @@ struct DoctorCommand: ParsableCommand {
         emit(lines.joined(separator: "\n"))
     }
 
-    /// Host checks read the machine itself: the live one, or a captured root.
-    static func hostFacts(for source: TopologySource) -> HostFacts? {
+    /// Host checks read the machine itself — the live one or a captured root — or what a
+    /// snapshot recorded of it.
+    static func hostFacts(for source: TopologySource, _ t: Topology) -> HostFacts? {
         switch source {
         case .live: return HostProbe.facts(root: "/")
         case .sysfsRoot(let root): return HostProbe.facts(root: root)
-        default: return nil
+        default: return t.host.facts
         }
-    }
-
-    static func hostJSON(_ h: HostFacts) -> JSON {
-        let config: (String, String)
-        switch h.p2pdma {
-        case .enabled(let e): config = ("enabled", e)
-        case .disabled(let f): config = ("disabled", f)
-        case .unknown(let w): config = ("unknown", w)
-        }
-        func bytes(_ v: UInt64?) -> JSON { v.map { .int(Int64(clamping: $0)) } ?? .null }
-        return .object([
-            ("p2pdma_config", .string(config.0)), ("p2pdma_evidence", .string(config.1)),
-            ("iommu_units", .array(h.iommuUnits.map(JSON.string))), ("iommu_default_domain", h.iommuDefaultDomain.map(JSON.string) ?? .null),
-            ("cmdline", .array(h.cmdlineFlags.map(JSON.string))), ("lockdown", h.lockdown.map(JSON.string) ?? .null),
-            ("iomem_strict", .bool(h.iomemStrict)), ("memlock_soft_bytes", bytes(h.memlockSoft)), ("memlock_hard_bytes", bytes(h.memlockHard)),
-            ("cap_ipc_lock", .bool(h.capIPCLock)), ("rdma_devices", .array(h.rdmaDevices.map(JSON.string))),
-        ])
     }
 }

@@ -41,9 +41,9 @@ struct ExploreCommand: ParsableCommand {
         let app = ExplorerApp(topology: t, analyzer: p2p.analyzer(for: t), names: NameDatabase(), theme: loaded, sourceFlags: source.source.flags)
         switch source.source {
         case .live:
-            app.rdma = RDMACommand.inventory(for: source.source)
+            app.rdma = RDMACommand.inventory(for: source.source, t)
             app.blockDevices = BlockDevices.list(root: "/")
-        case .sysfsRoot: app.rdma = RDMACommand.inventory(for: source.source)
+        case .sysfsRoot, .snapshot: app.rdma = RDMACommand.inventory(for: source.source, t)
         default: break
         }
         let terminal = NcursesTerminal(mouse: !noMouse)

@@ -13,8 +13,8 @@ struct RDMACommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let inventory = Self.inventory(for: source.source)
         let topology = try? source.load()
+        let inventory = Self.inventory(for: source.source, topology)
         if output.json {
             emit(RDMAJSON.render(inventory, topology).serialized(pretty: true))
         } else {
@@ -23,12 +23,14 @@ struct RDMACommand: ParsableCommand {
     }
 
     /// libibverbs on the live machine; the captured `sys/class/infiniband` under a sysfs root;
-    /// nothing for recorded sources, which hold no RDMA state.
-    static func inventory(for source: TopologySource) -> RDMAInventory {
+    /// what a snapshot recorded; nothing for dumps and demo fabrics.
+    static func inventory(for source: TopologySource, _ t: Topology?) -> RDMAInventory {
         switch source {
         case .live: return VerbsRDMASource().inventory()
         case .sysfsRoot(let root): return SysfsRDMASource(root: root).inventory()
-        default: return RDMAInventory(devices: [], unavailable: "a dump, snapshot or demo fabric records no RDMA state; on demo fabrics `transfer --via rdma` models it", source: "none")
+        case .snapshot:
+            return t?.host.rdma ?? RDMAInventory(devices: [], unavailable: "this snapshot recorded no RDMA state (take it with p2ptop 0.3 or later on the machine)", source: "snapshot")
+        default: return RDMAInventory(devices: [], unavailable: "a dump or demo fabric records no RDMA state; on demo fabrics `transfer --via rdma` models it", source: "none")
         }
     }
 }
@@ -40,28 +42,13 @@ enum RDMAJSON {
     }
 
     static func render(_ inv: RDMAInventory, _ t: Topology?) -> JSON {
-        func count(_ v: UInt64?) -> JSON { v.map { .int(Int64(clamping: $0)) } ?? .null }
-        return .object([
+        .object([
             ("schema", .string("p2ptop.rdma/1")),
             ("source", .string(inv.source)),
             ("available", .bool(!inv.devices.isEmpty)),
             ("reason", inv.unavailable.map(JSON.string) ?? .null),
             ("summary", .string(inv.summary)),
-            ("devices", .array(inv.devices.map { d in
-                .object([
-                    ("name", .string(d.name)), ("pci", d.pciAddress.map(JSON.string) ?? .null), ("alias", alias(d, t).map(JSON.string) ?? .null),
-                    ("node_type", .string(d.nodeType)), ("firmware", d.firmware.map(JSON.string) ?? .null),
-                    ("node_guid", d.nodeGUID.map(JSON.string) ?? .null),
-                    ("ports", .array(d.ports.map { p in
-                        .object([
-                            ("port", .int(Int64(p.number))), ("state", p.state.map { .string($0.name) } ?? .null),
-                            ("phys_state", .string(p.physState)), ("rate", p.rate.map { .string($0.text) } ?? .null),
-                            ("rate_gbps", p.rate.map { .double($0.gbps) } ?? .null), ("link_layer", .string(p.linkLayer.rawValue)),
-                            ("lid", .int(Int64(p.lid))), ("xmit_bytes", count(p.transmittedBytes)), ("rcv_bytes", count(p.receivedBytes)),
-                        ])
-                    })),
-                ])
-            })),
+            ("devices", .array(inv.devices.map { d in HostJSON.device(d, extra: [("alias", alias(d, t).map(JSON.string) ?? .null)]) })),
         ])
     }
 

@@ -12,7 +12,14 @@ struct SnapshotCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
-        let t = try source.load()
+        var t = try source.load()
+        // A machine (live or captured) also records what the doctor and `rdma` read of it.
+        switch source.source {
+        case .live, .sysfsRoot:
+            t.host.facts = DoctorCommand.hostFacts(for: source.source, t)
+            t.host.rdma = RDMACommand.inventory(for: source.source, t)
+        default: break
+        }
         if let output {
             try Snapshot.write(t, to: output)
             fputs("p2ptop: wrote \(t.devices.count) devices to \(output)\n", stderr)

@@ -1,3 +1,4 @@
+import PCITopology
 import LinuxFiles
 /// Where RDMA devices come from: libibverbs on the live machine (`VerbsRDMASource`), or the
 /// kernel's `/sys/class/infiniband` under a root (`SysfsRDMASource`: captured trees, tests).

@@ -1,3 +1,4 @@
+import PCITopology
 @preconcurrency import CVerbs
 #if canImport(Glibc)
 @preconcurrency import Glibc

@@ -1,8 +1,8 @@
 /// RDMA devices and ports as the kernel describes them (`/sys/class/infiniband`, `ibv_query_port`).
-/// Pure values and decoding; discovery lives in `RDMASources.swift`.
+/// Pure values and decoding; discovery lives in P2PEngine (`RDMASources.swift`, `VerbsDevices.swift`).
 
 /// `enum ib_port_state` / `enum ibv_port_state`.
-public enum RDMAPortState: Int, Sendable, CaseIterable {
+public enum RDMAPortState: Int, Hashable, Sendable, CaseIterable {
     case nop = 0, down = 1, initialized = 2, armed = 3, active = 4, activeDefer = 5
 
     /// The kernel's sysfs spelling (`4: ACTIVE`).
@@ -61,7 +61,7 @@ public func rdmaLaneSpeed(_ speed: Int) -> (tenthsGbps: Int, name: String) {
 }
 
 /// A port's rate: lanes × per-lane speed.
-public struct RDMARate: Equatable, Sendable {
+public struct RDMARate: Hashable, Sendable {
     public var lanes: Int
     public var speedName: String
     public var tenthsGbps: Int
@@ -87,7 +87,7 @@ public struct RDMARate: Equatable, Sendable {
 
     /// Parses the sysfs `rate` text back (`56 Gb/sec (4X FDR)`, `2.5 Gb/sec (1X)`).
     public init?(sysfs text: String) {
-        let t = text.trimmingCharacters(in: "\n").trimmingCharacters()
+        let t = rdmaTrimmed(text)
         guard let gb = t.firstRange(of: " Gb/sec ("), t.hasSuffix(")") else { return nil }
         let number = t[..<gb.lowerBound]
         let inner = t[gb.upperBound..<t.index(before: t.endIndex)]
@@ -105,13 +105,13 @@ public struct RDMARate: Equatable, Sendable {
 }
 
 /// `IBV_LINK_LAYER_*` / the sysfs `link_layer` text.
-public enum RDMALinkLayer: String, Sendable {
+public enum RDMALinkLayer: String, Hashable, Sendable {
     case infiniband = "InfiniBand", ethernet = "Ethernet", unspecified = "Unknown"
 
     public init(verbs code: Int) { self = code == 2 ? .ethernet : code == 1 ? .infiniband : .unspecified }
 }
 
-public struct RDMAPort: Equatable, Sendable {
+public struct RDMAPort: Hashable, Sendable {
     public var number: Int
     public var state: RDMAPortState?
     public var physState: String
@@ -129,7 +129,7 @@ public struct RDMAPort: Equatable, Sendable {
     }
 }
 
-public struct RDMADevice: Equatable, Sendable {
+public struct RDMADevice: Hashable, Sendable {
     /// `mlx5_0`, `rxe0`, `irdma1`.
     public var name: String
     /// The PCI function behind it (the `device` link); nil for software devices (rxe, siw).
@@ -146,7 +146,7 @@ public struct RDMADevice: Equatable, Sendable {
 }
 
 /// What discovery found: devices, or why there are none (shown as "no RDMA devices (…)").
-public struct RDMAInventory: Equatable, Sendable {
+public struct RDMAInventory: Hashable, Sendable {
     public var devices: [RDMADevice]
     /// Why the list is empty: `ibv_get_device_list: Function not implemented`, `no /sys/class/infiniband`.
     public var unavailable: String?
@@ -168,7 +168,15 @@ public struct RDMAInventory: Equatable, Sendable {
 
 /// Parses the kernel's `N: NAME` attributes (`state`, `phys_state`): the number, and the name.
 public func parseNumberedState(_ text: String) -> (code: Int, name: String)? {
-    let t = text.trimmingCharacters(in: "\n").trimmingCharacters()
+    let t = rdmaTrimmed(text)
     guard let colon = t.firstIndex(of: ":"), let code = Int(t[..<colon]) else { return nil }
-    return (code, String(t[t.index(after: colon)...]).trimmingCharacters())
+    return (code, rdmaTrimmed(String(t[t.index(after: colon)...])))
+}
+
+/// Without the trailing newline and surrounding spaces of a sysfs attribute.
+func rdmaTrimmed(_ text: String) -> String {
+    var s = Substring(text)
+    while let l = s.last, l == "\n" || l == " " || l == "\t" || l == "\r" { s.removeLast() }
+    while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+    return String(s)
 }
