@@ -136,7 +136,9 @@ public struct Doctor: Sendable {
         guard !unknown.isEmpty else { return [] }
         return [Finding(severity: .info, code: "capabilities-unknown", devices: unknown.map(\.bdf),
                         message: "capabilities of \(unknown.count) device(s) are unknown (config space past 64 bytes unreadable): ACS and links may hide findings",
-                        remedy: "run as root, or read a snapshot taken as root")]
+                        remedy: topology.source.kind == .hwloc
+                            ? "hwloc XML keeps no capabilities: read a p2ptop snapshot or an lspci -xxxx dump taken as root on that machine"
+                            : "run as root, or read a snapshot taken as root")]
     }
 }
 

@@ -7,6 +7,7 @@ public enum TopologySource: Sendable, Equatable {
     case sysfsRoot(String)
     case snapshot(String)
     case fabric(String)
+    case hwloc(String)
 
     public func load() throws(SourceError) -> Topology {
         switch self {
@@ -15,6 +16,7 @@ public enum TopologySource: Sendable, Equatable {
         case .sysfsRoot(let root): return try SysfsSource.load(root: root)
         case .snapshot(let path): return try Snapshot.load(path: path)
         case .fabric(let name): return try DemoFabrics.load(name)
+        case .hwloc(let path): return try HwlocSource.load(path: path)
         }
     }
 
@@ -26,6 +28,7 @@ public enum TopologySource: Sendable, Equatable {
         case .sysfsRoot(let p): return " --sysfs-root \(p)"
         case .snapshot(let p): return " --snapshot \(p)"
         case .fabric(let n): return " --fabric \(n)"
+        case .hwloc(let p): return " --hwloc \(p)"
         }
     }
 }

@@ -16,7 +16,7 @@ public struct HostInfo: Hashable, Sendable {
 
 /// Where a topology came from, for messages and for the `p2ptop …` equivalents.
 public struct SourceInfo: Hashable, Sendable {
-    public enum Kind: String, Sendable { case live, dump, sysfsRoot = "sysfs-root", snapshot, fabric }
+    public enum Kind: String, Sendable { case live, dump, sysfsRoot = "sysfs-root", snapshot, fabric, hwloc }
     public var kind: Kind
     public var path: String?
     /// Whether config space past 64 bytes was readable (root on a live machine).

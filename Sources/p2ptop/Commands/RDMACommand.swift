@@ -30,7 +30,7 @@ struct RDMACommand: ParsableCommand {
         case .sysfsRoot(let root): return SysfsRDMASource(root: root).inventory()
         case .snapshot:
             return t?.host.rdma ?? RDMAInventory(devices: [], unavailable: "this snapshot recorded no RDMA state (take it with p2ptop 0.3 or later on the machine)", source: "snapshot")
-        default: return RDMAInventory(devices: [], unavailable: "a dump or demo fabric records no RDMA state; on demo fabrics `transfer --via rdma` models it", source: "none")
+        default: return RDMAInventory(devices: [], unavailable: "a dump, hwloc XML or demo fabric records no RDMA port state; on demo fabrics `transfer --via rdma` models it", source: "none")
         }
     }
 }

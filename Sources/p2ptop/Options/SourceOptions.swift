@@ -16,10 +16,13 @@ struct SourceOptions: ParsableArguments {
     @Option(name: .customLong("fabric"), help: ArgumentHelp("Use a bundled demo machine (p2ptop fabrics lists them).", valueName: "name"))
     var fabric: String?
 
+    @Option(name: .customLong("hwloc"), help: ArgumentHelp("Read an hwloc XML topology (lstopo --of xml).", valueName: "file"))
+    var hwloc: String?
+
     func validate() throws {
-        let chosen = [dump, sysfsRoot, snapshot, fabric].compactMap { $0 }
+        let chosen = [dump, sysfsRoot, snapshot, fabric, hwloc].compactMap { $0 }
         if chosen.count > 1 {
-            throw ValidationError("choose one source: --dump, --sysfs-root, --snapshot or --fabric")
+            throw ValidationError("choose one source: --dump, --sysfs-root, --snapshot, --fabric or --hwloc")
         }
     }
 
@@ -28,6 +31,7 @@ struct SourceOptions: ParsableArguments {
         if let sysfsRoot { return .sysfsRoot(sysfsRoot) }
         if let snapshot { return .snapshot(snapshot) }
         if let fabric { return .fabric(fabric) }
+        if let hwloc { return .hwloc(hwloc) }
         return .live
     }
 

@@ -1,0 +1,99 @@
+import LinuxFiles
+import PCITopology
+
+/// hwloc XML (v1.x and v2, as `lstopo --of xml` writes it) as a topology: every PCI object
+/// becomes a function whose config space holds what hwloc kept — vendor, device, class,
+/// subsystem, revision, and for bridges their bus range — plus its OS devices. hwloc keeps no
+/// raw config space, ACS, link width or BARs: capabilities are marked unknown (as for a 64-byte
+/// dump), never absent. Kernel and CPU come from the file's `OSRelease`, `CPUVendor` and
+/// `CPUFamilyNumber`, so verdicts follow the recorded machine's kernel.
+public enum HwlocSource {
+    public static func load(path: String) throws(SourceError) -> Topology {
+        let bytes: [UInt8]
+        switch FileIO.read(path, limit: 256 << 20) {
+        case .success(let b): bytes = b
+        case .failure(let e): throw SourceError(file: path, "cannot read: \(e)")
+        }
+        let root: XMLElement
+        do { root = try XMLReader.parse(bytes) } catch { throw SourceError(file: path, line: error.line, error.message) }
+        guard root.name == "topology" else {
+            throw SourceError(file: path, line: root.line, "expected hwloc's <topology> root element, found <\(root.name)>")
+        }
+        if let v = root.attributes["version"], !v.hasPrefix("2.") {
+            throw SourceError(file: path, line: root.line, "hwloc XML version \(v): p2ptop reads v1.x and v2.x")
+        }
+        var devices: [Device] = []
+        var lines: [BDF: Int] = [:]
+        var info: [String: String] = [:]
+        try walk(root, path: path, into: &devices, lines: &lines, info: &info)
+        var host = HostInfo(kernelRelease: info["OSRelease"], hostname: info["HostName"])
+        if let v = info["CPUVendor"] { host.cpuVendor = HostProbe.normalizeVendor(v) }
+        host.cpuFamily = info["CPUFamilyNumber"].flatMap { Int($0) }
+        return Topology(devices: devices, host: host, source: SourceInfo(kind: .hwloc, path: path))
+    }
+
+    /// Depth-first over objects; `info` collects the first value of each `<info name=…>`.
+    /// A bus ID seen twice is an error naming both lines: p2ptop's model (like the kernel's)
+    /// has one function per address.
+    static func walk(_ e: XMLElement, path: String, into devices: inout [Device], lines: inout [BDF: Int], info: inout [String: String]) throws(SourceError) {
+        for child in e.children {
+            if child.name == "info", let k = child.attributes["name"], let v = child.attributes["value"], info[k] == nil { info[k] = v }
+            guard child.name == "object" else { continue }
+            if let busid = child.attributes["pci_busid"] {
+                let d = try device(child, busid: busid, path: path)
+                if let first = lines[d.bdf] {
+                    throw SourceError(file: path, line: child.line, "pci_busid \(d.bdf) appears twice (first on line \(first)): one function per address")
+                }
+                lines[d.bdf] = child.line
+                devices.append(d)
+            }
+            try walk(child, path: path, into: &devices, lines: &lines, info: &info)
+        }
+    }
+
+    /// `0604 [8086:3408] [0000:0000] 13`: class, vendor:device, subvendor:subdevice, revision.
+    static func device(_ e: XMLElement, busid: String, path: String) throws(SourceError) -> Device {
+        guard let bdf = BDF(busid) else { throw SourceError(file: path, line: e.line, "pci_busid '\(busid)': expected dddd:bb:dd.f") }
+        let type = e.attributes["pci_type"] ?? ""
+        let parts = type.split(separator: " ")
+        func hex(_ s: Substring?) -> UInt16? { s.flatMap { UInt16($0, radix: 16) } }
+        func pair(_ s: Substring?) -> (UInt16, UInt16)? {
+            guard let s, s.hasPrefix("["), s.hasSuffix("]") else { return nil }
+            let ab = s.dropFirst().dropLast().split(separator: ":")
+            guard ab.count == 2, let a = hex(ab[0]), let b = hex(ab[1]) else { return nil }
+            return (a, b)
+        }
+        guard parts.count >= 4, let classCode = hex(parts[0]), let ids = pair(parts[1]), let sub = pair(parts[2]), let rev = UInt8(parts[3], radix: 16) else {
+            throw SourceError(file: path, line: e.line, "pci_type '\(type)': expected \"CCCC [vvvv:dddd] [ssss:ssss] rr\"")
+        }
+        let isBridge = e.attributes["type"] == "Bridge"
+        var c = ConfigSpaceBuilder(size: 64, vendor: ids.0, device: ids.1, classCode: classCode, header: isBridge ? 1 : 0)
+        c.bytes[8] = rev
+        c.bytes[6] |= 0x10   // a capability list exists, beyond the 64 bytes hwloc kept: unknown, not absent
+        if isBridge {
+            // bridge_pci="0000:[04-04]": the secondary and subordinate buses.
+            let range = e.attributes["bridge_pci"] ?? ""
+            guard let open = range.firstIndex(of: "["), let close = range.firstIndex(of: "]"),
+                  case let buses = range[range.index(after: open)..<close].split(separator: "-"), buses.count == 2,
+                  let sec = UInt8(buses[0], radix: 16), let sub = UInt8(buses[1], radix: 16) else {
+                throw SourceError(file: path, line: e.line, "bridge_pci '\(range)': expected dddd:[ss-ee]")
+            }
+            c.buses(primary: bdf.bus, secondary: sec, subordinate: sub)
+        } else {
+            c.w16(0x2c, sub.0); c.w16(0x2e, sub.1)
+        }
+        var facts = SysfsFacts()
+        facts.osDevices = e.children.compactMap { o in
+            guard o.name == "object", o.attributes["type"] == "OSDev", let name = o.attributes["name"] else { return nil }
+            // osdev_type: 0 block, 1 gpu, 2 network, 3 openfabrics, 4 dma, 5 coproc.
+            switch o.attributes["osdev_type"] {
+            case "0": return OSDevice(kind: .block, name: name)
+            case "1": return OSDevice(kind: .gpu, name: name)
+            case "2": return OSDevice(kind: .net, name: name)
+            case "3": return OSDevice(kind: .openfabrics, name: name)
+            default: return nil
+            }
+        }
+        return Device(bdf: bdf, config: c.config, sysfs: facts)
+    }
+}

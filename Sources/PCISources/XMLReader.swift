@@ -1,0 +1,116 @@
+/// A small XML reader for hwloc's topology files: elements with attributes, nesting and line
+/// numbers; text, comments, processing instructions and the DOCTYPE are skipped. Errors name the
+/// line. No Foundation (FoundationXML would pull in libxml2).
+struct XMLElement {
+    var name: String
+    var attributes: [String: String]
+    var children: [XMLElement]
+    var line: Int
+}
+
+enum XMLReader {
+    struct Failure: Error { var line: Int; var message: String }
+
+    static func parse(_ bytes: [UInt8]) throws(Failure) -> XMLElement {
+        var i = 0, line = 1
+        var stack: [XMLElement] = []
+        var root: XMLElement?
+        func peek(_ s: String) -> Bool {
+            let u = Array(s.utf8)
+            return i + u.count <= bytes.count && Array(bytes[i..<i + u.count]) == u
+        }
+        func skip(past end: String, what: String) throws(Failure) {
+            let start = line
+            while i < bytes.count && !peek(end) { if bytes[i] == 10 { line += 1 }; i += 1 }
+            guard i < bytes.count else { throw Failure(line: start, message: "unterminated \(what)") }
+            i += end.utf8.count
+        }
+        func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
+        func skipSpace() { while i < bytes.count && isSpace(bytes[i]) { if bytes[i] == 10 { line += 1 }; i += 1 } }
+        func name() -> String {
+            let s = i
+            while i < bytes.count && !isSpace(bytes[i]) && bytes[i] != 62 && bytes[i] != 47 && bytes[i] != 61 { i += 1 }
+            return String(decoding: bytes[s..<i], as: UTF8.self)
+        }
+        while i < bytes.count {
+            if bytes[i] != 60 {   // text between elements: ignored
+                if bytes[i] == 10 { line += 1 }
+                i += 1
+                continue
+            }
+            if peek("<?") { try skip(past: "?>", what: "processing instruction"); continue }
+            if peek("<!--") { try skip(past: "-->", what: "comment"); continue }
+            if peek("<!") { try skip(past: ">", what: "declaration"); continue }
+            if peek("</") {
+                i += 2
+                let n = name()
+                skipSpace()
+                guard i < bytes.count && bytes[i] == 62 else { throw Failure(line: line, message: "expected '>' to close </\(n)") }
+                i += 1
+                guard let open = stack.popLast() else { throw Failure(line: line, message: "</\(n)> closes nothing") }
+                guard open.name == n else { throw Failure(line: line, message: "</\(n)> closes <\(open.name)> opened on line \(open.line)") }
+                if stack.isEmpty { root = open } else { stack[stack.count - 1].children.append(open) }
+                continue
+            }
+            i += 1
+            var element = XMLElement(name: name(), attributes: [:], children: [], line: line)
+            guard !element.name.isEmpty else { throw Failure(line: line, message: "expected an element name after '<'") }
+            while true {
+                skipSpace()
+                guard i < bytes.count else { throw Failure(line: element.line, message: "unterminated <\(element.name)>") }
+                if bytes[i] == 62 {   // >
+                    i += 1
+                    stack.append(element)
+                    break
+                }
+                if peek("/>") {
+                    i += 2
+                    if stack.isEmpty { root = element } else { stack[stack.count - 1].children.append(element) }
+                    break
+                }
+                let key = name()
+                skipSpace()
+                guard !key.isEmpty, i < bytes.count, bytes[i] == 61 else { throw Failure(line: line, message: "<\(element.name)>: expected name=\"value\"") }
+                i += 1
+                skipSpace()
+                guard i < bytes.count, bytes[i] == 34 || bytes[i] == 39 else { throw Failure(line: line, message: "<\(element.name)> \(key): expected a quoted value") }
+                let quote = bytes[i]
+                i += 1
+                let s = i
+                while i < bytes.count && bytes[i] != quote { if bytes[i] == 10 { line += 1 }; i += 1 }
+                guard i < bytes.count else { throw Failure(line: element.line, message: "<\(element.name)> \(key): unterminated value") }
+                element.attributes[key] = unescape(String(decoding: bytes[s..<i], as: UTF8.self))
+                i += 1
+            }
+            if root != nil && stack.isEmpty { break }
+        }
+        if let open = stack.last { throw Failure(line: open.line, message: "<\(open.name)> is never closed") }
+        guard let root else { throw Failure(line: line, message: "no element found") }
+        return root
+    }
+
+    /// `&amp;` `&lt;` `&gt;` `&quot;` `&apos;` and numeric references.
+    static func unescape(_ s: String) -> String {
+        guard s.contains("&") else { return s }
+        var out = ""
+        var rest = Substring(s)
+        while let amp = rest.firstIndex(of: "&") {
+            out += rest[..<amp]
+            guard let semi = rest[amp...].firstIndex(of: ";") else { out += rest[amp...]; return out }
+            let entity = rest[rest.index(after: amp)..<semi]
+            switch entity {
+            case "amp": out += "&"
+            case "lt": out += "<"
+            case "gt": out += ">"
+            case "quot": out += "\""
+            case "apos": out += "'"
+            default:
+                if entity.hasPrefix("#x"), let v = UInt32(entity.dropFirst(2), radix: 16), let u = Unicode.Scalar(v) { out.unicodeScalars.append(u) }
+                else if entity.hasPrefix("#"), let v = UInt32(entity.dropFirst()), let u = Unicode.Scalar(v) { out.unicodeScalars.append(u) }
+                else { out += rest[amp...semi] }
+            }
+            rest = rest[rest.index(after: semi)...]
+        }
+        return out + rest
+    }
+}
