@@ -12,7 +12,8 @@ struct P2PTop: ParsableCommand {
         abstract: "See and drive PCIe peer-to-peer DMA: topology, BARs, P2P verdicts, pins and transfers.",
         discussion: """
             Sources (every command): the live machine by default, or --dump FILE (lspci -x output), \
-            --sysfs-root DIR (a captured root containing sys/), --snapshot FILE (p2ptop snapshot).
+            --sysfs-root DIR (a captured root containing sys/), --snapshot FILE (p2ptop snapshot), \
+            --hwloc FILE (lstopo --of xml), --fabric NAME (a demo machine).
             A bare `p2ptop` starts the terminal UI (press ? for keys).
             """,
         version: "0.2.0",
