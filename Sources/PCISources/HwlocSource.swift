@@ -25,7 +25,7 @@ public enum HwlocSource {
         var devices: [Device] = []
         var lines: [BDF: Int] = [:]
         var info: [String: String] = [:]
-        try walk(root, path: path, into: &devices, lines: &lines, info: &info)
+        try walk(root, path: path, numa: nil, into: &devices, lines: &lines, info: &info)
         var host = HostInfo(kernelRelease: info["OSRelease"], hostname: info["HostName"])
         if let v = info["CPUVendor"] { host.cpuVendor = HostProbe.normalizeVendor(v) }
         host.cpuFamily = info["CPUFamilyNumber"].flatMap { Int($0) }
@@ -35,20 +35,39 @@ public enum HwlocSource {
     /// Depth-first over objects; `info` collects the first value of each `<info name=…>`.
     /// A bus ID seen twice is an error naming both lines: p2ptop's model (like the kernel's)
     /// has one function per address.
-    static func walk(_ e: XMLElement, path: String, into devices: inout [Device], lines: inout [BDF: Int], info: inout [String: String]) throws(SourceError) {
+    /// `numa`: the NUMA node of the objects being walked — a NUMANode ancestor (v1.x), or a
+    /// Package/Group whose nodeset holds exactly one node (v2) — given to the PCI functions below.
+    static func walk(_ e: XMLElement, path: String, numa: Int?, into devices: inout [Device], lines: inout [BDF: Int], info: inout [String: String]) throws(SourceError) {
         for child in e.children {
             if child.name == "info", let k = child.attributes["name"], let v = child.attributes["value"], info[k] == nil { info[k] = v }
             guard child.name == "object" else { continue }
+            var node = numa
+            if child.attributes["type"] == "NUMANode", let i = child.attributes["os_index"].flatMap({ Int($0) }) { node = i }
+            else if let set = child.attributes["nodeset"] { node = singleNode(set) }
             if let busid = child.attributes["pci_busid"] {
-                let d = try device(child, busid: busid, path: path)
+                var d = try device(child, busid: busid, path: path)
+                d.sysfs?.numaNode = node
                 if let first = lines[d.bdf] {
                     throw SourceError(file: path, line: child.line, "pci_busid \(d.bdf) appears twice (first on line \(first)): one function per address")
                 }
                 lines[d.bdf] = child.line
                 devices.append(d)
             }
-            try walk(child, path: path, into: &devices, lines: &lines, info: &info)
+            try walk(child, path: path, numa: node, into: &devices, lines: &lines, info: &info)
         }
+    }
+
+    /// `0x00000002` → 1; `0x00000003,0xf0000000` (several nodes) → nil. Words are 32-bit hex,
+    /// most significant first; an empty word is zero.
+    static func singleNode(_ nodeset: String) -> Int? {
+        var bits: [Int] = []
+        let words = nodeset.split(separator: ",", omittingEmptySubsequences: false).reversed()
+        for (w, word) in words.enumerated() {
+            let hex = word.hasPrefix("0x") ? word.dropFirst(2) : word
+            guard let v = hex.isEmpty ? 0 : UInt32(hex, radix: 16) else { return nil }
+            for b in 0..<32 where v & (1 << UInt32(b)) != 0 { bits.append(w * 32 + b) }
+        }
+        return bits.count == 1 ? bits[0] : nil
     }
 
     /// `0604 [8086:3408] [0000:0000] 13`: class, vendor:device, subvendor:subdevice, revision.

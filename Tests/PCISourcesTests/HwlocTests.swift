@@ -83,6 +83,21 @@ import PCITopology
         #expect(t.host.cpuVendor == "amd" && t.host.cpuFamily == 23 && t.host.kernelRelease?.hasPrefix("3.10.0") == true)
         #expect(t.device(BDF("0000:01:00.0")!)?.sysfs?.osDevices.contains(OSDevice(kind: .block, name: "nvme0n1")) == true)
         #expect(t.source.kind == .hwloc)
+        // NUMA: v1.x nests host bridges in NUMANode objects; v2 gives Packages a nodeset.
+        #expect(t.devices.filter { (0x10...0x15).contains($0.bdf.bus) }.allSatisfy { $0.sysfs?.numaNode == 1 })
+        #expect(t.devices.filter { (0x70...0x75).contains($0.bdf.bus) }.allSatisfy { $0.sysfs?.numaNode == 7 })
+        let v2 = try HwlocSource.load(path: Fixtures.path("hwloc/hwloc-24em64t-2n6c2t-pci.xml"))
+        #expect(v2.devices.filter { $0.bdf.bus >= 0x10 }.allSatisfy { $0.sysfs?.numaNode == 1 })
+        #expect(v2.devices.filter { $0.bdf.bus < 0x10 }.allSatisfy { $0.sysfs?.numaNode == 0 })
+    }
+
+    @Test func nodesets() {
+        #expect(HwlocSource.singleNode("0x00000002") == 1)
+        #expect(HwlocSource.singleNode("0x00000001,0x00000000") == 32)
+        #expect(HwlocSource.singleNode("0x00000010,,0x0") == 68)
+        #expect(HwlocSource.singleNode("0x000000ff") == nil)
+        #expect(HwlocSource.singleNode("0x0") == nil)
+        #expect(HwlocSource.singleNode("zz") == nil)
     }
 
     static func write(_ text: String) -> String {
