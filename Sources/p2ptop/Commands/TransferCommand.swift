@@ -42,6 +42,9 @@ struct TransferCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Real O_DIRECT: threads, io_uring, or io_uring-fixed (the buffer registered once: long-term pins).", valueName: "kind"))
     var queue: String = "threads"
 
+    @Option(name: .customLong("gid-index"), help: "Real RDMA on RoCE: the GID table entry the loopback QP addresses (ibv_devinfo -v lists them).")
+    var gidIndex: Int = 0
+
     @Option(help: ArgumentHelp("odirect, rdma, dmabuf, zerocopy or cpu.", valueName: "method"))
     var via: String = "odirect"
 
@@ -146,7 +149,8 @@ extension TransferCommand {
             target = .p2pmem(try source.load().device(named: String(to.dropFirst(7))).bdf.description)
         } else if to.hasPrefix("dmabuf:"), to.count > 7 { target = .dmabuf(heap: String(to.dropFirst(7)))
         } else { throw CommandError(message: "--to \(to): expected host, p2pmem:DEVICE or dmabuf:HEAP (e.g. dmabuf:system) for a real RDMA write") }
-        let request = VerbsLoopback.Request(device: parts.first, port: port, target: target, size: ByteSize.parse(size)!, block: ByteSize.parse(block)!)
+        guard gidIndex >= 0 && gidIndex < 256 else { throw CommandError(message: "--gid-index \(gidIndex): expected 0…255") }
+        let request = VerbsLoopback.Request(device: parts.first, port: port, gidIndex: gidIndex, target: target, size: ByteSize.parse(size)!, block: ByteSize.parse(block)!)
         let r = VerbsLoopback.run(request, inventory: VerbsRDMASource().inventory())
         let pins: [(String, JSON)] = [("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
                                       ("registered_vmpin_kb", .int(Int64(r.registeredPinnedKB))), ("source", .string("/proc/vmstat, /proc/self/status VmPin"))]
