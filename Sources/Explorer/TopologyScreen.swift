@@ -124,6 +124,12 @@ extension ExplorerApp {
         }
         if let br = d.bridge {
             lines.append([Span("bridge", theme.title), Span("  buses \(hex(br.secondary, width: 2))-\(hex(br.subordinate, width: 2))", theme.text)])
+            // The address windows it forwards downstream (lspci's "Memory behind bridge").
+            for w in br.windows {
+                let span = w.isEnabled ? "0x" + String(w.base, radix: 16) + "-0x" + String(w.limit, radix: 16) : "disabled"
+                lines.append([Span("  " + w.kind.rawValue.padded(14), theme.dim), Span(span.padded(36), w.isEnabled ? theme.text : theme.dim),
+                              Span(w.isEnabled ? sizeText(w.size) + (w.is64Bit ? " 64-bit" : "") : "", theme.accent)])
+            }
         }
         Paragraph(lines).render(in: Rect(x: body.x + 2, y: body.y + 1, width: body.width - 4, height: body.height - 2), on: &c)
     }

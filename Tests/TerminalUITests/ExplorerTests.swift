@@ -297,3 +297,26 @@ extension ExplorerTests {
         #expect(c.text.contains("no PCIe link known for it"), "a file has no link to draw against")
     }
 }
+
+extension ExplorerTests {
+    /// A bridge's device screen lists the windows it forwards, as lspci's "behind bridge" lines.
+    @Test func bridgeWindowsOnTheDeviceScreen() throws {
+        var c0 = ConfigSpaceBuilder(size: 256, vendor: 0x8086, device: 0x347a, classCode: 0x0604, header: 1)
+        c0.buses(primary: 0, secondary: 1, subordinate: 1)
+        c0.w16(0x20, 0xfff0); c0.w16(0x22, 0x0000)                   // memory window: disabled
+        c0.w16(0x24, 0x8001); c0.w16(0x26, 0x8ff1)                   // 64-bit prefetchable 0x60_8000_0000-0x60_8fff_ffff
+        c0.w32(0x28, 0x60); c0.w32(0x2c, 0x60)
+        let t = Topology(devices: [Device(bdf: BDF("0000:00:01.0")!, config: c0.config, sysfs: nil)], source: SourceInfo(kind: .fabric))
+        let a = try app(t)
+        let port = try #require(t.devices.first { d in d.bridge?.windows.contains { $0.isEnabled && $0.kind == .prefetchable } == true })
+        a.handle(.key(.character("/")))
+        for ch in port.bdf.short { a.handle(.key(.character(ch))) }
+        a.handle(.key(.enter))
+        a.handle(.key(.character("2")))
+        let c = frame(a, 120, 40)
+        let w = try #require(port.bridge?.windows.first { $0.kind == .prefetchable })
+        #expect(w.base == 0x60_8000_0000 && w.limit == 0x60_8fff_ffff)
+        #expect(c.text.contains("prefetchable") && c.text.contains("0x6080000000-0x608fffffff") && c.text.contains("256M 64-bit"), "\(c.text)")
+        #expect(c.text.contains("disabled"), "the memory window forwards nothing")
+    }
+}
