@@ -50,7 +50,7 @@ extension ExplorerApp {
         switch key {
         case .backspace: if !p.path.isEmpty { p.path.removeLast() }
         case .character("\u{15}"): p.path = ""
-        case .character(let c) where !c.isNewline: p.path.append(c)
+        case .character(let c) where c.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }): p.path.append(c)
         default: return
         }
         p.function = blockDevices.first { $0.devicePath == p.path }?.function
