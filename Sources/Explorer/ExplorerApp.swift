@@ -105,8 +105,11 @@ public final class ExplorerApp {
             return
         }
         if pendingTransfer != nil {
-            if key == .enter { startTransfer(); screen = .transfers }
-            if key == .escape || key == .character("q") { pendingTransfer = nil }
+            switch key {
+            case .enter: startTransfer(); screen = .transfers
+            case .escape, .character("q"): pendingTransfer = nil
+            default: editTransfer(key)
+            }
             return
         }
         if let plan = pendingRealRead {
@@ -302,6 +305,8 @@ public final class ExplorerApp {
     }
 
     var commandEquivalent: String {
+        if let (r, _) = pendingTransfer { return transferCommand(r) }
+        if let p = pendingRealRead, !p.path.isEmpty { return "p2ptop transfer --from \(p.function == nil ? "file" : "block"):\(p.path) --to host" }
         switch screen {
         case .topology: return "p2ptop tree" + sourceFlags
         case .device: return "p2ptop show \(selectedDevice.map { topology.alias($0.bdf) ?? $0.bdf.description } ?? "")" + sourceFlags
@@ -312,8 +317,7 @@ public final class ExplorerApp {
         case .pins: return "p2ptop watch"
         case .transfers:
             guard let j = jobs.last else { return "p2ptop transfer" + sourceFlags + " --from … --to …" }
-            let n = { (b: BDF?) in b.map { self.topology.alias($0) ?? $0.short } ?? "host" }
-            return "p2ptop transfer" + sourceFlags + " --from \(n(j.request.from)) --to \(n(j.request.to)) --size \(j.request.size >> 30)G --via \(j.request.method.rawValue)"
+            return j.command
         }
     }
 

@@ -18,16 +18,17 @@ extension ExplorerApp {
         let clients = topology.devices.filter { topology.kind($0.bdf) == .nvme && $0.bdf != provider.bdf }
         let client = clients.first { analyzer.verdict(provider: provider.bdf, client: $0.bdf).mapType == .busAddr } ?? clients.first
         guard let c = client else { return nil }
-        let name = { (b: BDF) in self.topology.alias(b) ?? b.short }
         let r = TransferRequest(from: c.bdf, to: provider.bdf, size: 16 << 30, block: 1 << 20, queueDepth: 4, method: .odirect)
-        return (r, "\(name(c.bdf)) → \(name(provider.bdf)) 16G odirect")
+        return (r, transferLabel(r))
     }
 
     func startTransfer() {
         guard topology.source.kind != .live else { message = "on the live machine t reads a block device for real; modelled transfers: --fabric NAME"; return }
         guard let (r, label) = pendingTransfer ?? defaultTransfer() else { message = "no published p2pmem provider and NVMe client here"; return }
         do {
-            jobs.append(try TransferJob(request: r, label: label, topology: topology, analyzer: analyzer, arbiter: arbiter))
+            let job = try TransferJob(request: r, label: label, topology: topology, analyzer: analyzer, arbiter: arbiter)
+            job.command = transferCommand(r)
+            jobs.append(job)
             message = "started: \(label)"
         } catch {
             message = "engine: \(error)"
@@ -70,8 +71,10 @@ extension ExplorerApp {
         let on = p.function.map { " (\(topology.alias($0) ?? $0.short))" } ?? ""
         let label = "\(p.path.split(separator: "/").last ?? "")\(on) → host \(p.size >> 20)M"
         let bottleneck = p.function.flatMap { topology.device($0) }.flatMap { topology.link(of: $0)?.link.status }.flatMap { $0.bytesPerSecond }
-        jobs.append(TransferJob(realRead: p, label: label, bottleneck: bottleneck))
-        message = "started: \(label) (p2ptop transfer --from \(p.function == nil ? "file" : "block"):\(p.path) --to host --size \(p.size >> 20)M)"
+        let job = TransferJob(realRead: p, label: label, bottleneck: bottleneck)
+        job.command = "p2ptop transfer --from \(p.function == nil ? "file" : "block"):\(p.path) --to host --size \(p.size >> 20)M"
+        jobs.append(job)
+        message = "started: \(label) (\(job.command))"
     }
 
     func renderRealReadDialog(_ screenArea: Rect, _ c: inout Canvas) {
@@ -99,18 +102,64 @@ extension ExplorerApp {
         if now - lastTelemetry >= 0.5 { telemetry.tick(time: now); lastTelemetry = now }
     }
 
+    /// The transfer dialog is an editor: ←/→ the first device, ↑/↓ the second (host memory is
+    /// one of the choices), m the method, + and - the size.
+    func editTransfer(_ key: Key) {
+        guard var (r, _) = pendingTransfer else { return }
+        let choices: [BDF?] = [nil] + analyzer.endpoints.map { Optional($0.bdf) }
+        func step(_ current: BDF?, _ by: Int) -> BDF? {
+            let i = choices.firstIndex { $0 == current } ?? 0
+            return choices[(i + by + choices.count) % choices.count]
+        }
+        switch key {
+        case .left: r.from = step(r.from, -1)
+        case .right: r.from = step(r.from, 1)
+        case .up: r.to = step(r.to, -1)
+        case .down: r.to = step(r.to, 1)
+        case .character("m"):
+            let all = TransferMethod.allCases
+            r.method = all[((all.firstIndex(of: r.method) ?? 0) + 1) % all.count]
+        case .character("+"): r.size = min(r.size * 2, 1 << 40)
+        case .character("-"): r.size = max(r.size / 2, 1 << 20)
+        default: return
+        }
+        pendingTransfer = (r, transferLabel(r))
+    }
+
+    func deviceName(_ b: BDF?) -> String { b.map { topology.alias($0) ?? $0.short } ?? "host" }
+
+    func transferLabel(_ r: TransferRequest) -> String {
+        "\(deviceName(r.from)) → \(deviceName(r.to)) \(sizeText(UInt64(r.size))) \(r.method.rawValue)"
+    }
+
+    /// The one-shot command for the dialog's transfer.
+    func transferCommand(_ r: TransferRequest) -> String {
+        "p2ptop transfer\(sourceFlags) --from \(deviceName(r.from)) --to \(deviceName(r.to)) --via \(r.method.rawValue) --size \(sizeText(UInt64(r.size)))"
+    }
+
+    /// What each side is, for the method (as `p2ptop transfer --help` says).
+    static func roles(_ m: TransferMethod) -> (from: String, to: String, via: String) {
+        switch m {
+        case .odirect: return ("the NVMe doing the read", "the memory it lands in (p2pmem or host)", "O_DIRECT: FOLL_PIN | FOLL_PCI_P2PDMA per I/O")
+        case .rdma: return ("the RDMA NIC", "the memory it registers", "ibv_reg_mr: FOLL_PIN | FOLL_LONGTERM, no FOLL_PCI_P2PDMA")
+        case .dmabuf: return ("the RDMA NIC", "the device whose BAR is exported", "VFIO dma-buf + ibv_reg_dmabuf_mr: no struct pages, no pins")
+        case .zerocopy: return ("the memory sent (p2pmem or host)", "the NIC sending it", "MSG_ZEROCOPY: page references without FOLL_PCI_P2PDMA")
+        case .cpu: return ("the memory copied from", "the BAR written through resourceN", "CPU MMIO copy: no DMA, no pins")
+        }
+    }
+
     func renderTransferDialog(_ screenArea: Rect, _ c: inout Canvas) {
         guard let (r, _) = pendingTransfer else { return }
-        let name = { (b: BDF?) in b.map { self.topology.alias($0) ?? $0.short } ?? "host" }
+        let roles = Self.roles(r.method)
         let verdict = r.from.flatMap { f in r.to.map { analyzer.verdict(provider: $0, client: f) } }
         let lines: [Line] = [
-            [Span("from   ", theme.dim), Span(name(r.from), theme.accent), Span("  (the NVMe doing the DMA)", theme.dim)],
-            [Span("to     ", theme.dim), Span(name(r.to), theme.accent), Span("  (its p2pmem, mmap'd from p2pmem/allocate)", theme.dim)],
-            [Span("size   ", theme.dim), Span("\(r.size >> 30) GiB in \(r.block >> 20) MiB I/Os, queue depth \(r.queueDepth)", theme.text)],
-            [Span("via    ", theme.dim), Span("O_DIRECT: FOLL_PIN | FOLL_PCI_P2PDMA per I/O", theme.text)],
-            [Span("path   ", theme.dim), Span(verdict.map { "\($0.mapType.rawValue), \($0.pathClass.rawValue)" } ?? "?", theme.good)],
+            [Span("from   ", theme.dim), Span(deviceName(r.from).padded(10), theme.accent), Span("  \(roles.from)   ←/→", theme.dim)],
+            [Span("to     ", theme.dim), Span(deviceName(r.to).padded(10), theme.accent), Span("  \(roles.to)   ↑/↓", theme.dim)],
+            [Span("size   ", theme.dim), Span("\(sizeText(UInt64(r.size))) in \(r.block >> 20) MiB I/Os, queue depth \(r.queueDepth)", theme.text), Span("   +/-", theme.dim)],
+            [Span("via    ", theme.dim), Span(r.method.rawValue, theme.accent), Span(" — \(roles.via)   m", theme.text)],
+            [Span("path   ", theme.dim), Span(verdict.map { "\($0.mapType.rawValue), \($0.pathClass.rawValue)" } ?? "host memory: no peer path", theme.good)],
             [],
-            [Span("Enter", theme.accent), Span(" starts it   "), Span("Esc", theme.accent), Span(" cancels   (p2ptop transfer --from \(name(r.from)) --to \(name(r.to)) --size 16G)", theme.dim)],
+            [Span("Enter", theme.accent), Span(" starts it   "), Span("Esc", theme.accent), Span(" cancels   (\(transferCommand(r)))", theme.dim)],
         ]
         Dialog(title: "Start a transfer", lines: lines, style: theme.text, border: theme.border).render(in: screenArea, on: &c)
     }

@@ -26,6 +26,9 @@ public final class TransferJob: @unchecked Sendable {
 
     public let request: TransferRequest
     public let label: String
+    /// The one-shot command that does the same (for the status line).
+    public var command = ""
+
     public let bottleneck: Double?
     /// The devices the data crosses (provider … client), for live rates on the tree.
     public let path: [BDF]

@@ -320,3 +320,34 @@ extension ExplorerTests {
         #expect(c.text.contains("disabled"), "the memory window forwards nothing")
     }
 }
+
+extension ExplorerTests {
+    /// The transfer dialog edits what it starts: ←/→ and ↑/↓ pick the devices (host memory is a
+    /// choice), m the method, +/- the size; the status line shows the matching command.
+    @Test func transferDialogIsAnEditor() throws {
+        let t = try DemoFabrics.load(DemoFabrics.defaultName)
+        let a = try app(t)
+        a.handle(.key(.character("t")))
+        var c = frame(a, 140, 40)
+        #expect(c.text.contains("O_DIRECT: FOLL_PIN | FOLL_PCI_P2PDMA per I/O"))
+        a.handle(.key(.character("m")))
+        c = frame(a, 140, 40)
+        #expect(c.text.contains("the RDMA NIC") && c.text.contains("ibv_reg_mr: FOLL_PIN | FOLL_LONGTERM"), "\(c.text)")
+        let nic = try t.resolve("nic0").bdf
+        for _ in 0..<64 where !(c.text.contains("from   nic0")) {
+            a.handle(.key(.right))
+            c = frame(a, 140, 40)
+        }
+        #expect(c.text.contains("from   nic0"))
+        a.handle(.key(.character("-"))); a.handle(.key(.character("-")))
+        c = frame(a, 140, 40)
+        #expect(c.text.contains("size   4G in 1 MiB I/Os"))
+        #expect(c.lines.last!.contains("p2ptop transfer --fabric x --from nic0 --to nvme1 --via rdma --size 4G"), "\(c.lines.last!)")
+        a.handle(.key(.enter))
+        let job = try #require(a.jobs.last)
+        #expect(job.request.method == .rdma && job.request.from == nic && job.request.size == 4 << 30)
+        let deadline = Date().addingTimeInterval(10)
+        while !job.snapshot.finished && Date() < deadline { usleep(10_000) }
+        #expect(job.snapshot.result.hasPrefix("EREMOTEIO"), "RDMA MRs on p2pmem are refused: \(job.snapshot.result)")
+    }
+}
