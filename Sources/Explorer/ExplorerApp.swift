@@ -342,6 +342,7 @@ public final class ExplorerApp {
             [Span("f", theme.accent), Span("  filter the tree by kind: all, GPU, NIC, NVMe, accelerator, storage")],
             [Span("Esc", theme.accent), Span("  clear the path marked from the matrix")],
             [Span("t  c", theme.accent), Span("  start a transfer (a dialog; Enter accepts; live: a real O_DIRECT read), cancel it")],
+            [Span("  in the dialog", theme.accent), Span("  ←/→ ↑/↓ devices, m method, +/- size")],
             [Span("a", theme.accent), Span("  flip ACS redirect (RR, CR) on the selected port — demo fabrics; the matrix follows")],
             [Span("m P U", theme.accent), Span("  map the selected device's memory, pin 256 pages of it, unpin")],
             [Span("u  x r", theme.accent), Span("  unbind the selected provider; export its BAR as a dma-buf, revoke it")],
