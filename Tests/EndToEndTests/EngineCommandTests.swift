@@ -7,6 +7,18 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
     }
 
+    /// `provider`: the pool the kernel would choose, as JSON, and exit 1 when none can serve.
+    @Test func providerContract() throws {
+        let r = try CLI.run(["provider", "--fabric", "icelake-gpu-switch", "nic0", "nvme0", "--json"])
+        #expect(r.status == 0)
+        let d = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(d["schema"] as? String == "p2ptop.provider/1" && (d["closest"] as? [String]) == ["0000:1c:00.0"])
+        let none = try CLI.run(["provider", "--fabric", "icelake-gpu-switch", "nvme2"], env: ["NO_COLOR": "1"])
+        #expect(none.status == 1 && none.stdout.contains("refused") && none.stdout.contains("the kernel would use host memory"))
+        let usage = try CLI.run(["provider", "--fabric", "icelake-gpu-switch"])
+        #expect(usage.status == 2)
+    }
+
     @Test func fabricsContract() throws {
         let r = try CLI.run(["fabrics", "--json"])
         let d = try json(r)

@@ -1,5 +1,6 @@
 import Testing
 import PCITopology
+import PCISources
 @testable import P2PDMA
 
 let b = Fabric.bdf
@@ -255,5 +256,43 @@ let b = Fabric.bdf
         h.rdmaDevices = ["mlx5_0"]; h.memlockSoft = 64 << 20
         #expect(try codes(h).isEmpty, "exactly the buffer size is enough")
         #expect(try doctor().hostFindings(h, rdmaPinBytes: 1 << 30).map(\.code) == ["memlock-low"])
+    }
+}
+
+/// `pci_p2pdma_distance_many` and `pci_p2pmem_find_many` on the demo GPU server.
+@Suite struct ProviderChoiceTests {
+    func analyzer(_ t: Topology) -> P2PAnalyzer { P2PAnalyzer(topology: t, kernel: .latest, cpu: CPUInfo(vendor: "intel", family: 6)) }
+
+    @Test func closestPublishedPoolServesEveryClient() throws {
+        let t = try DemoFabrics.load("icelake-gpu-switch")
+        let a = analyzer(t)
+        let nic = try t.resolve("nic0").bdf, nvme0 = try t.resolve("nvme0").bdf, nvme1 = try t.resolve("nvme1").bdf, nvme2 = try t.resolve("nvme2").bdf
+        let choice = a.p2pmemFindMany(clients: [nic, nvme0])
+        let expected = a.verdict(provider: nvme1, client: nic).distance + a.verdict(provider: nvme1, client: nvme0).distance
+        #expect(choice.closest == [nvme1] && choice.distance == expected, "the sum of the clients' distances")
+        #expect(a.distanceMany(provider: nvme1, clients: []).distance == nil, "no clients: -1")
+        let refused = a.p2pmemFindMany(clients: [nic, nvme2])
+        #expect(refused.closest.isEmpty && refused.distance == nil)
+        #expect(refused.considered.first?.refusedBy?.client == nvme2, "one NOT_SUPPORTED pair rules the provider out, and says which")
+    }
+
+    @Test func equallyCloseProvidersAreAllCandidates() throws {
+        let base = try DemoFabrics.load("icelake-gpu-switch")
+        let nvme0 = try base.resolve("nvme0").bdf, nic = try base.resolve("nic0").bdf
+        // Publish a second pool on nvme0, beside nvme1's; and an unpublished one, never considered.
+        let gpu = try base.resolve("gpu0").bdf
+        let devices = base.devices.map { d -> Device in
+            var d = d
+            if d.bdf == nvme0 { d.sysfs?.p2pmem = P2PMem(size: 64 << 20, available: 64 << 20, published: true) }
+            if d.bdf == gpu { d.sysfs?.p2pmem = P2PMem(size: 64 << 20, available: 64 << 20, published: false) }
+            return d
+        }
+        let t = Topology(devices: devices, host: base.host, source: base.source)
+        let a = analyzer(t)
+        let choice = a.p2pmemFindMany(clients: [nic])
+        let nvme1 = try t.resolve("nvme1").bdf
+        #expect(Set(choice.considered.map { $0.provider }) == Set([nvme0, nvme1]), "unpublished pools are not offered")
+        let d0 = a.verdict(provider: nvme0, client: nic).distance, d1 = a.verdict(provider: nvme1, client: nic).distance
+        #expect(choice.closest.count == (d0 == d1 ? 2 : 1) && choice.distance == min(d0, d1))
     }
 }
