@@ -74,6 +74,23 @@ import Testing
 }
 
 @Suite struct WatchCommandTests {
+    /// `--trace`: a Chrome/Perfetto JSON trace of counter events, pins first among them.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/vmstat"), "no /proc/vmstat"))
+    func traceIsAPerfettoCounterTrace() throws {
+        let path = CLI.temp("")
+        let r = try CLI.run(["watch", "--count", "3", "--interval", "0.05", "--trace", path])
+        #expect(r.status == 0)
+        let events = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [[String: Any]])
+        #expect(events.allSatisfy { $0["ph"] as? String == "C" && $0["args"] is [String: Any] })
+        let pins = events.filter { $0["name"] as? String == "pins" }
+        #expect(pins.count == 3 && pins.allSatisfy { ($0["args"] as? [String: Any])?["outstanding"] != nil })
+        let ts = pins.compactMap { $0["ts"] as? Double }
+        #expect(ts == ts.sorted() && (ts.last ?? 0) >= 90_000, "microseconds: two 50 ms intervals")
+        #expect(events.contains { $0["name"] as? String == "pins per second" }, "rates from the second sample on")
+        let bad = try CLI.run(["watch", "--count", "1", "--trace", "/nonexistent-dir/t.json"])
+        #expect(bad.status == 2 && bad.stderr.contains("/nonexistent-dir/t.json: cannot write"))
+    }
+
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/vmstat"), "no /proc/vmstat"))
     func watchContractReadsTheRealVmstat() throws {
         let r = try CLI.run(["watch", "--json", "--count", "3", "--interval", "0.05"])

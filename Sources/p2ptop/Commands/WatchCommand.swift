@@ -1,4 +1,5 @@
 import ArgumentParser
+import LinuxFiles
 import PCISources
 import Telemetry
 
@@ -23,6 +24,9 @@ struct WatchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Rewrite this file atomically each interval in OpenMetrics text (node_exporter textfile collector).", valueName: "file"))
     var openmetrics: String?
 
+    @Option(help: ArgumentHelp("Also write counter tracks (pins, rates, pools) as a Chrome/Perfetto JSON trace.", valueName: "file"))
+    var trace: String?
+
     @Flag(help: "One JSON object per line (schema p2ptop.sample/1).")
     var json = false
 
@@ -39,6 +43,13 @@ struct WatchCommand: ParsableCommand {
         let t = Telemetry.standard(root: root)
         signal(SIGINT) { _ in watchStop = 1 }
         signal(SIGTERM) { _ in watchStop = 1 }
+        var traceFile: UnsafeMutablePointer<FILE>?
+        if let path = trace {
+            guard let f = fopen(path, "w") else { throw CommandError(message: "\(path): cannot write: \(String(cString: strerror(errno)))") }
+            traceFile = f
+            fputs("[", f)
+        }
+        defer { if let f = traceFile { fputs("\n]\n", f); fclose(f) } }
         var n = 0
         let start = Bench.now()
         while watchStop == 0 {
@@ -47,7 +58,15 @@ struct WatchCommand: ParsableCommand {
             n += 1
             emitSample(t, seq: n)
             fflush(stdout)
-            if let path = openmetrics { try writeAtomically(path, OpenMetrics.render(t.lastReadings)) }
+            if let path = openmetrics {
+                if let e = FileIO.writeAtomically(path, Array(OpenMetrics.render(t.lastReadings).utf8)) { throw CommandError(message: "\(path): cannot write: \(e)") }
+            }
+            if let f = traceFile {
+                for (i, event) in Self.traceEvents(t, microseconds: (now - start) * 1e6).enumerated() {
+                    fputs((n == 1 && i == 0 ? "\n" : ",\n") + event.serialized(), f)
+                }
+                fflush(f)
+            }
             if let c = count, n >= c { break }
             let next = start + Double(n) * interval
             let wait = next - Bench.now()
@@ -100,16 +119,28 @@ struct WatchCommand: ParsableCommand {
         }
     }
 
-    func writeAtomically(_ path: String, _ text: String) throws {
-        let tmp = path + ".tmp.\(getpid())"
-        guard let f = fopen(tmp, "w") else { throw CommandError(message: "\(path): cannot write: \(String(cString: strerror(errno)))") }
-        let bytes = Array(text.utf8)
-        let ok = fwrite(bytes, 1, bytes.count, f) == bytes.count
-        fclose(f)
-        guard ok, rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw CommandError(message: "\(path): cannot write: \(String(cString: strerror(errno)))")
+    /// Chrome trace counter events ("ph": "C"), one per sampler: its rates where it has them
+    /// (bytes/s, pins/s), its levels otherwise (pins outstanding, pool bytes available). The
+    /// file is a JSON array whose closing bracket Perfetto and chrome://tracing do not need, so
+    /// an interrupted watch still leaves a readable trace.
+    static func traceEvents(_ t: Telemetry, microseconds: Double) -> [JSON] {
+        var events: [JSON] = []
+        for name in t.lastReadings.keys.sorted() {
+            guard let r = t.lastReadings[name], r.stale == nil else { continue }
+            var levels: [(String, JSON)] = [], rates: [(String, JSON)] = []
+            for k in r.values.keys.sorted() {
+                if let rate = t.series["\(name).\(k)"]?.rate, !k.hasPrefix("size") && !k.hasPrefix("available") && !k.hasPrefix("link") && k != "outstanding" {
+                    rates.append((k, .double(rate)))
+                } else if k == "outstanding" || k.hasPrefix("available") || k.hasPrefix("total") || k.hasPrefix("link") {
+                    levels.append((k, .double(r.values[k]!)))
+                }
+            }
+            for (suffix, args) in [("", levels), (" per second", rates)] where !args.isEmpty {
+                events.append(.object([("name", .string(name + suffix)), ("ph", .string("C")), ("ts", .double(microseconds)),
+                                       ("pid", .int(1)), ("tid", .int(1)), ("args", .object(args))]))
+            }
         }
+        return events
     }
 }
 
