@@ -67,6 +67,8 @@ public final class ExplorerApp {
     /// RDMA devices of the machine shown (live: libibverbs; a captured root: its sysfs); nil for
     /// recorded sources and demo fabrics, where RDMA is modelled by the engine.
     public var rdma: RDMAInventory?
+    /// What the kernel allows on the machine shown (the doctor's host facts), where known.
+    public var hostFacts: HostFacts?
     let telemetry = Telemetry.standard(root: "/")
     var lastTelemetry = 0.0
 

@@ -226,7 +226,17 @@ extension ExplorerApp {
         let inner = body.inner
         var y = inner.y
         let providers = topology.devices.filter { $0.sysfs?.p2pmem != nil }
-        if providers.isEmpty { c.put("no p2pmem provider in this topology", x: inner.x, y: y, theme.dim, clip: inner); y += 2 }
+        if providers.isEmpty {
+            c.put("no p2pmem provider in this topology", x: inner.x, y: y, theme.dim, clip: inner)
+            // Why, where the kernel's configuration says so.
+            if let h = hostFacts {
+                y += 1
+                let off: Bool
+                if case .disabled = h.p2pdma { off = true } else { off = false }
+                c.put("kernel: " + h.p2pdmaSummary, x: inner.x, y: y, off ? theme.warn : theme.dim, clip: inner)
+            }
+            y += 2
+        }
         for d in providers {
             let pool = d.sysfs!.p2pmem!
             let live = jobs.last { $0.request.to == d.bdf }?.snapshot

@@ -351,3 +351,16 @@ extension ExplorerTests {
         #expect(job.snapshot.result.hasPrefix("EREMOTEIO"), "RDMA MRs on p2pmem are refused: \(job.snapshot.result)")
     }
 }
+
+extension ExplorerTests {
+    /// With no p2pmem provider, the Pins screen says why when the kernel's configuration does.
+    @Test func pinsScreenSaysWhyThereIsNoProvider() throws {
+        let fabric = try DemoFabrics.load("workstation")
+        let a = try app(fabric)
+        a.hostFacts = HostFacts(p2pdma: .disabled(file: "/proc/config.gz"))
+        a.handle(.key(.character("4")))
+        let c = frame(a, 120, 40)
+        #expect(c.text.contains("no p2pmem provider in this topology"))
+        #expect(c.text.contains("kernel: CONFIG_PCI_P2PDMA not set (/proc/config.gz)"), "\(c.text)")
+    }
+}

@@ -39,6 +39,7 @@ struct ExploreCommand: ParsableCommand {
         }
         let t = try source.load()
         let app = ExplorerApp(topology: t, analyzer: p2p.analyzer(for: t), names: NameDatabase(), theme: loaded, sourceFlags: source.source.flags)
+        app.hostFacts = DoctorCommand.hostFacts(for: source.source, t)
         switch source.source {
         case .live:
             app.rdma = RDMACommand.inventory(for: source.source, t)
