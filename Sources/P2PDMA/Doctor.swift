@@ -105,11 +105,24 @@ public struct Doctor: Sendable {
         topology.devices.flatMap { d -> [Finding] in
             guard only?.contains(d.bdf) ?? true else { return [] }
             return d.capabilities.resizableBARs.filter { !$0.isVF && $0.currentSize < $0.largestSize }.map { r in
-                Finding(severity: .info, code: "rebar-small", devices: [d.bdf],
-                        message: "\(name(d.bdf)) BAR \(r.barIndex) is \(sizeText(r.currentSize)); Resizable BAR allows up to \(sizeText(r.largestSize))",
+                var why = ""
+                if let (port, size) = narrowestPrefetchableWindow(above: d.bdf), size < r.largestSize {
+                    why = "; the upstream port \(name(port)) forwards only a \(sizeText(size)) prefetchable window, so the BAR cannot grow past that until the firmware assigns a larger one"
+                }
+                return Finding(severity: .info, code: "rebar-small", devices: [d.bdf],
+                        message: "\(name(d.bdf)) BAR \(r.barIndex) is \(sizeText(r.currentSize)); Resizable BAR allows up to \(sizeText(r.largestSize))" + why,
                         remedy: "enable Resizable BAR / Above 4G decoding in the firmware, or resize via /sys/bus/pci/devices/\(d.bdf)/resource\(r.barIndex)_resize with the driver unbound")
             }
         }
+    }
+
+    /// The smallest enabled prefetchable window on the bridges above a device: the most a
+    /// prefetchable BAR below them can grow into.
+    func narrowestPrefetchableWindow(above b: BDF) -> (BDF, UInt64)? {
+        topology.upstreamPath(b).compactMap { u -> (BDF, UInt64)? in
+            guard let w = topology.device(u)?.bridge?.windows.first(where: { $0.kind == .prefetchable && $0.isEnabled }) else { return nil }
+            return (u, w.size)
+        }.min { $0.1 < $1.1 }
     }
 
     func providerFindings(only: Set<BDF>?) -> [Finding] {

@@ -296,3 +296,37 @@ let b = Fabric.bdf
         #expect(choice.closest.count == (d0 == d1 ? 2 : 1) && choice.distance == min(d0, d1))
     }
 }
+
+/// Resizable BAR below a narrow bridge window: the doctor names the window that stops it.
+@Suite struct RebarWindowTests {
+    func machine(windowMB: UInt32) -> Topology {
+        var f = Fabric()
+        f.hostBridge("0000:00:00.0")
+        var port = ConfigSpaceBuilder(vendor: 0x8086, device: 0x347a, classCode: 0x0604, header: 1)
+        port.buses(primary: 0, secondary: 1, subordinate: 1)
+        port.express(type: 4, capSpeed: 4, capWidth: 16, staSpeed: 4, staWidth: 16)
+        // 64-bit prefetchable window at 0x60_0000_0000 of `windowMB` MiB.
+        let limit = 0x60_0000_0000 as UInt64 + UInt64(windowMB) << 20 - 1
+        port.w16(0x24, 0x0001); port.w16(0x26, UInt16((limit >> 16) & 0xfff0) | 1)
+        port.w32(0x28, 0x60); port.w32(0x2c, UInt32(limit >> 32))
+        f.add("0000:00:01.0", port)
+        var gpu = ConfigSpaceBuilder(vendor: 0x10de, device: 0x2482, classCode: 0x0300)
+        gpu.express(type: 0, capSpeed: 4, capWidth: 16, staSpeed: 4, staWidth: 16)
+        gpu.ext(at: 0x100, id: 0x15)                                  // ReBAR: 256 MB … 16 GB, now 256 MB
+        gpu.w32(0x104, (1 << 12) | (1 << 13) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 18))
+        gpu.w32(0x108, 1 << 5 | 8 << 8 | 1)
+        f.add("0000:01:00.0", gpu)
+        return f.topology
+    }
+
+    @Test func theNarrowWindowIsNamed() throws {
+        let t = machine(windowMB: 512)
+        let rebar = try #require(t.device(BDF("0000:01:00.0")!)?.capabilities.resizableBARs.first)
+        #expect(rebar.currentSize == 256 << 20 && rebar.largestSize == 16 << 30)
+        let f = try #require(Doctor(analyzer: P2PAnalyzer(topology: t, kernel: .latest, cpu: .unknown)).findings().first { $0.code == "rebar-small" })
+        #expect(f.message.contains("forwards only a 512 MB prefetchable window"), "\(f.message)")
+        let wide = machine(windowMB: 32 << 10)
+        let g = try #require(Doctor(analyzer: P2PAnalyzer(topology: wide, kernel: .latest, cpu: .unknown)).findings().first { $0.code == "rebar-small" })
+        #expect(!g.message.contains("forwards only"), "a 32 GB window leaves room: \(g.message)")
+    }
+}
