@@ -57,6 +57,10 @@ public enum HostJSON {
             ("phys_state", .string(p.physState)), ("rate", p.rate.map { .string($0.text) } ?? .null),
             ("rate_gbps", p.rate.map { .double($0.gbps) } ?? .null), ("link_layer", .string(p.linkLayer.rawValue)),
             ("lid", .int(Int64(p.lid))), ("xmit_bytes", count(p.transmittedBytes)), ("rcv_bytes", count(p.receivedBytes)),
+            ("gids", .array(p.gids.map { g in
+                .object([("index", .int(Int64(g.index))), ("gid", .string(g.gid)), ("type", g.type.map(JSON.string) ?? .null),
+                         ("netdev", g.netdev.map(JSON.string) ?? .null)])
+            })),
         ])
     }
 
@@ -82,11 +86,16 @@ public enum HostJSON {
             for (k, p) in (d["ports"]?.arrayValue ?? []).enumerated() {
                 guard let n = p["port"]?.int64Value else { throw SourceError(file: file, field: "\(f).ports[\(k)].port", "expected a number") }
                 let state = p["state"]?.stringValue.flatMap { s in RDMAPortState.allCases.first { $0.name == s } }
-                ports.append(RDMAPort(number: Int(n), state: state, physState: p["phys_state"]?.stringValue ?? "<unknown>",
+                var port = RDMAPort(number: Int(n), state: state, physState: p["phys_state"]?.stringValue ?? "<unknown>",
                                       rate: p["rate"]?.stringValue.flatMap { RDMARate(sysfs: $0) },
                                       linkLayer: p["link_layer"]?.stringValue.flatMap(RDMALinkLayer.init(rawValue:)) ?? .unspecified,
                                       lid: Int(p["lid"]?.int64Value ?? 0),
-                                      transmittedBytes: p["xmit_bytes"]?.uint64Value, receivedBytes: p["rcv_bytes"]?.uint64Value))
+                                      transmittedBytes: p["xmit_bytes"]?.uint64Value, receivedBytes: p["rcv_bytes"]?.uint64Value)
+                port.gids = (p["gids"]?.arrayValue ?? []).compactMap { g in
+                    guard let i = g["index"]?.int64Value, let gid = g["gid"]?.stringValue else { return nil }
+                    return RDMAGID(index: Int(i), gid: gid, type: g["type"]?.stringValue, netdev: g["netdev"]?.stringValue)
+                }
+                ports.append(port)
             }
             devices.append(RDMADevice(name: name, pciAddress: d["pci"]?.stringValue, nodeType: d["node_type"]?.stringValue ?? "unknown",
                                       firmware: d["firmware"]?.stringValue, nodeGUID: d["node_guid"]?.stringValue, ports: ports))

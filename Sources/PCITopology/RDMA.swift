@@ -121,11 +121,35 @@ public struct RDMAPort: Hashable, Sendable {
     /// `port_xmit_data` / `port_rcv_data` in bytes (the counters count 4-byte words); nil when absent.
     public var transmittedBytes: UInt64?
     public var receivedBytes: UInt64?
+    /// The port's populated GID table entries (RoCE: which index is RoCE v2 on which address).
+    public var gids: [RDMAGID] = []
 
     public init(number: Int, state: RDMAPortState?, physState: String, rate: RDMARate?, linkLayer: RDMALinkLayer, lid: Int,
                 transmittedBytes: UInt64? = nil, receivedBytes: UInt64? = nil) {
         self.number = number; self.state = state; self.physState = physState; self.rate = rate
         self.linkLayer = linkLayer; self.lid = lid; self.transmittedBytes = transmittedBytes; self.receivedBytes = receivedBytes
+    }
+}
+
+/// One GID table entry: `gids/N`, `gid_attrs/types/N` (`RoCE v2`, `IB/RoCE v1`), `gid_attrs/ndevs/N`.
+public struct RDMAGID: Hashable, Sendable {
+    public var index: Int
+    public var gid: String
+    public var type: String?
+    public var netdev: String?
+    public init(index: Int, gid: String, type: String?, netdev: String?) {
+        self.index = index; self.gid = gid; self.type = type; self.netdev = netdev
+    }
+
+    /// An all-zero entry is unused.
+    public var isPopulated: Bool { gid.contains { $0 != "0" && $0 != ":" } }
+
+    /// IPv4-mapped GIDs (`0000:…:ffff:c0a8:010a`) as `192.168.1.10`; others as the kernel prints them.
+    public var address: String {
+        let groups = gid.split(separator: ":")
+        guard groups.count == 8, groups[0..<5].allSatisfy({ Int($0, radix: 16) == 0 }), groups[5].lowercased() == "ffff",
+              let hi = UInt16(groups[6], radix: 16), let lo = UInt16(groups[7], radix: 16) else { return gid }
+        return "\(hi >> 8).\(hi & 0xff).\(lo >> 8).\(lo & 0xff)"
     }
 }
 

@@ -60,6 +60,13 @@ import PCITopology
             try write("\(dev)/ports/\(port)/counters/port_xmit_data", xmit + "\n")
             try write("\(dev)/ports/\(port)/counters/port_rcv_data", "10\n")
         }
+        // Port 1's GID table: link-local RoCE v1 and v2, an IPv4-mapped RoCE v2, an unused entry.
+        let gids = [("fe80:0000:0000:0000:ba59:9fff:fed4:e5a2", "IB/RoCE v1"), ("fe80:0000:0000:0000:ba59:9fff:fed4:e5a2", "RoCE v2"),
+                    ("0000:0000:0000:0000:0000:ffff:c0a8:010a", "RoCE v2"), ("0000:0000:0000:0000:0000:0000:0000:0000", nil)]
+        for (i, (gid, type)) in gids.enumerated() {
+            try write("\(dev)/ports/1/gids/\(i)", gid + "\n")
+            if let type { try write("\(dev)/ports/1/gid_attrs/types/\(i)", type + "\n"); try write("\(dev)/ports/1/gid_attrs/ndevs/\(i)", "ens1f0np0\n") }
+        }
         return root
     }
 
@@ -77,6 +84,9 @@ import PCITopology
         #expect(d.ports[0].transmittedBytes == 10_000, "2500 words × 4")
         #expect(d.ports[0].receivedBytes == 40)
         #expect(d.ports[1].state == .down && d.ports[1].physState == "Disabled")
+        #expect(d.ports[0].gids.map(\.index) == [0, 1, 2], "the unused entry is left out")
+        #expect(d.ports[0].gids[2].address == "192.168.1.10" && d.ports[0].gids[2].type == "RoCE v2" && d.ports[0].gids[2].netdev == "ens1f0np0")
+        #expect(d.ports[0].gids[0].address == "fe80:0000:0000:0000:ba59:9fff:fed4:e5a2" && d.ports[1].gids.isEmpty)
         #expect(inv.summary == "1 RDMA device, 1/2 ports active")
     }
 

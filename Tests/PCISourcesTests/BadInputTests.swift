@@ -86,8 +86,9 @@ import PCITopology
         t.host.facts = HostFacts(p2pdma: .enabled(evidence: "/boot/config-6.8.0"), iommuUnits: ["dmar0"], iommuDefaultDomain: "DMA-FQ",
                                  cmdlineFlags: ["intel_iommu=on"], lockdown: "none", iomemStrict: true, memlockSoft: 8 << 20, memlockHard: nil,
                                  capIPCLock: false, rdmaDevices: ["mlx5_0"])
-        let port = RDMAPort(number: 1, state: .active, physState: "LinkUp", rate: RDMARate(width: 2, speed: 64), linkLayer: .infiniband, lid: 7,
+        var port = RDMAPort(number: 1, state: .active, physState: "LinkUp", rate: RDMARate(width: 2, speed: 64), linkLayer: .infiniband, lid: 7,
                             transmittedBytes: 4096, receivedBytes: nil)
+        port.gids = [RDMAGID(index: 3, gid: "0000:0000:0000:0000:0000:ffff:0a00:0001", type: "RoCE v2", netdev: "eth0")]
         t.host.rdma = RDMAInventory(devices: [RDMADevice(name: "mlx5_0", pciAddress: "0000:3b:00.0", nodeType: "CA", firmware: "20.39.1002",
                                                          nodeGUID: "b859:9f03:00d4:e5a2", ports: [port])], unavailable: nil, source: "verbs")
         let replay = try Snapshot.decode(Snapshot.encode(t), file: "x.json")

@@ -65,6 +65,9 @@ enum RDMAJSON {
                 if p.linkLayer == .infiniband { line += "  lid 0x" + String(p.lid, radix: 16) }
                 if let tx = p.transmittedBytes, let rx = p.receivedBytes { line += "  tx \(humanSize(tx))B  rx \(humanSize(rx))B" }
                 lines.append(line)
+                for g in p.gids {
+                    lines.append("    gid \(g.index)".padding(11) + g.address.padding(41) + (g.type ?? "").padding(12) + (g.netdev ?? ""))
+                }
             }
         }
         return lines.joined(separator: "\n")

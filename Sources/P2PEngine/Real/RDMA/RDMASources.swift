@@ -40,7 +40,19 @@ public struct SysfsRDMASource: RDMADeviceSource {
         let lid = FileIO.attribute(FileIO.join(p, "lid")).flatMap { Int($0.hasPrefix("0x") ? String($0.dropFirst(2)) : $0, radix: 16) } ?? 0
         var port = RDMAPort(number: n, state: state, physState: phys, rate: rate, linkLayer: layer, lid: lid)
         (port.transmittedBytes, port.receivedBytes) = Self.counters(p)
+        port.gids = Self.gids(p)
         return port
+    }
+
+    /// The populated entries of `gids/`, with their type and network device where the kernel
+    /// tells (reading an unused entry's type fails, which is how it says "unused").
+    static func gids(_ portDir: String) -> [RDMAGID] {
+        sortedListing(FileIO.join(portDir, "gids")).compactMap { name -> RDMAGID? in
+            guard let i = Int(name), let g = FileIO.attribute(FileIO.join(portDir, "gids/\(name)")) else { return nil }
+            let gid = RDMAGID(index: i, gid: g, type: FileIO.attribute(FileIO.join(portDir, "gid_attrs/types/\(name)")),
+                              netdev: FileIO.attribute(FileIO.join(portDir, "gid_attrs/ndevs/\(name)")))
+            return gid.isPopulated ? gid : nil
+        }
     }
 
     /// `port_xmit_data` / `port_rcv_data` count 4-byte words (IBTA PortCounters); in bytes here.

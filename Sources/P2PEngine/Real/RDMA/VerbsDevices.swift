@@ -57,6 +57,7 @@ public struct VerbsRDMASource: RDMADeviceSource {
                                     rate: RDMARate(width: Int(pa.active_width), speed: Int(pa.active_speed)),
                                     linkLayer: RDMALinkLayer(verbs: Int(pa.link_layer)), lid: Int(pa.lid))
                 (port.transmittedBytes, port.receivedBytes) = SysfsRDMASource.counters(FileIO.join(sysfsDir, "ports/\(n)"))
+                port.gids = SysfsRDMASource.gids(FileIO.join(sysfsDir, "ports/\(n)"))
                 ports.append(port)
             }
         }
