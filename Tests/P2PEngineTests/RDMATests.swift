@@ -87,6 +87,9 @@ import PCITopology
         #expect(d.ports[0].gids.map(\.index) == [0, 1, 2], "the unused entry is left out")
         #expect(d.ports[0].gids[2].address == "192.168.1.10" && d.ports[0].gids[2].type == "RoCE v2" && d.ports[0].gids[2].netdev == "ens1f0np0")
         #expect(d.ports[0].gids[0].address == "fe80:0000:0000:0000:ba59:9fff:fed4:e5a2" && d.ports[1].gids.isEmpty)
+        #expect(VerbsLoopback.preferredGID(d.ports[0].gids) == 2, "RoCE v2 on an IPv4 address")
+        #expect(VerbsLoopback.preferredGID(Array(d.ports[0].gids.prefix(2))) == 1, "else any RoCE v2")
+        #expect(VerbsLoopback.preferredGID([]) == 0, "InfiniBand: entry 0")
         #expect(inv.summary == "1 RDMA device, 1/2 ports active")
     }
 

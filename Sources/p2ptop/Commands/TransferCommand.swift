@@ -42,8 +42,8 @@ struct TransferCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Real O_DIRECT: threads, io_uring, or io_uring-fixed (the buffer registered once: long-term pins).", valueName: "kind"))
     var queue: String = "threads"
 
-    @Option(name: .customLong("gid-index"), help: "Real RDMA on RoCE: the GID table entry the loopback QP addresses (ibv_devinfo -v lists them).")
-    var gidIndex: Int = 0
+    @Option(name: .customLong("gid-index"), help: "Real RDMA on RoCE: the GID table entry to address (default: the first RoCE v2 one; p2ptop rdma lists them).")
+    var gidIndex: Int?
 
     @Option(help: ArgumentHelp("odirect, rdma, dmabuf, zerocopy or cpu.", valueName: "method"))
     var via: String = "odirect"
@@ -149,12 +149,13 @@ extension TransferCommand {
             target = .p2pmem(try source.load().device(named: String(to.dropFirst(7))).bdf.description)
         } else if to.hasPrefix("dmabuf:"), to.count > 7 { target = .dmabuf(heap: String(to.dropFirst(7)))
         } else { throw CommandError(message: "--to \(to): expected host, p2pmem:DEVICE or dmabuf:HEAP (e.g. dmabuf:system) for a real RDMA write") }
-        guard gidIndex >= 0 && gidIndex < 256 else { throw CommandError(message: "--gid-index \(gidIndex): expected 0…255") }
+        if let g = gidIndex, !(0..<256).contains(g) { throw CommandError(message: "--gid-index \(g): expected 0…255") }
         let request = VerbsLoopback.Request(device: parts.first, port: port, gidIndex: gidIndex, target: target, size: ByteSize.parse(size)!, block: ByteSize.parse(block)!)
         let r = VerbsLoopback.run(request, inventory: VerbsRDMASource().inventory())
         let pins: [(String, JSON)] = [("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
                                       ("registered_vmpin_kb", .int(Int64(r.registeredPinnedKB))), ("source", .string("/proc/vmstat, /proc/self/status VmPin"))]
-        let extra: [(String, JSON)] = [("device", r.device.isEmpty ? .null : .string(r.device)), ("port", r.port == 0 ? .null : .int(Int64(r.port)))]
+        let extra: [(String, JSON)] = [("device", r.device.isEmpty ? .null : .string(r.device)), ("port", r.port == 0 ? .null : .int(Int64(r.port))),
+                                       ("gid_index", r.device.isEmpty ? .null : .int(Int64(r.gidIndex)))]
         reportReal(method: "rdma", title: r.error == nil ? "\(r.device) port \(r.port) → \(to) via RDMA WRITE (loopback)" : "\(from) → \(to) via RDMA WRITE",
                    extra: extra, pins: pins, bytes: r.bytes, verified: r.verified, seconds: r.seconds, gbps: r.gbps, error: r.error,
                    pinLine: "kernel pins: the MR held \(r.registeredPinnedKB) kB VmPin; /proc/vmstat \(r.pinsAcquired) acquired, \(r.pinsReleased) released")

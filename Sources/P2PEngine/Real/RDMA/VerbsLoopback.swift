@@ -14,11 +14,12 @@ public enum VerbsLoopback {
     public struct Request: Sendable {
         public var device: String?        // nil: the first device with an active port
         public var port: Int?             // nil: its first active port
-        public var gidIndex: Int
+        /// nil: the port's first RoCE v2 GID (IPv4-mapped first), else 0.
+        public var gidIndex: Int?
         public var target: RealBuffer.Kind
         public var size: Int
         public var block: Int
-        public init(device: String?, port: Int?, gidIndex: Int = 0, target: RealBuffer.Kind, size: Int, block: Int) {
+        public init(device: String?, port: Int?, gidIndex: Int? = nil, target: RealBuffer.Kind, size: Int, block: Int) {
             self.device = device; self.port = port; self.gidIndex = gidIndex; self.target = target; self.size = size; self.block = block
         }
     }
@@ -26,6 +27,7 @@ public enum VerbsLoopback {
     public struct Result: Sendable {
         public var device = ""
         public var port = 0
+        public var gidIndex = 0
         public var bytes = 0
         public var seconds = 0.0
         public var verified = false
@@ -73,12 +75,25 @@ public enum VerbsLoopback {
         return EngineError(code, text)
     }
 
+    /// The GID index to address on a RoCE port: RoCE v2 with an IPv4-mapped address, else any
+    /// RoCE v2, else entry 0 (also what InfiniBand ports use, where GIDs are not needed).
+    public static func preferredGID(_ gids: [RDMAGID]) -> Int {
+        let v2 = gids.filter { $0.type == "RoCE v2" }
+        return (v2.first { $0.address.contains(".") } ?? v2.first)?.index ?? 0
+    }
+
     public static func run(_ r: Request, inventory: RDMAInventory) -> Result {
         var result = Result()
         do {
             let (name, port) = try choose(inventory, device: r.device, port: r.port)
             result.device = name; result.port = port
-            try loopback(r, device: name, port: port, &result)
+            var request = r
+            if request.gidIndex == nil {
+                let gids = inventory.devices.first { $0.name == name }?.ports.first { $0.number == port }?.gids ?? []
+                request.gidIndex = preferredGID(gids)
+            }
+            result.gidIndex = request.gidIndex ?? 0
+            try loopback(request, device: name, port: port, &result)
         } catch { result.error = error }
         return result
     }
@@ -107,7 +122,7 @@ public enum VerbsLoopback {
         initAttr.cap.max_send_sge = 1; initAttr.cap.max_recv_sge = 1
         guard let qp = ibv_create_qp(pd, &initAttr) else { throw fail("ibv_create_qp", errno) }
         defer { ibv_destroy_qp(qp) }
-        try connectToSelf(qp, ctx: ctx, port: port, attr: pa, gidIndex: r.gidIndex)
+        try connectToSelf(qp, ctx: ctx, port: port, attr: pa, gidIndex: r.gidIndex ?? 0)
 
         // Buffers: the source in host memory with a pattern; the destination in the target.
         let source = try RealBuffer(.host, size: r.size)
