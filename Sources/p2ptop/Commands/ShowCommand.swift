@@ -51,9 +51,10 @@ struct DeviceReport {
         let path = t.upstreamPath(d.bdf)
         row("upstream", path.isEmpty ? "root bus" : path.map { b in t.alias(b).map { "\(b) (\($0))" } ?? b.description }.joined(separator: " → "))
         if let f = d.sysfs {
-            row("driver", f.driver ?? "none")
+            let hwloc = t.source.kind == .hwloc   // hwloc XML records no driver, IOMMU group or BARs
+            row("driver", f.driver ?? (hwloc ? style.dim("unknown (not in hwloc XML)") : "none"))
             row("numa node", f.numaNode.map(String.init) ?? "unknown")
-            row("iommu group", f.iommuGroup.map { "\($0)" + (f.iommuType.map { " (\($0))" } ?? "") } ?? "none")
+            row("iommu group", f.iommuGroup.map { "\($0)" + (f.iommuType.map { " (\($0))" } ?? "") } ?? (hwloc ? style.dim("unknown (not in hwloc XML)") : "none"))
             if !f.osDevices.isEmpty { row("os devices", f.osDevices.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")) }
             if let p = f.p2pmem {
                 row("p2pmem", "\(humanSize(p.size)) total, \(humanSize(p.available)) available, \(p.published ? "published" : "not published")")
@@ -63,7 +64,7 @@ struct DeviceReport {
         }
         lines.append("")
         lines.append(style.bold("  BARs"))
-        if d.bars.isEmpty { lines.append("    none") }
+        if d.bars.isEmpty { lines.append(t.source.kind == .hwloc ? "    " + style.dim("unknown (hwloc XML keeps no BARs)") : "    none") }
         for b in d.bars {
             if let lower = b.upperHalfOf, b.address == nil {
                 lines.append("    \(b.index)  (upper 32 bits of BAR \(lower))")
@@ -134,7 +135,9 @@ struct DeviceReport {
     var coverageText: String {
         switch device.capabilities.coverage {
         case .none: return "none"
-        case .unreadable: return style.warn("unknown (needs root): only the 64-byte header was readable")
+        case .unreadable:
+            return topology.source.kind == .hwloc ? style.warn("unknown: hwloc XML keeps no capabilities")
+                                                   : style.warn("unknown (needs root): only the 64-byte header was readable")
         case .standardOnly: return "standard only: extended space not in this source"
         case .full: return "complete"
         }
