@@ -54,6 +54,17 @@ struct P2PCommandTests {
         #expect(d["host"] is NSNull, "a dump records no host facts")
     }
 
+    /// An hwloc XML through the commands: the tree, and `show` saying what hwloc does not keep.
+    @Test func hwlocSource() throws {
+        let xml = CLI.fixtures! + "/hwloc/flux-sched-corona11.xml"
+        let tree = try CLI.run(["tree", "--hwloc", xml, "--plain"])
+        #expect(tree.status == 0 && tree.stdout.hasPrefix("-+-[0000:"))
+        let show = try CLI.run(["show", "--hwloc", xml, "nvme0"], env: ["NO_COLOR": "1"])
+        #expect(show.status == 0 && show.stdout.contains("os devices    nvme0n1 (block)") && show.stdout.contains("unknown (hwloc XML keeps no BARs)"))
+        let m = try CLI.run(["matrix", "--hwloc", xml, "--kind", "gpu", "--json"])
+        #expect(m.status == 0 && m.stdout.contains("\"SYS\""), "MI25s on different dies")
+    }
+
     @Test func badKernelAndCPUAreUsageErrors() throws {
         for args in [["matrix", "--kernel", "banana"], ["matrix", "--cpu", "amd"], ["path", "gpu1"], ["matrix", "--kind", "toaster"]] {
             let r = try CLI.run(args + ["--dump", laptop])
