@@ -229,6 +229,15 @@ extension ExplorerApp {
         lines.append([Span("\(v.mapType.rawValue), distance \(v.distance), \(v.pathClass.rawValue)", style.bold())])
         lines.append([Span(String(v.reason.prefix(max(20, screenArea.width - 8))), theme.text)])
         if let b = bottleneck { lines.append([Span("bottleneck: link above \(topology.alias(b) ?? b.short)", theme.warn)]) }
+        // What to change: the doctor's findings on this pair's path, remedies first.
+        let findings = Doctor(analyzer: analyzer).findings(for: v).filter { $0.severity != .info }.prefix(3)
+        if !findings.isEmpty {
+            lines.append([])
+            lines.append([Span("what to change", theme.title), Span("  (p2ptop doctor \(topology.alias(p) ?? p.short) \(topology.alias(q) ?? q.short))", theme.dim)])
+            for f in findings {
+                lines.append([Span("• ", f.severity == .error ? theme.bad : theme.warn), Span(String(f.remedy.prefix(max(20, screenArea.width - 10))), theme.text)])
+            }
+        }
         Dialog(title: "Path \(topology.alias(p) ?? p.short) → \(topology.alias(q) ?? q.short)", lines: lines,
                style: theme.text, border: theme.border).render(in: screenArea, on: &c)
     }

@@ -364,3 +364,16 @@ extension ExplorerTests {
         #expect(c.text.contains("kernel: CONFIG_PCI_P2PDMA not set (/proc/config.gz)"), "\(c.text)")
     }
 }
+
+extension ExplorerTests {
+    /// The matrix's path dialog ends with what to change, from the doctor's findings on that path.
+    @Test func pathDialogSaysWhatToChange() throws {
+        let a = try app(try DemoFabrics.load("workstation"))
+        a.handle(.key(.character("3")))
+        a.handle(.key(.right))
+        a.handle(.key(.character("p")))
+        let c = frame(a, 140, 40)
+        #expect(c.text.contains("what to change") && c.text.contains("p2ptop doctor"), "\(c.text)")
+        #expect(c.text.contains("pci=disable_acs_redir") || c.text.contains("allowlist"), "a concrete remedy")
+    }
+}
