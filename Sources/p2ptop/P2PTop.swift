@@ -16,7 +16,7 @@ struct P2PTop: ParsableCommand {
             --hwloc FILE (lstopo --of xml), --fabric NAME (a demo machine).
             A bare `p2ptop` starts the terminal UI (press ? for keys).
             """,
-        version: "0.2.0",
+        version: "0.3.0",
         subcommands: [ExploreCommand.self, TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, ProviderCommand.self, DoctorCommand.self, FabricsCommand.self, TransferCommand.self, ScenarioCommand.self, WatchCommand.self, DemoCommand.self, BarCommand.self, RDMACommand.self, SnapshotCommand.self, BenchCommand.self],
         defaultSubcommand: ExploreCommand.self)
 }
