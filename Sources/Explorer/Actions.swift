@@ -105,11 +105,9 @@ extension ExplorerApp {
                 message = "scenario: \(line) → \(n) importer(s) invalidated"
             }
             s.record(line + " → ok")
-        } catch let err as EngineError {
+        } catch let err {   // the engine throws EngineError only (typed throws)
             message = "scenario: \(line) → \(err.errno.description): \(err.message)"
             s.record(line + " → " + err.errno.name)
-        } catch {
-            message = "\(error)"
         }
     }
 
