@@ -153,12 +153,3 @@ public struct PCIHealthSampler: Sampler {
         return Reading(values: v)
     }
 }
-
-extension String {
-    func trimmingCharacters() -> String {
-        var s = Substring(self)
-        while let l = s.last, l == "\n" || l == " " || l == "\r" { s.removeLast() }
-        while let f = s.first, f == " " { s.removeFirst() }
-        return String(s)
-    }
-}

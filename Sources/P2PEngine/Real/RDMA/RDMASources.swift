@@ -68,12 +68,6 @@ func sortedListing(_ path: String) -> [String] {
 }
 
 extension String {
-    func trimmingCharacters(in set: Character) -> String {
-        var s = Substring(self)
-        while s.last == set { s.removeLast() }
-        return String(s)
-    }
-
     /// `port10` after `port9`: digit runs compare as numbers.
     func compare(numerically other: String) -> Bool {
         var a = Substring(self), b = Substring(other)
