@@ -308,7 +308,7 @@ public final class ExplorerApp {
 
     var commandEquivalent: String {
         if let (r, _) = pendingTransfer { return transferCommand(r) }
-        if let p = pendingRealRead, !p.path.isEmpty { return "p2ptop transfer --from \(p.function == nil ? "file" : "block"):\(p.path) --to host" }
+        if let p = pendingRealRead, !p.path.isEmpty { return p.command }
         switch screen {
         case .topology: return "p2ptop tree" + sourceFlags
         case .device: return "p2ptop show \(selectedDevice.map { topology.alias($0.bdf) ?? $0.bdf.description } ?? "")" + sourceFlags

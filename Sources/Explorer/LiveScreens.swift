@@ -72,7 +72,7 @@ extension ExplorerApp {
         let label = "\(p.path.split(separator: "/").last ?? "")\(on) → host \(p.size >> 20)M"
         let bottleneck = p.function.flatMap { topology.device($0) }.flatMap { topology.link(of: $0)?.link.status }.flatMap { $0.bytesPerSecond }
         let job = TransferJob(realRead: p, label: label, bottleneck: bottleneck)
-        job.command = "p2ptop transfer --from \(p.function == nil ? "file" : "block"):\(p.path) --to host --size \(p.size >> 20)M"
+        job.command = p.command
         jobs.append(job)
         message = "started: \(label) (\(job.command))"
     }

@@ -148,6 +148,11 @@ public struct RealReadPlan: Sendable {
     public var size: Int
     public var block: Int
     public var queueDepth: Int
+
+    /// The one-shot command for this read (`--size` once it is known).
+    public var command: String {
+        "p2ptop transfer --from \(function == nil ? "file" : "block"):\(path) --to host" + (size > 0 ? " --size \(size >> 20)M" : "")
+    }
 }
 
 /// Moves an engine to the thread that will own it.

@@ -1,6 +1,6 @@
 /// The kernel error numbers the engine returns, named as the kernel names them.
 public enum Errno: Int32, Error, Hashable, Sendable, CustomStringConvertible {
-    case EPERM = 1, ENOENT = 2, EIO = 5, ENOMEM = 12, EFAULT = 14, EBUSY = 16, ENODEV = 19, EINVAL = 22
+    case EPERM = 1, ENOENT = 2, EIO = 5, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22
     case EOVERFLOW = 75, EOPNOTSUPP = 95, ENETDOWN = 100, ETIMEDOUT = 110, EREMOTEIO = 121, ECANCELED = 125
 
     public var name: String {
@@ -9,8 +9,10 @@ public enum Errno: Int32, Error, Hashable, Sendable, CustomStringConvertible {
         case .ENOENT: return "ENOENT"
         case .EIO: return "EIO"
         case .ENOMEM: return "ENOMEM"
+        case .EACCES: return "EACCES"
         case .EFAULT: return "EFAULT"
         case .EBUSY: return "EBUSY"
+        case .EEXIST: return "EEXIST"
         case .ENODEV: return "ENODEV"
         case .EINVAL: return "EINVAL"
         case .EOVERFLOW: return "EOVERFLOW"
@@ -23,6 +25,9 @@ public enum Errno: Int32, Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "-\(name)" }
+
+    /// A system call's errno as the engine's error, or `otherwise` for one it has no name for.
+    public init(code: Int32, otherwise: Errno) { self = Errno(rawValue: code) ?? otherwise }
 }
 
 /// An engine failure: the errno the kernel would return and where it came from.

@@ -1,9 +1,8 @@
 import LinuxFiles
 import PCITopology
 
-/// Block devices and the PCI function each sits on: `/sys/block/NAME` links into the device
-/// tree (`../devices/pci0000:00/0000:00:1d.0/0000:3b:00.0/nvme/nvme0/nvme0n1`), so the last BDF in
-/// the link is the function doing the DMA. Virtual devices (loop, zram) have none.
+/// A block device and the PCI function doing its DMA (found by `OSDevices` through the
+/// `/sys/block/NAME` link), with its size: what the explorer offers to read for real.
 public struct BlockDevice: Hashable, Sendable {
     public var name: String
     public var bytes: UInt64
@@ -13,12 +12,14 @@ public struct BlockDevice: Hashable, Sendable {
 }
 
 public enum BlockDevices {
-    public static func list(root: String) -> [BlockDevice] {
-        let base = FileIO.join(root, "sys/block")
-        return (FileIO.listDirectory(base) ?? []).sorted().compactMap { name in
-            guard let bdf = OSDevices.function(FileIO.join(base, name)) else { return nil }
-            let sectors = FileIO.attribute(FileIO.join(base, "\(name)/size")).flatMap { UInt64($0) } ?? 0
-            return BlockDevice(name: name, bytes: sectors * 512, function: bdf)
+    /// The block devices the topology's functions carry as OS devices (found once, at load),
+    /// with their sizes from `sys/block/NAME/size` (512-byte sectors).
+    public static func list(_ t: Topology, root: String) -> [BlockDevice] {
+        t.devices.flatMap { d in
+            (d.sysfs?.osDevices ?? []).filter { $0.kind == .block }.map { os in
+                let sectors = FileIO.attribute(FileIO.join(root, "sys/block/\(os.name)/size")).flatMap { UInt64($0) } ?? 0
+                return BlockDevice(name: os.name, bytes: sectors * 512, function: d.bdf)
+            }
         }
     }
 }

@@ -19,9 +19,16 @@ import PCITopology
             try (sectors + "\n").write(toFile: target + "/size", atomically: false, encoding: .utf8)
             try fm.createSymbolicLink(atPath: root + "/sys/block/" + name, withDestinationPath: link)
         }
-        let found = BlockDevices.list(root: root)
-        #expect(found.map(\.name) == ["nvme0n1", "vda"], "loop devices sit on no PCI function")
-        #expect(found[0].function == BDF("0000:3b:00.0") && found[0].bytes == 7814037168 * 512 && found[0].devicePath == "/dev/nvme0n1")
-        #expect(found[1].function == BDF("0000:00:02.0"))
+        // The functions as a load would give them: each with the OS devices found on it.
+        let functions = OSDevices.scan(root: root).map { bdf, os -> Device in
+            var facts = SysfsFacts()
+            facts.osDevices = os
+            return Device(bdf: bdf, config: ConfigSpaceBuilder(size: 64, vendor: 0x1af4, device: 0x1042, classCode: 0x0108).config, sysfs: facts)
+        }
+        let found = BlockDevices.list(Topology(devices: functions, source: SourceInfo(kind: .sysfsRoot)), root: root)
+        #expect(found.map(\.name) == ["vda", "nvme0n1"], "in topology (bus) order; loop devices sit on no PCI function")
+        let nvme = try #require(found.first { $0.name == "nvme0n1" }), vda = try #require(found.first { $0.name == "vda" })
+        #expect(nvme.function == BDF("0000:3b:00.0") && nvme.bytes == 7814037168 * 512 && nvme.devicePath == "/dev/nvme0n1")
+        #expect(vda.function == BDF("0000:00:02.0") && vda.bytes == 536870912 * 512)
     }
 }

@@ -69,7 +69,7 @@ final class IOUring {
         var iov = iovec(iov_base: buffer, iov_len: length)
         guard p2p_io_uring_register(fd, UInt32(IORING_REGISTER_BUFFERS), &iov, 1) == 0 else {
             let e = errno
-            throw EngineError(e == EREMOTEIO ? .EREMOTEIO : e == ENOMEM ? .ENOMEM : .EFAULT, "IORING_REGISTER_BUFFERS: \(String(cString: strerror(e)))"
+            throw EngineError(Errno(code: e, otherwise: .EFAULT), "IORING_REGISTER_BUFFERS: \(String(cString: strerror(e)))"
                               + (e == ENOMEM ? " (RLIMIT_MEMLOCK below the buffer size)" : "")
                               + (e == EFAULT || e == EREMOTEIO || e == EOPNOTSUPP ? " (long-term pins of this memory are refused)" : ""))
         }

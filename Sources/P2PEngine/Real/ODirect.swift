@@ -70,7 +70,7 @@ public enum ODirect {
     }
 
     static func openError(_ path: String, _ e: Int32) -> EngineError {
-        EngineError(e == EINVAL ? .EINVAL : e == EEXIST ? .EINVAL : e == EPERM || e == EACCES ? .EPERM : e == ENOENT ? .ENOENT : .EFAULT,
+        EngineError(Errno(code: e, otherwise: .EFAULT),
                     "\(path): cannot open with O_DIRECT: \(String(cString: strerror(e)))"
                         + (e == EINVAL ? " (the filesystem does not support O_DIRECT; try a file on ext4/xfs)" : "")
                         + (e == EEXIST ? " (p2ptop writes only to a new file: nothing is overwritten)" : ""))
@@ -163,7 +163,7 @@ public enum ODirect {
 
     static func ioError(_ err: Int32, _ writing: Bool) -> EngineError {
         if err == ECANCELED { return EngineError(.ECANCELED, "cancelled") }
-        return EngineError(err == EREMOTEIO ? .EREMOTEIO : err == EFAULT ? .EFAULT : err == EIO ? .EIO : .EINVAL,
+        return EngineError(Errno(code: err, otherwise: .EINVAL),
                     "O_DIRECT \(writing ? "write" : "read") failed: \(String(cString: strerror(err)))")
     }
 

@@ -43,7 +43,7 @@ struct ExploreCommand: ParsableCommand {
         switch source.source {
         case .live:
             app.rdma = RDMACommand.inventory(for: source.source, t)
-            app.blockDevices = BlockDevices.list(root: "/")
+            app.blockDevices = BlockDevices.list(t, root: "/")
         case .sysfsRoot, .snapshot: app.rdma = RDMACommand.inventory(for: source.source, t)
         default: break
         }

@@ -106,12 +106,6 @@ extension TransferCommand {
     func runReal() throws {
         guard via == "odirect" else { throw CommandError(message: "--from/--to file:/block: move bytes with --via odirect; a real RDMA write is --from rdma[:DEV[:PORT]] --via rdma") }
         guard source.source == .live else { throw CommandError(message: "file: and block: name this machine's files: drop --fabric/--dump/--snapshot") }
-        func memory(_ s: String, _ flag: String) throws -> ODirect.Destination {
-            if s == "host" { return .host }
-            if s.hasPrefix("p2pmem:") { return .p2pmem(try source.load().device(named: String(s.dropFirst(7))).bdf.description) }
-            if s.hasPrefix("dmabuf:"), s.count > 7 { return .dmabuf(heap: String(s.dropFirst(7))) }
-            throw CommandError(message: "\(flag) \(s): expected host, p2pmem:DEVICE or dmabuf:HEAP on the other side of a file")
-        }
         func path(_ s: String) -> String { String(s.drop { $0 != ":" }.dropFirst()) }
         if to.hasPrefix("block:") { throw CommandError(message: "--to \(to): p2ptop never writes to a block device; write to --to file:NEWFILE") }
         let writing = to.hasPrefix("file:")
@@ -144,11 +138,7 @@ extension TransferCommand {
             guard let p = Int(parts[1]), p >= 1 else { throw CommandError(message: "--from \(from): the port must be a number from 1") }
             port = p
         }
-        let target: RealBuffer.Kind
-        if to == "host" { target = .host } else if to.hasPrefix("p2pmem:") {
-            target = .p2pmem(try source.load().device(named: String(to.dropFirst(7))).bdf.description)
-        } else if to.hasPrefix("dmabuf:"), to.count > 7 { target = .dmabuf(heap: String(to.dropFirst(7)))
-        } else { throw CommandError(message: "--to \(to): expected host, p2pmem:DEVICE or dmabuf:HEAP (e.g. dmabuf:system) for a real RDMA write") }
+        let target = try memory(to, "--to")
         if let g = gidIndex, !(0..<256).contains(g) { throw CommandError(message: "--gid-index \(g): expected 0…255") }
         let request = VerbsLoopback.Request(device: parts.first, port: port, gidIndex: gidIndex, target: target, size: ByteSize.parse(size)!, block: ByteSize.parse(block)!)
         let r = VerbsLoopback.run(request, inventory: VerbsRDMASource().inventory())
@@ -164,6 +154,15 @@ extension TransferCommand {
 }
 
 extension TransferCommand {
+    /// The memory side of a real transfer: `host`, `p2pmem:DEVICE` (a real p2pmem/allocate
+    /// mapping) or `dmabuf:HEAP` (a DMA-BUF heap buffer).
+    func memory(_ s: String, _ flag: String) throws -> RealBuffer.Kind {
+        if s == "host" { return .host }
+        if s.hasPrefix("p2pmem:") { return .p2pmem(try source.load().device(named: String(s.dropFirst(7))).bdf.description) }
+        if s.hasPrefix("dmabuf:"), s.count > 7 { return .dmabuf(heap: String(s.dropFirst(7))) }
+        throw CommandError(message: "\(flag) \(s): expected host, p2pmem:DEVICE or dmabuf:HEAP (e.g. dmabuf:system)")
+    }
+
     /// One report for every real transfer: the `p2ptop.transfer/1` document (with `real: true`)
     /// or two lines of text.
     func reportReal(method: String, title: String, extra: [(String, JSON)], pins: [(String, JSON)], bytes: Int, verified: Bool,

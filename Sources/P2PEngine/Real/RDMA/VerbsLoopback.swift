@@ -68,7 +68,7 @@ public enum VerbsLoopback {
     }
 
     static func fail(_ what: String, _ e: Int32) -> EngineError {
-        let code: Errno = e == EREMOTEIO ? .EREMOTEIO : e == ENOMEM ? .ENOMEM : e == EPERM ? .EPERM : e == EFAULT ? .EFAULT : .EINVAL
+        let code = Errno(code: e, otherwise: .EINVAL)
         var text = "\(what): \(String(cString: strerror(e)))"
         if e == EREMOTEIO { text += " — ib_umem_get() pins with FOLL_LONGTERM, and the kernel never long-term-pins p2pdma pages (no FOLL_PCI_P2PDMA for RDMA MRs); the dma-buf route (ibv_reg_dmabuf_mr) is the way" }
         if e == ENOMEM && what.hasPrefix("ibv_reg_mr") { text += " — RLIMIT_MEMLOCK is below the MR size (ulimit -l, or CAP_IPC_LOCK)" }
