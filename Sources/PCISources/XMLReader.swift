@@ -16,8 +16,12 @@ enum XMLReader {
         var stack: [XMLElement] = []
         var root: XMLElement?
         func peek(_ s: String) -> Bool {
-            let u = Array(s.utf8)
-            return i + u.count <= bytes.count && Array(bytes[i..<i + u.count]) == u
+            var k = i
+            for b in s.utf8 {
+                guard k < bytes.count, bytes[k] == b else { return false }
+                k += 1
+            }
+            return true
         }
         func skip(past end: String, what: String) throws(Failure) {
             let start = line
