@@ -27,9 +27,13 @@ let package = Package(
         .systemLibrary(name: "CVerbs"),
         // io_uring's system calls and ring accessors (header only; no liburing).
         .systemLibrary(name: "CIOUring"),
-        // Runtime state: providers, pages, VMAs, GUP/PUP, SG lists, DMA mapping, dma-buf,
-        // lifetime, and transfers that move real bytes; real backends (O_DIRECT, resourceN, verbs).
-        .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA", "CVerbs", "CIOUring", "LinuxFiles"]),
+        // The model's runtime state: providers, pages, VMAs, GUP/PUP, SG lists, DMA mapping,
+        // dma-buf, lifetime, and transfers that move real bytes between simulated BARs. Pure:
+        // no file, device or syscall I/O beyond its own anonymous memory.
+        .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA"]),
+        // The real things the model stands for: host memory, p2pmem/allocate, DMA-BUF heaps,
+        // O_DIRECT (threads, io_uring), resourceN mapping, verbs registration and loopback.
+        .target(name: "RealBackends", dependencies: ["PCITopology", "P2PEngine", "CVerbs", "CIOUring", "LinuxFiles"]),
         // Samplers of live counters (pins, VmPin, p2pmem, RDMA, block, link, AER), series, OpenMetrics.
         .target(name: "Telemetry", dependencies: ["LinuxFiles"]),
         // ncursesw with the wide-character API (NCURSES_WIDECHAR in the shim header).
@@ -37,11 +41,11 @@ let package = Package(
         // A small TUI toolkit: cells, canvas, widgets, themes, terminals (ncurses and in-memory).
         .target(name: "TerminalUI", dependencies: ["CNcurses"]),
         // The application: screens, state, keys → actions.
-        .target(name: "Explorer", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "Telemetry", "TerminalUI"]),
+        .target(name: "Explorer", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Telemetry", "TerminalUI"]),
         .executableTarget(
             name: "p2ptop",
             dependencies: [
-                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "TerminalUI", "Explorer", "Telemetry", "LinuxFiles",
+                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "TerminalUI", "Explorer", "Telemetry", "LinuxFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology"]),
@@ -49,7 +53,7 @@ let package = Package(
         .testTarget(name: "P2PDMATests", dependencies: ["P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Explorer", "PCISources", "P2PDMA", "P2PEngine", "PCITopology"]),
-        .testTarget(name: "P2PEngineTests", dependencies: ["P2PEngine", "P2PDMA", "PCITopology", "PCISources"]),
+        .testTarget(name: "P2PEngineTests", dependencies: ["P2PEngine", "RealBackends", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "EndToEndTests", dependencies: ["p2ptop"]),
     ],
     swiftLanguageModes: [.v6]

@@ -20,6 +20,16 @@ static inline int p2p_io_uring_register(int fd, unsigned opcode, void *arg, unsi
     return (int)syscall(__NR_io_uring_register, fd, opcode, arg, nr_args);
 }
 
+/// Registering and unregistering fixed buffers. The opcodes are an anonymous enum in older
+/// kernel headers and `enum io_uring_register_op` in newer ones: kept on the C side so Swift
+/// sees one signature either way.
+static inline int p2p_io_uring_register_buffers(int fd, void *iov, unsigned nr) {
+    return p2p_io_uring_register(fd, IORING_REGISTER_BUFFERS, iov, nr);
+}
+static inline int p2p_io_uring_unregister_buffers(int fd) {
+    return p2p_io_uring_register(fd, IORING_UNREGISTER_BUFFERS, 0, 0);
+}
+
 static inline unsigned p2p_load_acquire(const unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void p2p_store_release(unsigned *p, unsigned v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 

@@ -5,6 +5,7 @@ import PCISources
 #endif
 import P2PDMA
 import P2PEngine
+import RealBackends
 import PCITopology
 import Synchronization
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import PCITopology
 @testable import P2PEngine
+@testable import RealBackends
 
 /// Every rule that keeps p2ptop from touching a BAR it must not.
 @Suite struct BARAccessTests {

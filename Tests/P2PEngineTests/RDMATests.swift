@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import PCITopology
 @testable import P2PEngine
+@testable import RealBackends
 
 /// RDMA devices as the kernel shows them: rate text, port states, a captured sysfs tree, and
 /// the choice of port for a loopback write.

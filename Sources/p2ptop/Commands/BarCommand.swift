@@ -1,5 +1,6 @@
 import ArgumentParser
 import P2PEngine
+import RealBackends
 import PCISources
 import PCITopology
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LinuxFiles
 import P2PEngine
+import RealBackends
 import PCISources
 import PCITopology
 

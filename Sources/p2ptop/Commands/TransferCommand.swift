@@ -1,6 +1,7 @@
 import ArgumentParser
 import P2PDMA
 import P2PEngine
+import RealBackends
 import PCISources
 import PCITopology
 

@@ -1,3 +1,4 @@
+import P2PEngine
 import PCITopology
 @preconcurrency import CVerbs
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import P2PEngine
 @preconcurrency import CIOUring
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -67,7 +68,7 @@ final class IOUring {
     /// (FOLL_LONGTERM, counted in VmPin), instead of per I/O.
     func register(buffer: UnsafeMutableRawPointer, length: Int) throws(EngineError) {
         var iov = iovec(iov_base: buffer, iov_len: length)
-        guard p2p_io_uring_register(fd, UInt32(IORING_REGISTER_BUFFERS), &iov, 1) == 0 else {
+        guard p2p_io_uring_register_buffers(fd, &iov, 1) == 0 else {
             let e = errno
             throw EngineError(Errno(code: e, otherwise: .EFAULT), "IORING_REGISTER_BUFFERS: \(String(cString: strerror(e)))"
                               + (e == ENOMEM ? " (RLIMIT_MEMLOCK below the buffer size)" : "")
@@ -75,7 +76,7 @@ final class IOUring {
         }
     }
 
-    func unregisterBuffers() { _ = p2p_io_uring_register(fd, UInt32(IORING_UNREGISTER_BUFFERS), nil, 0) }
+    func unregisterBuffers() { _ = p2p_io_uring_unregister_buffers(fd) }
 
     /// Queues one read or write; false when the submission ring is full.
     func queue(write: Bool, fd file: Int32, address: UnsafeMutableRawPointer, length: Int, offset: Int, userData: UInt64, fixed: Bool) -> Bool {

@@ -1,3 +1,4 @@
+import P2PEngine
 import PCITopology
 import LinuxFiles
 /// Where RDMA devices come from: libibverbs on the live machine (`VerbsRDMASource`), or the
