@@ -34,6 +34,9 @@ let package = Package(
         // The real things the model stands for: host memory, p2pmem/allocate, DMA-BUF heaps,
         // O_DIRECT (threads, io_uring), resourceN mapping, verbs registration and loopback.
         .target(name: "RealBackends", dependencies: ["PCITopology", "P2PEngine", "CVerbs", "CIOUring", "LinuxFiles"]),
+        // The kernel lab: fabrics as QEMU machine descriptions, the lab kernel build, the guest
+        // init, lab run, and the conformance experiments (model against the real kernel).
+        .target(name: "Lab", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "LinuxFiles"]),
         // Samplers of live counters (pins, VmPin, p2pmem, RDMA, block, link, AER), series, OpenMetrics.
         .target(name: "Telemetry", dependencies: ["LinuxFiles"]),
         // ncursesw with the wide-character API (NCURSES_WIDECHAR in the shim header).
@@ -45,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "p2ptop",
             dependencies: [
-                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "TerminalUI", "Explorer", "Telemetry", "LinuxFiles",
+                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Lab", "TerminalUI", "Explorer", "Telemetry", "LinuxFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology"]),
@@ -54,6 +57,7 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Explorer", "PCISources", "P2PDMA", "P2PEngine", "PCITopology"]),
         .testTarget(name: "P2PEngineTests", dependencies: ["P2PEngine", "RealBackends", "P2PDMA", "PCITopology", "PCISources"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab", "P2PEngine", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "EndToEndTests", dependencies: ["p2ptop"]),
     ],
     swiftLanguageModes: [.v6]

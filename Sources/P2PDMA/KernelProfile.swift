@@ -47,6 +47,21 @@ public struct KernelVersion: Hashable, Sendable, Comparable, CustomStringConvert
     public var rootPortHostBridgeDevice: Bool { self >= KernelVersion(5, 19) }
     /// Userspace can mmap p2pmem/allocate and O_DIRECT into it (6.2).
     public var userspaceP2PDMA: Bool { self >= KernelVersion(6, 2) }
+    /// O_DIRECT pins its pages (FOLL_PIN through iov_iter_extract_pages) instead of taking
+    /// plain references (6.4).
+    public var directIOPins: Bool { self >= KernelVersion(6, 4) }
+    /// `check_vma_flags` refuses a FOLL_LONGTERM|FOLL_WRITE pin of a shared file mapping that
+    /// needs dirty tracking — a p2pmem/allocate mapping is one (kernfs, `page_mkwrite`) — with
+    /// -EFAULT before any page is looked at: `writable_file_mapping_allowed` (6.5, "mm/gup:
+    /// disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings"). Seen on the lab's
+    /// 6.12: a writable `ibv_reg_mr` of p2pmem gets EFAULT, a read-only one EREMOTEIO.
+    public var longtermWriteFileCheck: Bool { self >= KernelVersion(6, 5) }
+    /// A REQ_NOWAIT bio that would need splitting ends with -EAGAIN ("block: don't allow
+    /// splitting of a REQ_NOWAIT bio", 6.7), as does a nowait O_DIRECT needing a second bio:
+    /// io_uring's first, non-blocking attempt pins the pages, gives them back, and io-wq pins
+    /// them again. Seen on the lab's 6.12: 1 MiB io_uring reads on a 512 KiB-limit NVMe
+    /// queue pinned every page twice.
+    public var nowaitSplitRetry: Bool { self >= KernelVersion(6, 7) }
     /// The dma-buf provider split (pcim_p2pdma_provider), VFIO dma-buf export (6.19).
     public var dmabufProviders: Bool { self >= KernelVersion(6, 19) }
 }

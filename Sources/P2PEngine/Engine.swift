@@ -39,11 +39,23 @@ public final class Engine {
         for d in topology.devices {
             guard let pool = d.sysfs?.p2pmem, pool.size > 0,
                   let bar = d.bars.first(where: { $0.size == pool.size && $0.space == .memory }) else { continue }
-            providers[d.bdf] = try Provider.addResource(d, bar: bar.index, published: pool.published)
+            let provider = try Provider.addResource(d, bar: bar.index, published: pool.published)
+            if pool.available < pool.size { provider.reserveForDriver(bytes: Int(pool.size - pool.available)) }
+            providers[d.bdf] = provider
         }
     }
 
     // MARK: mappings
+
+    /// What a CPU load or store at `address` gets.
+    public enum Access: String, Sendable { case ok, SIGBUS, SIGSEGV }
+
+    /// A touch of `address`: a live mapping answers; a mapping its provider's unbind zapped is
+    /// SIGBUS (no PTE, no fault handler); no mapping at all is SIGSEGV.
+    public func access(_ address: UInt64) -> Access {
+        guard let v = vmas.first(where: { address >= $0.start && address < $0.start + UInt64($0.length) }) else { return .SIGSEGV }
+        return v.zapped ? .SIGBUS : .ok
+    }
 
     public func vma(containing address: UInt64) -> VMA? {
         vmas.first { !$0.zapped && address >= $0.start && address < $0.start + UInt64($0.length) }
@@ -156,6 +168,9 @@ public final class Engine {
         case .pfnmap(let d, let bar, _):
             throw EngineError(.EFAULT, "VM_IO|VM_PFNMAP mapping of \(d) BAR \(bar): no struct pages to pin")
         case .p2pmem(let provider, let first):
+            if flags.isSuperset(of: [.PIN, .LONGTERM, .WRITE]) && kernel.longtermWriteFileCheck {
+                throw EngineError(.EFAULT, "check_vma_flags: a FOLL_LONGTERM|FOLL_WRITE pin of \(provider.device)'s p2pmem/allocate mapping, a shared file mapping that needs dirty tracking (writable_file_mapping_allowed, 6.5+)")
+            }
             guard flags.contains(.PCI_P2PDMA) else {
                 throw EngineError(.EREMOTEIO, "P2PDMA page of \(provider.device) without FOLL_PCI_P2PDMA")
             }
@@ -264,8 +279,10 @@ public final class Engine {
     /// wait until no page is referenced. Call again (`finishUnbind`) once pins are released.
     public func unbind(_ device: BDF) throws(EngineError) -> UnbindResult {
         guard let provider = providers[device] else { throw EngineError(.ENODEV, "\(device) is not a p2pdma provider") }
+        // The VMAs stay (the process still has them) with no PTEs behind them: the next
+        // access faults, and p2pmem mappings have no fault handler, so it is SIGBUS.
         for v in vmas { if case .p2pmem(let p, _) = v.kind, p === provider { zapPTEs(v) } }
-        vmas.removeAll { v in if case .p2pmem(let p, _) = v.kind { return p === provider } else { return false } }
+        provider.releaseDriverPages()
         provider.killRef()
         return finishUnbind(device)
     }
@@ -297,12 +314,12 @@ public final class Engine {
         var pages = 0, pool = 0
         for p in providers.values {
             let mappedPages = vmas.reduce(0) { n, v in
-                if case .p2pmem(let q, _) = v.kind, q === p { return n + v.length / PAGE_SIZE }
+                if case .p2pmem(let q, _) = v.kind, q === p, !v.zapped { return n + v.length / PAGE_SIZE }
                 return n
             }
             let referenced = p.refcount.lazy.filter { $0 > 0 }.count
-            pages += max(0, referenced - mappedPages)
-            pool += max(0, p.size - p.available - mappedPages * PAGE_SIZE)
+            pages += max(0, referenced - mappedPages - p.driverPages)
+            pool += max(0, p.size - p.available - (mappedPages + p.driverPages) * PAGE_SIZE)
         }
         let hostPinned = hostPins.values.reduce(0) { $0 + $1.count }
         return Leaks(pins: vmstat.outstanding, pages: pages + hostPinned, poolBytes: pool, mappings: vmas.count,

@@ -17,6 +17,9 @@ public final class Provider: @unchecked Sendable {
     let refcount: UnsafeMutableBufferPointer<Int>
     /// Which pages are handed out (mapped or allocated), for first-fit.
     var allocated: [Bool]
+    /// Pages the provider's own driver took from the pool at probe (NVMe: submission queues in
+    /// its CMB), the first ones: held until the driver unbinds.
+    public private(set) var driverPages = 0
 
     public var pageCount: Int { refcount.count }
     public var available: Int { allocated.lazy.filter { !$0 }.count * PAGE_SIZE }
@@ -72,6 +75,19 @@ public final class Provider: @unchecked Sendable {
     }
 
     func killRef() { alive = false }
+
+    /// The driver's own allocations at probe: what `p2pmem/available` is short of `size`.
+    func reserveForDriver(bytes: Int) {
+        let n = min(pageCount, (bytes + PAGE_SIZE - 1) / PAGE_SIZE)
+        for p in 0..<n { allocated[p] = true; refcount[p] = 1 }
+        driverPages = n
+    }
+
+    /// The driver frees them as it unbinds (before the pgmap is torn down).
+    func releaseDriverPages() {
+        for p in 0..<driverPages { put(p) }
+        driverPages = 0
+    }
 
     public func pinned(_ page: Int) -> Bool { refcount[page] >= GUP_PIN_COUNTING_BIAS }
     /// Pins held on the page (refcount / bias for order-0 pages).

@@ -27,10 +27,32 @@ public struct TransferRequest: Sendable {
     public var queueDepth: Int
     public var method: TransferMethod
     public var unthrottled: Bool
+    /// odirect through io_uring with the buffer registered once (`IORING_REGISTER_BUFFERS`):
+    /// long-term pins up front, none per I/O.
+    public var registeredBuffer: Bool
+    /// odirect through io_uring: each I/O is first tried without blocking (IOCB_NOWAIT).
+    public var nowait: Bool
+    /// The block queue's largest I/O (`queue/max_sectors_kb` × 1024); nil: unknown (no split).
+    public var queueLimit: Int?
 
-    public init(from: BDF?, to: BDF?, size: Int, block: Int = 1 << 20, queueDepth: Int = 4, method: TransferMethod, unthrottled: Bool = false) {
+    public init(from: BDF?, to: BDF?, size: Int, block: Int = 1 << 20, queueDepth: Int = 4, method: TransferMethod, unthrottled: Bool = false,
+                registeredBuffer: Bool = false, nowait: Bool = false, queueLimit: Int? = nil) {
         self.from = from; self.to = to; self.size = size; self.block = block
-        self.queueDepth = queueDepth; self.method = method; self.unthrottled = unthrottled
+        self.queueDepth = queueDepth; self.method = method; self.unthrottled = unthrottled; self.registeredBuffer = registeredBuffer
+        self.nowait = nowait; self.queueLimit = queueLimit
+    }
+
+    /// `BIO_MAX_VECS`: the pages one bio holds.
+    static let bioMaxPages = 256
+
+    /// Pages a nowait attempt pins before giving up with -EAGAIN (io-wq then pins them all
+    /// again), for an I/O of `pages`: the first bio's pages when a second bio would be needed,
+    /// all of them when the queue would have to split it, else none.
+    func nowaitRetryPages(_ pages: Int, kernel: KernelVersion) -> Int {
+        guard nowait, !registeredBuffer, kernel.nowaitSplitRetry else { return 0 }
+        if pages > Self.bioMaxPages { return Self.bioMaxPages }
+        if let limit = queueLimit, pages * PAGE_SIZE > limit { return pages }
+        return 0
     }
 }
 
@@ -180,18 +202,23 @@ public struct TransferRunner {
     /// O_DIRECT read from the block device `from` into `to`'s memory (p2pmem-test's shape: a
     /// transfer larger than the window cycles through it).
     private func odirect(_ r: TransferRequest, _ result: inout TransferResult) throws(EngineError) {
-        guard let blockDevice = r.from, let target = r.to else { throw EngineError(.EINVAL, "odirect needs a block device and a target device") }
-        guard engine.topology.kind(blockDevice) == .nvme else {
-            throw EngineError(.EREMOTEIO, "\(blockDevice) is not an NVMe queue: no QUEUE_FLAG_PCI_P2PDMA, so O_DIRECT gets no FOLL_PCI_P2PDMA")
+        guard let blockDevice = r.from else { throw EngineError(.EINVAL, "odirect needs a block device to read from") }
+        if let target = r.to, engine.topology.kind(blockDevice) != .nvme {
+            throw EngineError(.EREMOTEIO, "\(blockDevice) is not an NVMe queue: no QUEUE_FLAG_PCI_P2PDMA, so O_DIRECT into \(target)'s memory gets no FOLL_PCI_P2PDMA")
         }
-        _ = describePath(target, blockDevice, &result)
-        let dest = try mapDestination(target, length: r.size)
+        if let target = r.to { _ = describePath(target, blockDevice, &result) }
+        // Host memory (no --to device) is one anonymous buffer of the transfer's size, as the
+        // real O_DIRECT reads use.
+        let dest: VMA
+        if let t = r.to { dest = try mapDestination(t, length: r.size) } else { dest = try engine.mmapHost(length: min(r.size, 256 << 20)) }
         defer { engine.munmap(dest) }
+        let registered = r.registeredBuffer ? try engine.registerIOUringBuffer(dest) : nil
+        defer { if let registered { engine.putUserPages(registered) } }
         result.window = dest.length
         TransferRunner.prefault(dest.pointer(page: 0), length: dest.length)
         // 6.2–6.3 O_DIRECT took plain references; FOLL_PIN came with iov_iter_extract_pages (6.4).
         var flags: FOLL = [.WRITE, .PCI_P2PDMA]
-        flags.insert(engine.kernel >= KernelVersion(6, 4) ? .PIN : .GET)
+        flags.insert(engine.kernel.directIOPins ? .PIN : .GET)
         let blockPages = max(1, r.block / PAGE_SIZE)
         let media = try BackingMemory(length: dest.length)
         var done = 0
@@ -208,12 +235,20 @@ public struct TransferRunner {
                 var inflight: [(pages: [PageRef], dma: [DMASegment], at: Int)] = []
                 for _ in 0..<max(1, r.queueDepth) where page < passPages {
                     let n = min(blockPages, passPages - page)
-                    let pages = try engine.getUserPages(dest.start + UInt64(page * PAGE_SIZE), pages: n, flags: flags)
+                    // A registered buffer's I/Os use its long-term pins (no GUP of their own).
+                    let pages: [PageRef]
+                    let retried = r.nowaitRetryPages(n, kernel: engine.kernel)
+                    if retried > 0 {   // the nowait attempt: pinned, refused with -EAGAIN, unpinned
+                        engine.putUserPages(try engine.getUserPages(dest.start + UInt64(page * PAGE_SIZE), pages: retried, flags: flags))
+                    }
+                    if let registered { pages = Array(registered[page..<(page + n)]) } else {
+                        pages = try engine.getUserPages(dest.start + UInt64(page * PAGE_SIZE), pages: n, flags: flags)
+                    }
                     let dma: [DMASegment]
                     // nvme-pci sets dma_set_max_seg_size(UINT_MAX): one segment per contiguous run.
                     do { dma = try engine.dmaMap(engine.buildSG(pages, maxSegment: Int(UInt32.max)), client: blockDevice) } catch {
-                        engine.putUserPages(pages)
-                        for io in inflight { engine.dmaUnmap(io.dma); engine.putUserPages(io.pages) }
+                        if registered == nil { engine.putUserPages(pages) }
+                        for io in inflight where registered == nil { engine.dmaUnmap(io.dma); engine.putUserPages(io.pages) }
                         throw error
                     }
                     inflight.append((pages, dma, page))
@@ -222,7 +257,7 @@ public struct TransferRunner {
                 }
                 progress?(done + page * PAGE_SIZE, engine.vmstat.outstanding)
                 if shouldCancel?() == true {
-                    for io in inflight { engine.dmaUnmap(io.dma); engine.putUserPages(io.pages) }
+                    for io in inflight where registered == nil { engine.dmaUnmap(io.dma); engine.putUserPages(io.pages) }
                     throw EngineError(.ECANCELED, "cancelled after \(done + page * PAGE_SIZE) bytes")
                 }
                 for io in inflight {
@@ -234,7 +269,7 @@ public struct TransferRunner {
                         off += seg.segment.length
                     }
                     engine.dmaUnmap(io.dma)
-                    engine.putUserPages(io.pages)
+                    if registered == nil { engine.putUserPages(io.pages) }
                 }
                 throttle(r, result, bytes: min(pass, page * PAGE_SIZE), start: passStart)
             }
@@ -264,12 +299,9 @@ public struct TransferRunner {
         }
         defer { engine.munmap(region) }
         result.window = region.length
-        // ib_umem_get: FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE, never FOLL_PCI_P2PDMA.
-        let pages = try engine.getUserPages(region.start, pages: region.length / PAGE_SIZE, flags: [.PIN, .LONGTERM, .WRITE])
+        // A writable MR (the peer writes into it): ib_umem_get pins FOLL_LONGTERM|FOLL_WRITE.
+        let pages = try engine.registerMR(region, access: [.localWrite, .remoteWrite])
         defer { engine.putUserPages(pages) }
-        guard pages.count == region.length / PAGE_SIZE else {
-            throw EngineError(.EFAULT, "ibv_reg_mr pinned only \(pages.count) of \(region.length / PAGE_SIZE) pages")
-        }
         _ = try engine.dmaMap(engine.buildSG(pages), client: nic)
         try writeThrough(r, &result, into: { off in region.pointer(page: off / PAGE_SIZE) }, window: region.length, seed: UInt64(nic.packed))
     }

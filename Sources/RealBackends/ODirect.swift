@@ -81,8 +81,11 @@ public enum ODirect {
     /// (one thread each), then checks every byte against a buffered read of the same range.
     /// `ring`: each lane reuses one block-sized slot (a buffer of queueDepth × block, as dd reuses
     /// its one buffer) instead of landing the whole range in memory; nothing is verified then.
+    /// `prefill`: a byte written over the whole destination before the I/O, so that bytes the
+    /// device never wrote cannot pass verification by chance (a fresh CMB and an empty disk
+    /// are both zeros).
     public static func read(path: String, into destination: Destination, size: Int, block: Int, queueDepth: Int, ring: Bool = false,
-                            queue: Queue = .threads, progress: Progress? = nil) -> Result {
+                            queue: Queue = .threads, progress: Progress? = nil, prefill: UInt8? = nil) -> Result {
         var result = Result()
         guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
         let fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC)
@@ -99,6 +102,7 @@ public enum ODirect {
         let lanes = max(1, min(queueDepth, (size + block - 1) / block))
         do { target = try RealBuffer(destination, size: ring ? lanes * block : size) } catch { result.error = error; return result }
         defer { withExtendedLifetime(target) {} }   // the mapping must outlive every use of its base
+        if let prefill { memset(target.base, Int32(prefill), target.size) }
         run(fd, target.base, bufferSize: ring ? lanes * block : size, size: size, block: block, queueDepth: queueDepth, writing: false, ring: ring,
             queue: queue, progress: progress, &result)
         if result.error == nil && !ring { verify(path, target.base, size: size, &result) }

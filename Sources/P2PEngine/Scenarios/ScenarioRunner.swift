@@ -175,7 +175,9 @@ public final class ScenarioRunner {
         case "unbind", "finish-unbind":
             let d = try device(s, "device")
             let r = s.action == "unbind" ? try engine.unbind(d) : engine.finishUnbind(d)
-            // Mappings the provider's unbind zapped are gone for the script too.
+            // Mappings the provider's unbind zapped fault with SIGBUS: the script's process
+            // unmaps them.
+            for (_, v) in maps where v.zapped { engine.munmap(v) }
             maps = maps.filter { !$0.value.zapped }
             switch r {
             case .done: return "done"

@@ -72,6 +72,10 @@ public enum VerbsLoopback {
         let code = Errno(code: e, otherwise: .EINVAL)
         var text = "\(what): \(String(cString: strerror(e)))"
         if e == EREMOTEIO { text += " — ib_umem_get() pins with FOLL_LONGTERM, and the kernel never long-term-pins p2pdma pages (no FOLL_PCI_P2PDMA for RDMA MRs); the dma-buf route (ibv_reg_dmabuf_mr) is the way" }
+        if e == EFAULT && what.contains("p2pmem") {
+            text += " — a writable MR pins FOLL_LONGTERM|FOLL_WRITE, and check_vma_flags refuses that for a shared file mapping needing dirty tracking, as p2pmem/allocate is (writable_file_mapping_allowed, 6.5+); a read-only MR gets EREMOTEIO instead; the dma-buf route (ibv_reg_dmabuf_mr) is the way"
+        }
+        if e == EOPNOTSUPP && what.hasPrefix("ibv_reg_dmabuf_mr") { text += " — this RDMA driver has no reg_user_mr_dmabuf (rxe and siw have none; mlx5, efa, irdma and bnxt_re do)" }
         if e == ENOMEM && what.hasPrefix("ibv_reg_mr") { text += " — RLIMIT_MEMLOCK is below the MR size (ulimit -l, or CAP_IPC_LOCK)" }
         return EngineError(code, text)
     }

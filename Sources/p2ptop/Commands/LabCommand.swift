@@ -1,0 +1,325 @@
+import ArgumentParser
+import Lab
+import LinuxFiles
+import PCISources
+import PCITopology
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// `p2ptop lab …`: the real Linux kernel in the loop, on emulated PCIe fabrics under QEMU.
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab", abstract: "The kernel lab: boot a CONFIG_PCI_P2PDMA kernel under QEMU on an emulated PCIe fabric, run p2ptop inside, check the model against it.",
+        discussion: """
+            p2ptop lab kernel     build (or reuse) the lab kernel; its path is the last line
+            p2ptop lab fabrics    the emulated machines
+            p2ptop lab run        the explorer on the real kernel (or -- COMMAND…)
+            p2ptop lab check      every prediction against what the kernel does (exit 1 on any disagreement)
+            """,
+        subcommands: [LabKernelCommand.self, LabFabricsCommand.self, LabRunCommand.self, LabCheckCommand.self, LabObserveCommand.self, LabHoldCommand.self])
+}
+
+/// `--kernel PATH`: a user's bzImage instead of the lab's own.
+struct LabKernelOption: ParsableArguments {
+    @Option(name: .customLong("kernel"), help: ArgumentHelp("Boot this bzImage (built with CONFIG_PCI_P2PDMA=y) instead of the lab kernel.", valueName: "bzImage"))
+    var image: String?
+
+    /// The kernel to boot: the user's (checked), else the cached lab kernel.
+    func resolve() throws -> LabKernel {
+        if let image {
+            let k = try LabKernelCommand.check(image: image)
+            return k
+        }
+        if let k = LabKernelBuild.findCached() { return k }
+        throw CommandError(message: "no lab kernel yet: run `p2ptop lab kernel` first (it builds one in about 5–13 minutes here), or pass --kernel bzImage")
+    }
+}
+
+/// The variant flags of `lab run` and `lab check`.
+struct LabVariantOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The lab fabric (p2ptop lab fabrics).", valueName: "name"))
+    var fabric: String?
+
+    @Option(help: ArgumentHelp("The guest's CPU: intel or amd (AMD family ≥ 0x17 lets pairs cross root ports).", valueName: "vendor"))
+    var cpu: LabCPU?
+
+    @Flag(help: "An emulated Intel IOMMU (intel_iommu=on): the kernel turns ACS redirect on.")
+    var iommu = false
+
+    @Option(help: ArgumentHelp("Extra kernel arguments, e.g. pci=disable_acs_redir=0000:00:12.0.", valueName: "args"))
+    var append: String?
+
+    @Option(help: ArgumentHelp("QEMU accelerator: tcg (default) or kvm.", valueName: "accel"))
+    var accel = "tcg"
+
+    var given: Bool { fabric != nil || cpu != nil || iommu || append != nil }
+
+    func variant() throws -> LabVariant {
+        let name = fabric ?? LabFabric.labSwitch.name
+        guard let f = LabFabric.named(name) else {
+            throw CommandError(message: "--fabric \(name): expected one of \(LabFabric.all.map(\.name).joined(separator: ", "))")
+        }
+        return LabVariant(fabric: f, cpu: cpu ?? .intel, iommu: iommu, append: append.map { $0.split(separator: " ").map(String.init) } ?? [])
+    }
+
+    func validate() throws {
+        guard ["tcg", "kvm"].contains(accel) else { throw ValidationError("--accel \(accel): expected tcg or kvm") }
+    }
+}
+
+extension LabCPU: ExpressibleByArgument {}
+
+/// The p2ptop binary itself, which the guest runs over the shared root.
+func selfPath() -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard n > 0 else { return CommandLine.arguments[0] }
+    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+struct LabKernelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernel", abstract: "Build (or reuse) the lab kernel: tinyconfig + the lab's fragment, cached per source version and fragment; prints its path last.")
+
+    @Option(help: ArgumentHelp("A kernel source tree or tarball (default: Debian's linux-source-6.12).", valueName: "path"))
+    var source: String = LabKernelBuild.defaultSource
+
+    @Option(name: .customLong("kernel"), help: ArgumentHelp("Check this bzImage instead of building: its config must have what the lab needs.", valueName: "bzImage"))
+    var image: String?
+
+    @Flag(help: "Rebuild even when a cached kernel exists.")
+    var force = false
+
+    @Flag(name: .customLong("print-config"), help: "Print the lab's config fragment and exit.")
+    var printConfig = false
+
+    @Option(help: "make -j (default: the number of CPUs).")
+    var jobs: Int?
+
+    func run() throws {
+        if printConfig { emit(LabKernelConfig.fragment); return }
+        if let image {
+            let k = try Self.check(image: image)
+            fputs("p2ptop: \(image): \(k.config.map { "config \($0)" } ?? "no config found") has what the lab needs\n", stderr)
+            emit(k.image)
+            return
+        }
+        let build = LabKernelBuild(source: source, jobs: jobs)
+        let tty = isatty(2) != 0
+        var lastLine = -1.0
+        let k: LabKernel
+        do {
+            k = try build.build(force: force) { p in
+                switch p {
+                case .message(let m): fputs("p2ptop lab: \(m)\n", stderr)
+                case .compiling(let done, let estimate, let seconds):
+                    let frac = min(1, Double(done) / Double(max(1, estimate)))
+                    if tty {
+                        let bar = String(repeating: "█", count: Int(frac * 24)) + String(repeating: "░", count: 24 - Int(frac * 24))
+                        fputs("\r\(bar) \(done)/~\(estimate) objects, \(Int(seconds) / 60)m\(String(format2d(Int(seconds) % 60)))s ", stderr)
+                    } else if seconds - lastLine >= 60 || lastLine < 0 {
+                        lastLine = seconds
+                        fputs("p2ptop lab: compiling: \(done)/~\(estimate) objects after \(Int(seconds)) s\n", stderr)
+                    }
+                }
+            }
+        } catch { throw CommandError(message: "lab kernel: \(error)") }
+        if tty { fputs("\r" + String(repeating: " ", count: 60) + "\r", stderr) }
+        if let s = k.buildSeconds {
+            fputs("p2ptop lab: built Linux \(k.version) in \(Int(s)) s (\(build.jobs) jobs)\n", stderr)
+        } else {
+            let took = readText(k.image.replacingLast("bzImage", with: "build-seconds")).map { " (its build took \($0.filter(\.isNumber)) s)" } ?? ""
+            fputs("p2ptop lab: Linux \(k.version), cached\(took)\n", stderr)
+        }
+        emit(k.image)
+    }
+
+    /// A user's bzImage: its config (beside it, or embedded) must have what the lab needs.
+    static func check(image: String) throws -> LabKernel {
+        guard FileIO.exists(image) else { throw CommandError(message: "--kernel \(image): no such file") }
+        guard let (config, where_) = LabKernelBuild.config(forImage: image) else {
+            throw CommandError(message: "--kernel \(image): no config beside it (config, config-*, .config) and none embedded (CONFIG_IKCONFIG): cannot check CONFIG_PCI_P2PDMA")
+        }
+        let missing = LabKernelConfig.missing(from: config, wanted: LabKernelConfig.essential)
+        guard missing.isEmpty else {
+            throw CommandError(message: "--kernel \(image): its config (\(where_)) lacks \(missing.map { $0 + "=y" }.joined(separator: ", ")) — p2ptop lab kernel builds one that has them")
+        }
+        let release = LabKernelBuild.release(ofImage: image) ?? "?"
+        return LabKernel(image: image, config: where_, version: release, buildSeconds: nil)
+    }
+}
+
+func format2d(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+
+extension String {
+    func replacingLast(_ what: String, with: String) -> String {
+        hasSuffix(what) ? String(dropLast(what.count)) + with : self
+    }
+}
+
+struct LabFabricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fabrics", abstract: "The lab's emulated machines, and the variants lab check boots.")
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let variants = LabCheck.defaultVariants()
+        if output.json {
+            emit(JSON.object([
+                ("schema", .string("p2ptop.lab-fabrics/1")),
+                ("fabrics", .array(LabFabric.all.map { f in
+                    .object([("name", .string(f.name)), ("summary", .string(f.summary)),
+                             ("drives", .array(f.drives.map { d in
+                                 .object([("label", .string(d.label)), ("bus", .string(d.bus)), ("cmb_mib", d.cmbMiB.map { .int(Int64($0)) } ?? .null)])
+                             })),
+                             ("qemu", .array(QEMUFabric.arguments(f, iommu: false) { "\($0).img" }.map(JSON.string)))])
+                })),
+                ("check_variants", .array(variants.map { .string($0.title) })),
+            ]).serialized(pretty: true))
+            return
+        }
+        var lines: [String] = []
+        for f in LabFabric.all {
+            lines.append(output.style.bold(f.name))
+            lines += wrap(f.summary, width: 76, hangingIndent: 0).map { "  " + $0 }
+            for d in f.devices { lines.append("    " + LabFabricsCommand.describe(d)) }
+        }
+        lines.append("")
+        lines.append("p2ptop lab check boots:")
+        lines += variants.map { "  " + $0.title }
+        emit(lines.joined(separator: "\n"))
+    }
+
+    static func describe(_ d: LabDevice) -> String {
+        switch d {
+        case .rootPort(let id, let slot, _): "\(id): root port at 00:\(hex2(slot)).0 (ACS capability)"
+        case .switchUpstream(let id, let bus): "\(id): x3130 switch upstream port below \(bus) (no ACS)"
+        case .switchDownstream(let id, let bus, _, _): "\(id): xio3130 downstream port of \(bus) (no ACS)"
+        case .nvme(let n): "\(n.label): NVMe below \(n.bus)" + (n.function.map { ", function \($0)" } ?? "") + (n.cmbMiB.map { ", \($0) MiB CMB (p2pmem)" } ?? "")
+        case .ivshmem(let l, let slot, let size): "\(l): ivshmem-plain at 00:\(hex2(slot)).0, \(size) MiB 64-bit prefetchable BAR2, no driver"
+        case .nic(let l, let slot): "\(l): virtio NIC at 00:\(hex2(slot)).0 for soft-RoCE (a hub with nothing else: no network)"
+        }
+    }
+}
+
+struct LabRunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Boot a lab fabric and run p2ptop (the explorer by default, or -- COMMAND…) on the real kernel; the guest always powers off.")
+
+    @OptionGroup var variantOptions: LabVariantOptions
+    @OptionGroup var kernelOption: LabKernelOption
+
+    @Option(help: "Stop the guest after this many seconds.")
+    var timeout: Double = 3600
+
+    @Flag(help: "Keep the run folder (disks, init, results, console log).")
+    var keep = false
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command to run in the guest (after --).", valueName: "command"))
+    var command: [String] = []
+
+    func run() throws {
+        let kernel = try kernelOption.resolve()
+        let binary = selfPath()
+        do { try LabCheck.checkBinary(binary) } catch { throw CommandError(message: error.message) }
+        var argv = command.first == "--" ? Array(command.dropFirst()) : command
+        if argv.isEmpty { argv = [binary] }
+        if argv.first == "p2ptop" { argv[0] = binary }
+        let interactive = isatty(0) != 0 && isatty(1) != 0
+        let size = terminalSize()
+        let console: GuestInit.Console = interactive
+            ? .interactive(rows: size.rows, columns: size.columns, term: getenv("TERM").map { String(cString: $0) } ?? "xterm-256color") : .batch
+        var env: [(String, String)] = []
+        if let nc = getenv("NO_COLOR") { env.append(("NO_COLOR", String(cString: nc))) }
+        let machine = LabMachine(variant: try variantOptions.variant(), kernel: kernel, accel: variantOptions.accel)
+        if !interactive { fputs("p2ptop lab: booting \(machine.variant.title) (Linux \(kernel.version))\n", stderr) }
+        let outcome: LabMachine.Outcome
+        do { outcome = try machine.boot(GuestInit(command: argv, console: console, environment: env), timeout: timeout) }
+        catch { throw CommandError(message: "lab: \(error)") }
+        defer { if !keep { LabMachine.discard(outcome) } else { fputs("p2ptop lab: kept \(outcome.results)\n", stderr) } }
+        if !interactive {
+            if let out = readText(outcome.results + "/stdout") { fputs(out, stdout) }
+            if let err = readText(outcome.results + "/stderr") { fflush(stdout); fputs(err, stderr) }
+        }
+        fflush(stdout)
+        if let f = outcome.failure { throw CommandError(message: "lab: \(f)", code: P2PExit.usage) }
+        fputs("p2ptop lab: the guest powered off after \(format2(outcome.seconds)) s\n", stderr)
+        throw ExitCode(outcome.status ?? P2PExit.usage)
+    }
+}
+
+struct LabCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Conformance: boot every lab variant, predict each experiment from the guest's snapshot, run it on the real kernel, compare (exit 1 on any disagreement).")
+
+    @OptionGroup var variantOptions: LabVariantOptions
+    @OptionGroup var kernelOption: LabKernelOption
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Stop a guest after this many seconds.")
+    var timeout: Double = 420
+
+    @Flag(help: "Keep each boot's folder (disks, results, console log).")
+    var keep = false
+
+    func run() throws {
+        let kernel = try kernelOption.resolve()
+        var check = LabCheck(kernel: kernel, binary: selfPath())
+        check.timeout = timeout
+        let variants = variantOptions.given ? [try variantOptions.variant()] : LabCheck.defaultVariants()
+        let runs: [LabRun]
+        let start = LabClock.now()
+        do { runs = try check.run(variants, keep: keep) { fputs("p2ptop lab: \($0)\n", stderr) } }
+        catch { throw CommandError(message: "lab: \(error)") }
+        if output.json {
+            emit(LabReportRender.json(runs, kernel: kernel.version).serialized(pretty: true))
+        } else {
+            let s = output.style
+            emit(LabReportRender.table(runs, good: { s.good($0) }, bad: { s.bad($0) }))
+        }
+        fputs("p2ptop lab: \(runs.count) boots in \(Int(LabClock.now() - start)) s\n", stderr)
+        if !runs.allSatisfy(\.agrees) { throw ExitCode(P2PExit.refused) }
+    }
+}
+
+/// Inside the guest: snapshot, lspci, then every experiment for real (hidden).
+struct LabObserveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "observe", abstract: "Inside a lab guest: run the experiments on the real kernel.", shouldDisplay: false)
+
+    @Option(help: "Write snapshot.json, lspci.txt and observed.json here.")
+    var out: String
+
+    func run() throws {
+        var t = try TopologySource.live.load()
+        t.host.facts = DoctorCommand.hostFacts(for: .live, t)
+        t.host.rdma = RDMACommand.inventory(for: .live, t)
+        try Snapshot.write(t, to: out + "/snapshot.json")
+        _ = try? Subprocess.run(["lspci", "-vv", "-D", "-n"], output: .file(out + "/lspci.txt"))
+        let inventory = GuestRun.inventory(t)
+        let steps = LabPlan.steps(for: inventory)
+        let observations = GuestRun.run(steps, inventory: inventory, topology: t) { fputs("observe: \($0)\n", stderr) }
+        let report = LabReport(kernel: t.host.kernelRelease ?? "", drives: inventory.drives, observations: observations)
+        guard FileIO.writeAtomically(out + "/observed.json", Array(report.json.serialized(pretty: true).utf8)) == nil else {
+            throw CommandError(message: "cannot write \(out)/observed.json")
+        }
+    }
+}
+
+/// The unbind experiment's child: maps p2pmem, waits, touches it again (hidden).
+struct LabHoldCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hold", abstract: "Map memory, signal, wait, touch it again.", shouldDisplay: false)
+
+    @Option var memory: String
+    @Option var size: Int
+    @Option var ready: String
+    @Option var go: String
+
+    func run() throws {
+        guard let m = LabMemory(memory) else { throw CommandError(message: "--memory \(memory): expected host, p2pmem:BDF or dmabuf:HEAP") }
+        throw ExitCode(GuestRun.hold(memory: m, size: size, ready: ready, go: go))
+    }
+}
+
+func hex2(_ v: Int) -> String { (v < 16 ? "0" : "") + String(v, radix: 16) }
