@@ -133,6 +133,13 @@ public enum LabReportRender {
             for e in r.experiments {
                 let mark = e.agree ? good("yes") : bad("NO")
                 lines.append(cell(e.name, nameW) + " " + cell(e.predicted, predW) + " " + cell(e.observed, obsW) + " " + mark)
+                // Values too long for their column get a line of their own.
+                if e.predicted.count > predW || e.observed.count > obsW {
+                    if e.predicted == e.observed { lines.append("  " + cell("both: " + e.predicted, width - 2)) } else {
+                        lines.append("  " + cell("predicted: " + e.predicted, width - 2))
+                        lines.append("  " + cell("kernel:    " + e.observed, width - 2))
+                    }
+                }
                 if !e.agree && !e.detail.isEmpty { lines.append("  " + cell(e.detail, width - 2)) }
             }
             lines.append("")
