@@ -42,7 +42,7 @@ import Testing
 
         let refused = try CLI.run(["transfer", "--fabric", "icelake-gpu-switch", "--from", "nic0", "--to", "nvme1", "--via", "rdma", "--size", "8M", "--json"])
         let e = try json(refused)
-        #expect(refused.status == 1 && e["ok"] as? Bool == false && (e["error"] as? [String: Any])?["errno"] as? String == "EREMOTEIO")
+        #expect(refused.status == 1 && e["ok"] as? Bool == false && (e["error"] as? [String: Any])?["errno"] as? String == "EFAULT")
 
         let old = try CLI.run(["transfer", "--fabric", "icelake-gpu-switch", "--from", "nvme0", "--to", "nvme1", "--size", "8M", "--kernel", "5.15", "--json"])
         let oldDoc = try json(old)

@@ -5,7 +5,7 @@ public enum BundledScenarios {
     public static func text(_ name: String) -> String? { all.first { $0.name == name }?.text }
 
     static let seedStory = """
-    @description get_user_pages() for BAR memory, step by step: PFNMAP fails, p2pmem works for O_DIRECT, RDMA MR is refused, dma-buf works, unbind waits for pins
+    @description get_user_pages() for BAR memory, step by step: PFNMAP fails, p2pmem works for O_DIRECT, an RDMA MR is refused, dma-buf works, unbind waits for pins
     @fabric icelake-gpu-switch
     @kernel 6.19
     caption "A BAR mapped through resourceN is VM_IO|VM_PFNMAP: there are no struct pages to pin"
@@ -20,8 +20,8 @@ public enum BundledScenarios {
     unpin p2
     unmap cmb
     transfer from=nvme0 to=nvme1 size=256M via=odirect
-    caption "RDMA ibv_reg_mr pins long-term and never passes FOLL_PCI_P2PDMA: refused"
-    transfer from=nic0 to=nvme1 size=16M via=rdma expect=EREMOTEIO
+    caption "RDMA ibv_reg_mr of a writable MR pins FOLL_LONGTERM|FOLL_WRITE: check_vma_flags refuses the p2pmem mapping (EFAULT)"
+    transfer from=nic0 to=nvme1 size=16M via=rdma expect=EFAULT
     caption "The dma-buf route: the GPU BAR exported by VFIO, imported as an RDMA MR — no struct pages, no pins"
     export gpubuf device=gpu0 bar=1 size=64M
     attach mr buf=gpubuf importer=nic0
