@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import LinuxFiles
 import PCITopology
 
@@ -21,5 +24,23 @@ public enum BlockDevices {
                 return BlockDevice(name: os.name, bytes: sectors * 512, function: d.bdf)
             }
         }
+    }
+}
+
+extension BlockDevices {
+    /// The PCI function behind a file or block device: the disk holding `path` (its partition's
+    /// parent), through `/sys/dev/block/MAJOR:MINOR`; nil for anything not on a PCI disk.
+    public static func function(holding path: String, in t: Topology, root: String = "/") -> BDF? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        let dev = UInt64((st.st_mode & S_IFMT) == S_IFBLK ? st.st_rdev : st.st_dev)
+        let major = (dev >> 8) & 0xfff | ((dev >> 32) & ~UInt64(0xfff))
+        let minor = (dev & 0xff) | ((dev >> 12) & ~UInt64(0xff))
+        guard var name = FileIO.linkName(FileIO.join(root, "sys/dev/block/\(major):\(minor)")) else { return nil }
+        if FileIO.exists(FileIO.join(root, "sys/class/block/\(name)/partition")),
+           let parent = FileIO.readLink(FileIO.join(root, "sys/class/block/\(name)"))?.split(separator: "/").dropLast().last {
+            name = String(parent)
+        }
+        return t.devices.first { d in (d.sysfs?.osDevices ?? []).contains { $0.kind == .block && $0.name == name } }?.bdf
     }
 }

@@ -116,11 +116,16 @@ extension TransferCommand {
         if writing && access(path(to), F_OK) == 0 { throw CommandError(message: "--to \(to): the file exists; p2ptop writes only to a new file (nothing is overwritten)") }
         let size = ByteSize.parse(self.size)!, block = ByteSize.parse(self.block)!
         let kind = ODirect.Queue(rawValue: queue)!
+        let kernelLog = KernelLog()
         let r = writing ? ODirect.write(from: try memory(from, "--from"), toNewFile: path(to), size: size, block: block, queueDepth: queueDepth, queue: kind)
                         : ODirect.read(path: path(from), into: try memory(to, "--to"), size: size, block: block, queueDepth: queueDepth, queue: kind)
         let pins: [(String, JSON)] = [("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
                                       ("outstanding_after", .int(Int64(r.outstandingAfter))), ("source", .string("/proc/vmstat"))]
-        reportReal(method: "odirect", title: "\(from) → \(to) via O_DIRECT (\(queue), qd \(queueDepth))", extra: [("queue", .string(queue))], pins: pins, bytes: r.bytes, verified: r.verified,
+        // The pair: the disk's PCI function is the DMA client, the p2pmem provider the target.
+        let file = writing ? path(to) : path(from), memorySide = writing ? from : to
+        var pair = try predictedPair(client: { t in BlockDevices.function(holding: file, in: t) }, memory: memorySide)
+        pair?.kernelSaid = (kernelLog?.drain() ?? []).filter { $0.contains("peer-to-peer") || $0.contains("ACS redirect") }
+        reportReal(method: "odirect", title: "\(from) → \(to) via O_DIRECT (\(queue), qd \(queueDepth))", extra: [("queue", .string(queue))], pair: pair, pins: pins, bytes: r.bytes, verified: r.verified,
                    seconds: r.seconds, gbps: r.gbps, error: r.error,
                    pinLine: "kernel pins (/proc/vmstat): \(r.pinsAcquired) acquired, \(r.pinsReleased) released, \(r.outstandingAfter) outstanding system-wide after")
         if r.error != nil { throw ExitCode(P2PExit.refused) }
@@ -147,8 +152,12 @@ extension TransferCommand {
                                       ("registered_vmpin_kb", .int(Int64(r.registeredPinnedKB))), ("source", .string("/proc/vmstat, /proc/self/status VmPin"))]
         let extra: [(String, JSON)] = [("device", r.device.isEmpty ? .null : .string(r.device)), ("port", r.port == 0 ? .null : .int(Int64(r.port))),
                                        ("gid_index", r.device.isEmpty ? .null : .int(Int64(r.gidIndex)))]
+        let rdmaDevice = r.device.isEmpty ? parts.first : r.device
+        let pair = try predictedPair(client: { t in
+            VerbsRDMASource().inventory().devices.first { $0.name == rdmaDevice }?.pciAddress.flatMap { BDF($0) }
+        }, memory: to)
         reportReal(method: "rdma", title: r.error == nil ? "\(r.device) port \(r.port) → \(to) via RDMA WRITE (loopback)" : "\(from) → \(to) via RDMA WRITE",
-                   extra: extra, pins: pins, bytes: r.bytes, verified: r.verified, seconds: r.seconds, gbps: r.gbps, error: r.error,
+                   extra: extra, pair: pair, pins: pins, bytes: r.bytes, verified: r.verified, seconds: r.seconds, gbps: r.gbps, error: r.error,
                    pinLine: "kernel pins: the MR held \(r.registeredPinnedKB) kB VmPin; /proc/vmstat \(r.pinsAcquired) acquired, \(r.pinsReleased) released")
         if r.error != nil { throw ExitCode(P2PExit.refused) }
     }
@@ -166,20 +175,57 @@ extension TransferCommand {
 
     /// One report for every real transfer: the `p2ptop.transfer/1` document (with `real: true`)
     /// or two lines of text.
-    func reportReal(method: String, title: String, extra: [(String, JSON)], pins: [(String, JSON)], bytes: Int, verified: Bool,
+    /// What p2ptop predicts for the pair a real transfer uses: the DMA client (the disk's or
+    /// the RDMA device's PCI function) and the p2pmem provider. Host memory and software
+    /// devices (rxe) have no pair: nil, said so in the text.
+    struct Pair {
+        var verdict: Verdict?
+        var why: String
+        var bottleneck: (BDF, LinkState, Double)?
+        var topology: Topology
+        /// The kernel's own p2pdma lines while the transfer ran (root: /dev/kmsg).
+        var kernelSaid: [String] = []
+    }
+
+    func predictedPair(client: (Topology) -> BDF?, memory: String) throws -> Pair? {
+        guard memory.hasPrefix("p2pmem:") else { return nil }
+        let t = try source.load()
+        let provider = try t.device(named: String(memory.dropFirst(7))).bdf
+        guard let c = client(t) else { return Pair(verdict: nil, why: "the DMA client is not a PCI function (a software device, or a file on no PCI disk)", topology: t) }
+        let v = p2p.analyzer(for: t).verdict(provider: provider, client: c)
+        let b = FabricModel.links(v, in: t, dataFromProvider: true)
+            .compactMap { key, bw in t.device(key.device)?.link?.status.map { (key.device, $0, bw) } }
+            .min { $0.2 < $1.2 }
+        return Pair(verdict: v, why: v.reason, bottleneck: b, topology: t)
+    }
+
+    func reportReal(method: String, title: String, extra: [(String, JSON)], pair: Pair? = nil, pins: [(String, JSON)], bytes: Int, verified: Bool,
                     seconds: Double, gbps: Double, error: EngineError?, pinLine: String) {
+        let v = pair?.verdict
         if output.json {
             emit(JSON.object([("schema", .string("p2ptop.transfer/1")), ("ok", .bool(error == nil)), ("from", .string(from)), ("to", .string(to)),
                               ("via", .string(method)), ("real", .bool(true))] + extra + [
                 ("bytes", .int(Int64(bytes))), ("verified", .bool(verified)), ("seconds", .double(seconds)), ("gbps", .double(gbps)),
-                ("map_type", .null), ("path", .array([])), ("bottleneck", .null), ("pins", .object(pins)),
+                ("map_type", v.map { .string($0.mapType.rawValue) } ?? .null), ("path", .array((v?.hops ?? []).map { .string($0.description) })),
+                ("bottleneck", pair?.bottleneck.map { b in
+                    .object([("bdf", .string(b.0.description)), ("link", .string(b.1.text)), ("bytes_per_s", .double(b.2))])
+                } ?? .null),
+                ("prediction", pair.map { .string($0.why) } ?? .null), ("kernel_said", .array((pair?.kernelSaid ?? []).map(JSON.string))),
+                ("pins", .object(pins)),
                 ("error", error.map { e in .object([("errno", .string(e.errno.name)), ("message", .string(e.message))]) } ?? .null),
             ]).serialized(pretty: true))
-        } else if let e = error {
-            emit("\(title): " + output.style.bad(e.errno.description) + ": " + e.message)
         } else {
-            emit("\(title): \(humanSize(UInt64(bytes))) in \(format2(seconds)) s = \(format2(gbps)) GB/s, verified: \(verified)")
-            emit("  " + pinLine)
+            if let e = error {
+                emit("\(title): " + output.style.bad(e.errno.description) + ": " + e.message)
+            } else {
+                emit("\(title): \(humanSize(UInt64(bytes))) in \(format2(seconds)) s = \(format2(gbps)) GB/s, verified: \(verified)")
+                emit("  " + pinLine)
+            }
+            if let pair {
+                let b = pair.bottleneck.map { ", bottleneck \($0.1.text) at \($0.0.short)" } ?? ""
+                emit("  predicted: " + (pair.verdict.map { "\($0.mapType.rawValue)\(b) — \(pair.why)" } ?? pair.why))
+                for line in pair.kernelSaid { emit("  kernel:    " + line) }
+            }
         }
     }
 }
