@@ -63,7 +63,7 @@ public enum LabDevice: Sendable {
     case nvme(NVMe)
     /// A driverless 64-bit prefetchable BAR (BAR2) backed by host RAM.
     case ivshmem(label: String, slot: Int, sizeMiB: Int)
-    /// A virtio NIC whose backend is a hub with nothing else on it: no network at all.
+    /// A virtio NIC on QEMU's user network with `restrict=on`: nothing leaves the guest.
     case nic(label: String, slot: Int)
 }
 
@@ -122,7 +122,9 @@ public enum QEMUFabric {
                 a += ["-object", "memory-backend-ram,id=mem-\(label),size=\(size)M",
                       "-device", "ivshmem-plain,memdev=mem-\(label),bus=pcie.0,addr=\(hex(slot))"]
             case .nic(let label, let slot):
-                a += ["-netdev", "hubport,id=net-\(label),hubid=0",
+                // QEMU's user network with restrict=on: the guest can reach neither the host nor
+                // anything beyond it (a bare hub instead stalls the NIC's transmit queue).
+                a += ["-netdev", "user,id=net-\(label),restrict=on,ipv6=off",
                       "-device", "virtio-net-pci,netdev=net-\(label),bus=pcie.0,addr=\(hex(slot))"]
             }
         }

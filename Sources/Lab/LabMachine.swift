@@ -75,7 +75,7 @@ public struct LabMachine {
     /// The whole QEMU command line.
     public func arguments(runDirectory dir: String, interactive: Bool) -> [String] {
         let append = ["console=ttyS0", "root=/dev/root", "rootfstype=9p", "rootflags=trans=virtio,version=9p2000.L,cache=loose",
-                      "ro", "init=\(dir)/init.sh", "panic=-1", "quiet"] + variant.kernelArguments
+                      "ro", "init=\(dir)/init.sh", "panic=-1", "quiet"] + (interactive ? ["loglevel=1"] : []) + variant.kernelArguments
         var a = ["qemu-system-x86_64", "-machine", "q35", "-accel", accel == "tcg" ? "tcg,thread=multi" : accel,
                  "-cpu", variant.cpu.qemuModel, "-smp", "\(cpus)", "-m", "\(memoryMiB)",
                  "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -192,9 +192,13 @@ struct TerminalState {
         return TerminalState(attributes: t)
     }
 
+    /// The modes back, and whatever a guest program killed mid-screen left on: the alternate
+    /// screen, mouse reporting, a hidden cursor, attributes (harmless when already off).
     func restore() {
         var t = attributes
         tcsetattr(0, TCSAFLUSH, &t)
+        let reset = "\u{1b}[?1000l\u{1b}[?1002l\u{1b}[?1006l\u{1b}[0m\u{1b}[?25h\u{1b}[?1049l"
+        _ = reset.withCString { write(1, $0, strlen($0)) }
     }
 }
 

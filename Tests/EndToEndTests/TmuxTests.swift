@@ -9,12 +9,14 @@ struct TmuxSession {
     let socket: String
     static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") }
 
-    init(_ args: [String], width: Int = 120, height: Int = 40) throws {
+    /// `shellIgnoresInterrupt`: the shell around the program survives Ctrl-C (sent to the whole
+    /// foreground group), so the program's own answer to it can be read afterwards.
+    init(_ args: [String], width: Int = 120, height: Int = 40, shellIgnoresInterrupt: Bool = false) throws {
         socket = FileManager.default.temporaryDirectory.appendingPathComponent("p2ptop-tmux-\(UUID().uuidString.prefix(8)).sock").path
         // The program runs under a shell that prints its exit status and the terminal modes
         // afterwards: the screen then says how it ended, whatever tmux's reaping does.
         let command = ([CLI.binary.path] + args).joined(separator: " ")
-        let script = "\(command); echo P2PTOP_EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo P2PTOP_MODES_END; sleep 60"
+        let script = (shellIgnoresInterrupt ? "trap '' INT; " : "") + "\(command); echo P2PTOP_EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo P2PTOP_MODES_END; sleep 60"
         try tmux(capture: false, ["-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "\(width)", "-y", "\(height)",
                   "-e", "LANG=C.UTF-8", "-e", "SWIFT_BACKTRACE=interactive=no", "-e", "TERM=tmux-256color",
                   "/bin/sh", "-c", script])

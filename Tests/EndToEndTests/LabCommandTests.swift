@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+/// The kernel lab from the command line: a real 6.12 kernel under QEMU. Skipped, with the
+/// reason, where the lab kernel has not been built (`p2ptop lab kernel`) or QEMU is missing.
+enum LabEnvironment {
+    static let cacheRoot: String = {
+        let env = ProcessInfo.processInfo.environment
+        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/p2ptop/lab" }
+        return (env["HOME"] ?? "/root") + "/.cache/p2ptop/lab"
+    }()
+
+    static let qemu: Bool = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+        .contains { FileManager.default.isExecutableFile(atPath: "\($0)/qemu-system-x86_64") }
+
+    static let kernel: Bool = ((try? FileManager.default.contentsOfDirectory(atPath: cacheRoot)) ?? [])
+        .contains { $0.hasPrefix("kernel-") && FileManager.default.fileExists(atPath: cacheRoot + "/" + $0 + "/bzImage") }
+
+    static let ready = qemu && kernel
+    static let why = !qemu ? "qemu-system-x86_64 not installed" : "the lab kernel is not built (p2ptop lab kernel)"
+}
+
+@Suite(.enabled(if: LabEnvironment.ready, "lab: \(LabEnvironment.why)"), .serialized)
+struct LabCommandTests {
+    /// One boot (AMD CPU): the contract the acceptance checks read, and real agreement —
+    /// including a THRU_HOST_BRIDGE pair whose bytes really moved.
+    @Test func checkContractOnTheRealKernel() throws {
+        let r = try CLI.run(["lab", "check", "--cpu", "amd", "--json"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+        #expect(doc["schema"] as? String == "p2ptop.lab/1" && (doc["kernel"] as? String)?.hasPrefix("6.12.") == true)
+        let runs = try #require(doc["runs"] as? [[String: Any]])
+        #expect(runs.count == 1 && runs[0]["fabric"] as? String == "lab-switch" && runs[0]["cpu"] as? String == "amd" && runs[0]["iommu"] as? Bool == false)
+        let experiments = try #require(runs[0]["experiments"] as? [[String: Any]])
+        #expect(experiments.count >= 40)
+        for e in experiments {
+            #expect(e["predicted"] is String && e["observed"] is String && e["agree"] as? Bool == true, "\(e)")
+        }
+        #expect(experiments.contains { $0["predicted"] as? String == "THRU_HOST_BRIDGE" && $0["observed"] as? String == "ok" })
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    /// A command in the guest: its output and exit status come back; the guest sees the fabric.
+    @Test func runReturnsTheGuestCommandsOutputAndStatus() throws {
+        let r = try CLI.run(["lab", "run", "--", "p2ptop", "list", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+        let devices = try #require(doc["devices"] as? [[String: Any]])
+        #expect(devices.filter { ($0["class"] as? String ?? "").contains("0108") || ($0["kind"] as? String) == "nvme" }.count == 5, "\(devices.map { $0["kind"] ?? "" })")
+        let failing = try CLI.run(["lab", "run", "--", "sh", "-c", "exit 7"])
+        #expect(failing.status == 7 && failing.stderr.contains("powered off"))
+    }
+
+    /// A guest that never finishes is stopped at the timeout: exit 2 and one line saying so.
+    @Test func aHungGuestIsStopped() throws {
+        let r = try CLI.run(["lab", "run", "--timeout", "4", "--", "sleep", "600"])
+        #expect(r.status == 2 && r.stderr.contains("did not power off within 4 s") && r.seconds < 30, "\(r.stderr) \(r.seconds)")
+    }
+
+    /// The explorer on the real kernel in a terminal of the user's size; q powers the guest off
+    /// and the terminal comes back; Ctrl-C ends QEMU at once and restores the terminal too.
+    @Test(.enabled(if: TmuxSession.available, "tmux not installed"))
+    func explorerOnTheRealKernel() throws {
+        let s = try TmuxSession(["lab", "run"], width: 100, height: 30)
+        defer { s.kill() }
+        #expect(try s.waitFor("p2pmem 64M", seconds: 60), "\((try? s.screen()) ?? "")")
+        let screen = try s.screen()
+        #expect(screen.contains("QEMU NVM Express") && screen.split(separator: "\n").contains { $0.count >= 99 })
+        try s.keys("q")
+        #expect(try s.exitStatus(seconds: 30) == 0, "\((try? s.screen()) ?? "")")
+        #expect(try s.terminalRestored())
+
+        let c = try TmuxSession(["lab", "run"], width: 100, height: 30, shellIgnoresInterrupt: true)
+        defer { c.kill() }
+        #expect(try c.waitFor("p2pmem 64M", seconds: 60))
+        let t0 = Date()
+        try c.keys("C-c")
+        let status = try c.exitStatus(seconds: 15)
+        #expect(status == 2 && Date().timeIntervalSince(t0) < 10, "\((try? c.screen()) ?? "")")
+        #expect(try c.screen().contains("interrupted"))
+        #expect(try c.terminalRestored())
+    }
+}
