@@ -30,7 +30,7 @@ public struct GuestInit: Sendable {
         var lines = [
             "#!/bin/sh",
             "# p2ptop lab guest init (PID 1), written for one boot.",
-            "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8",
+            "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/run/home LC_ALL=C.UTF-8",
         ]
         lines += environment.map { "export \($0.0)=\(Self.quote($0.1))" }
         lines += [
@@ -38,7 +38,9 @@ public struct GuestInit: Sendable {
             "mount -t sysfs sysfs /sys",
             "mount -t devtmpfs devtmpfs /dev",
             "mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm",
-            "for d in /tmp /run /root /var/tmp; do mount -t tmpfs tmpfs $d; done",
+            // Only /tmp and /run: a checkout (and the p2ptop in it) may live anywhere else,
+            // /root and /var/tmp included, and must stay visible.
+            "mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /run && mkdir -p /run/home",
             "mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null",
             "mkdir -p \(r) && mount -t 9p -o trans=virtio,version=9p2000.L \(Self.resultsTag) \(r) || echo 'p2ptop-lab: no results share' >/dev/ttyS0",
             "echo 1 > /proc/sys/kernel/sysrq",
@@ -65,7 +67,7 @@ public struct GuestInit: Sendable {
             lines += [
                 "export TERM=\(Self.quote(term))",
                 "stty -F /dev/ttyS0 rows \(rows) cols \(columns) sane",
-                "cd /root",
+                "cd /run/home",
                 "setsid -c -w sh -c 'exec \"$@\" </dev/ttyS0 >/dev/ttyS0 2>&1' p2ptop \(cmd)",
                 "echo $? >\(r)/status",
             ]

@@ -27,6 +27,7 @@ public struct LabCheck {
     public var binary: String
     public var timeout: Double = 420
 
+    /// `binary`: as the guest reaches it (`guestBinary`).
     public init(kernel: LabKernel, binary: String) { self.kernel = kernel; self.binary = binary }
 
     /// The variants `lab check` runs with no flags: Intel and AMD CPUs, the IOMMU, and last the
@@ -39,16 +40,21 @@ public struct LabCheck {
     /// Stands for "the doctor's remedy from the previous boot" in a variant's arguments.
     public static let remedyPlaceholder = "<doctor's remedy>"
 
-    /// The guest must see the binary: the guest mounts tmpfs over /tmp and /run.
-    public static func checkBinary(_ path: String) throws(LabError) {
-        for hidden in ["/tmp/", "/run/"] where path.hasPrefix(hidden) {
-            throw LabError("\(path): the lab guest mounts tmpfs over \(hidden), so it cannot run a p2ptop kept there; build or copy it elsewhere")
+    /// The binary as the guest can reach it: the guest mounts tmpfs over /tmp and /run, so a
+    /// p2ptop kept there is copied into the cache first (it needs nothing beside itself).
+    public static func guestBinary(_ path: String, cacheRoot: String = LabKernelBuild.defaultCacheRoot()) throws(LabError) -> String {
+        guard path.hasPrefix("/tmp/") || path.hasPrefix("/run/") else { return path }
+        let dir = cacheRoot + "/bin"
+        try makeDirectories(dir)
+        let copy = dir + "/p2ptop-\(getpid())"
+        guard copyFile(path, copy), chmod(copy, 0o755) == 0, rename(copy, dir + "/p2ptop") == 0 else {
+            throw LabError("\(path): the lab guest cannot see /tmp or /run, and copying p2ptop into \(dir) failed")
         }
+        return dir + "/p2ptop"
     }
 
     /// Runs the variants in order; `progress` hears of each boot as it starts and ends.
     public func run(_ variants: [LabVariant], keep: Bool = false, progress: (String) -> Void) throws(LabError) -> [LabRun] {
-        try Self.checkBinary(binary)
         var runs: [LabRun] = []
         for var v in variants {
             if v.append.contains(Self.remedyPlaceholder) {

@@ -79,4 +79,36 @@ struct LabCommandTests {
         #expect(try c.screen().contains("interrupted"))
         #expect(try c.terminalRestored())
     }
+
+    /// Every real backend the README lists, once, on the real kernel (one boot): O_DIRECT with
+    /// threads, io_uring and a registered buffer, into p2pmem and to a new file, RDMA into host
+    /// memory, p2pmem and a dma-buf, BAR reads and the write round trip, the refusals.
+    @Test func readmeBackendsRunOnTheRealKernel() throws {
+        let commands: [(String, Int32, String)] = [
+            ("transfer --from block:/dev/nvme0n1 --to p2pmem:nvme1 --size 4M", 0, "predicted: BUS_ADDR"),
+            ("transfer --from block:/dev/nvme2n1 --to p2pmem:nvme1 --size 4M", 1, "kernel:    nvme 0000:05:00.0: cannot be used for peer-to-peer DMA"),
+            ("transfer --from block:/dev/nvme0n1 --to host --size 4M --queue io_uring", 0, "verified: true"),
+            ("transfer --from block:/dev/nvme0n1 --to host --size 4M --queue io_uring-fixed", 0, "1024 acquired"),
+            ("transfer --from host --to file:/tmp/new.bin --size 4M", 0, "verified: true"),
+            ("transfer --from rdma --to host --via rdma --size 4M", 0, "4096 kB VmPin"),
+            ("transfer --from rdma --to p2pmem:nvme1 --via rdma --size 2M", 1, "-EFAULT"),
+            ("transfer --from rdma --to dmabuf:system --via rdma --size 2M", 1, "-EOPNOTSUPP"),
+            ("rdma", 0, "rxe0"),
+            ("bar 00:05.0 --bar 2", 0, "MMIO read"),
+            ("bar 00:05.0 --bar 2 --write --allow-write", 0, "original contents restored"),
+            ("bar nvme0 --write --allow-write", 1, "refused (driver)"),
+        ]
+        var script = "p=p2ptop\n"
+        for (i, c) in commands.enumerated() { script += "$p \(c.0) >/tmp/o\(i) 2>&1; echo \"RC\(i)=$? $(tr '\\n' ' ' </tmp/o\(i))\"\n" }
+        let path = "/var/tmp/p2ptop-lab-backends-\(getpid()).sh"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try CLI.run(["lab", "run", "--", "sh", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        for (i, c) in commands.enumerated() {
+            let line = lines.first { $0.hasPrefix("RC\(i)=") } ?? ""
+            #expect(line.hasPrefix("RC\(i)=\(c.1) ") && line.contains(c.2), "p2ptop \(c.0): \(line)")
+        }
+    }
 }

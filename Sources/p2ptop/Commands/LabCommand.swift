@@ -222,8 +222,8 @@ struct LabRunCommand: ParsableCommand {
 
     func run() throws {
         let kernel = try kernelOption.resolve()
-        let binary = selfPath()
-        do { try LabCheck.checkBinary(binary) } catch { throw CommandError(message: error.message) }
+        let binary: String
+        do { binary = try LabCheck.guestBinary(selfPath()) } catch { throw CommandError(message: error.message) }
         var argv = command.first == "--" ? Array(command.dropFirst()) : command
         if argv.isEmpty { argv = [binary] }
         if argv.first == "p2ptop" { argv[0] = binary }
@@ -231,7 +231,9 @@ struct LabRunCommand: ParsableCommand {
         let size = terminalSize()
         let console: GuestInit.Console = interactive
             ? .interactive(rows: size.rows, columns: size.columns, term: getenv("TERM").map { String(cString: $0) } ?? "xterm-256color") : .batch
-        var env: [(String, String)] = []
+        // `p2ptop` in the guest is this binary, wherever it lives.
+        let dir = String(binary[..<(binary.lastIndex(of: "/") ?? binary.startIndex)])
+        var env: [(String, String)] = [("PATH", dir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")]
         if let nc = getenv("NO_COLOR") { env.append(("NO_COLOR", String(cString: nc))) }
         let machine = LabMachine(variant: try variantOptions.variant(), kernel: kernel, accel: variantOptions.accel)
         if !interactive { fputs("p2ptop lab: booting \(machine.variant.title) (Linux \(kernel.version))\n", stderr) }
@@ -266,7 +268,9 @@ struct LabCheckCommand: ParsableCommand {
 
     func run() throws {
         let kernel = try kernelOption.resolve()
-        var check = LabCheck(kernel: kernel, binary: selfPath())
+        let binary: String
+        do { binary = try LabCheck.guestBinary(selfPath()) } catch { throw CommandError(message: error.message) }
+        var check = LabCheck(kernel: kernel, binary: binary)
         check.timeout = timeout
         let variants = variantOptions.given ? [try variantOptions.variant()] : LabCheck.defaultVariants()
         let runs: [LabRun]
