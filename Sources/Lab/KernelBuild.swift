@@ -134,7 +134,8 @@ public struct LabKernelBuild {
               copyFile(build + "/.config", out + "/config") else {
             throw LabError("cannot copy the bzImage into \(out)")
         }
-        writeText(out + "/build-seconds", "\(Int(seconds))\n")
+        // The figure worth keeping is a whole build's; an incremental make keeps the old one.
+        if objects > 200 || !FileIO.exists(out + "/build-seconds") { writeText(out + "/build-seconds", "\(Int(seconds))\n") }
         return LabKernel(image: out + "/bzImage", config: out + "/config", version: version, buildSeconds: seconds)
     }
 

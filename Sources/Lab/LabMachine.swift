@@ -134,7 +134,8 @@ public struct LabMachine {
         }
         let seconds = LabClock.now() - start
         let console = readText(dir + "/console.log") ?? ""
-        if let panic = console.split(separator: "\n").first(where: { $0.contains("Kernel panic") }) {
+        // The serial console ends lines with CR LF (one Character in Swift): split on both.
+        if let panic = console.split(whereSeparator: \.isNewline).first(where: { $0.contains("Kernel panic") }) {
             failure = "the guest kernel panicked: " + panic.split(separator: "]", maxSplits: 1).last.map { $0.trimmingCharacters(in: " ") }!
         }
         let statusText = readText(dir + "/results/status")?.filter(\.isNumber)

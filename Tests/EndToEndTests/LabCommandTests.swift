@@ -50,6 +50,13 @@ struct LabCommandTests {
         #expect(failing.status == 7 && failing.stderr.contains("powered off"))
     }
 
+    /// A guest kernel that panics ends QEMU at once (panic=-1, -no-reboot): one line says so.
+    @Test func aPanicIsReportedAsSuch() throws {
+        let r = try CLI.run(["lab", "run", "--append", "init=/nonexistent", "--", "true"])
+        let last = r.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(r.status == 2 && last.hasPrefix("p2ptop: lab: the guest kernel panicked: Kernel panic - not syncing:") && r.seconds < 60, "\(r.stderr)")
+    }
+
     /// A guest that never finishes is stopped at the timeout: exit 2 and one line saying so.
     @Test func aHungGuestIsStopped() throws {
         let r = try CLI.run(["lab", "run", "--timeout", "4", "--", "sleep", "600"])

@@ -130,8 +130,8 @@ struct LabKernelCommand: ParsableCommand {
         if let s = k.buildSeconds {
             fputs("p2ptop lab: built Linux \(k.version) in \(Int(s)) s (\(build.jobs) jobs)\n", stderr)
         } else {
-            let took = readText(k.image.replacingLast("bzImage", with: "build-seconds")).map { " (its build took \($0.filter(\.isNumber)) s)" } ?? ""
-            fputs("p2ptop lab: Linux \(k.version), cached\(took)\n", stderr)
+            let took = readText(k.image.replacingLast("bzImage", with: "build-seconds")).map { "; its build took \($0.filter(\.isNumber)) s" } ?? ""
+            fputs("p2ptop lab: Linux \(k.version) from the cache\(took)\n", stderr)
         }
         emit(k.image)
     }
