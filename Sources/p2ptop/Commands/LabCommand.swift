@@ -35,6 +35,11 @@ struct LabKernelOption: ParsableArguments {
         if let k = LabKernelBuild.findCached() { return k }
         throw CommandError(message: "no lab kernel yet: run `p2ptop lab kernel` first (it builds one in about 5–13 minutes here), or pass --kernel bzImage")
     }
+
+    /// This p2ptop as the guest reaches it.
+    func guestBinary() throws -> String {
+        do { return try LabCheck.guestBinary(selfPath()) } catch { throw CommandError(message: error.message) }
+    }
 }
 
 /// The variant flags of `lab run` and `lab check`.
@@ -222,8 +227,7 @@ struct LabRunCommand: ParsableCommand {
 
     func run() throws {
         let kernel = try kernelOption.resolve()
-        let binary: String
-        do { binary = try LabCheck.guestBinary(selfPath()) } catch { throw CommandError(message: error.message) }
+        let binary = try kernelOption.guestBinary()
         var argv = command.first == "--" ? Array(command.dropFirst()) : command
         if argv.isEmpty { argv = [binary] }
         if argv.first == "p2ptop" { argv[0] = binary }
@@ -268,9 +272,7 @@ struct LabCheckCommand: ParsableCommand {
 
     func run() throws {
         let kernel = try kernelOption.resolve()
-        let binary: String
-        do { binary = try LabCheck.guestBinary(selfPath()) } catch { throw CommandError(message: error.message) }
-        var check = LabCheck(kernel: kernel, binary: binary)
+        var check = LabCheck(kernel: kernel, binary: try kernelOption.guestBinary())
         check.timeout = timeout
         let variants = variantOptions.given ? [try variantOptions.variant()] : LabCheck.defaultVariants()
         let runs: [LabRun]
