@@ -201,9 +201,13 @@ public enum LabPlan {
         }
         // Pins: the same reads into host memory and into p2pmem, with each way of queueing.
         if let reader = inv.drives.first(where: { !inv.providers.contains($0.bdf) }) {
-            let shapes: [(LabMemory, Int, Int, String)] = [(.host, 1 << 20, 1, "threads"), (.host, 256 << 10, 4, "threads"), (.host, 1 << 20, 4, "io_uring"),
-                                                           (.host, 256 << 10, 4, "io_uring"), (.host, 1 << 20, 4, "io_uring-fixed")]
-                + inv.providers.prefix(1).flatMap { p in [(LabMemory.p2pmem(p), 1 << 20, 2, "io_uring"), (.p2pmem(p), 1 << 20, 4, "io_uring-fixed")] }
+            typealias Shape = (LabMemory, Int, Int, String)
+            var shapes: [Shape] = [(.host, 1 << 20, 1, "threads"), (.host, 256 << 10, 4, "threads"), (.host, 1 << 20, 4, "io_uring"),
+                                   (.host, 256 << 10, 4, "io_uring"), (.host, 1 << 20, 4, "io_uring-fixed")]
+            if let p = inv.providers.first {
+                let m = LabMemory.p2pmem(p)
+                shapes += [(m, 1 << 20, 4, "threads"), (m, 1 << 20, 2, "io_uring"), (m, 1 << 20, 4, "io_uring-fixed")]
+            }
             for (memory, block, qd, queue) in shapes {
                 let where_ = memory == .host ? "host" : "p2pmem \(label(memory.p2pmemDevice!))"
                 var s = LabStep(.pins, "\(reader.label) → \(where_), \(queue) qd\(qd) \(block >> 10)K", device: reader.bdf, memory: memory)
