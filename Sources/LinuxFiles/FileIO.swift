@@ -7,24 +7,36 @@ import Darwin
 /// Minimal file access without Foundation (keeps start-up fast): procfs and sysfs attributes,
 /// directory listings, links, whole files, mappings. Shared by every module that reads the machine.
 public enum FileIO {
-    /// Whole file as bytes; nil with errno text on failure.
+    /// Whole file as bytes; nil with errno text on failure. Only regular files: a FIFO (opened
+    /// without blocking, so a missing writer cannot hang p2ptop), a directory, a socket or a
+    /// device such as /dev/zero is refused before anything is read. `limit` bounds a file that
+    /// grows while it is read, too.
     public static func read(_ path: String, limit: Int = 512 << 20) -> Result<[UInt8], FileError> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return .failure(FileError(errno: errno)) }
         defer { close(fd) }
         var st = stat()
-        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { return .failure(FileError(errno: EISDIR)) }
+        guard fstat(fd, &st) == 0 else { return .failure(FileError(errno: errno)) }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: return .failure(FileError(message: "is a directory, not a file"))
+        case S_IFIFO: return .failure(FileError(message: "is a FIFO, not a file (p2ptop reads only regular files)"))
+        case S_IFSOCK: return .failure(FileError(message: "is a socket, not a file"))
+        case S_IFCHR, S_IFBLK: return .failure(FileError(message: "is a device, not a file (p2ptop reads only regular files)"))
+        default: return .failure(FileError(message: "is not a regular file"))
+        }
+        if Int(st.st_size) > limit { return .failure(FileError(message: "file larger than \(limit >> 20) MiB (the limit for this kind of file)")) }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == EAGAIN { continue }
                 return .failure(FileError(errno: errno))
             }
             if n == 0 { break }
             out += chunk[0..<n]
-            if out.count > limit { return .failure(FileError(message: "file larger than \(limit >> 20) MiB")) }
+            if out.count > limit { return .failure(FileError(message: "file larger than \(limit >> 20) MiB (the limit for this kind of file)")) }
         }
         return .success(out)
     }

@@ -100,13 +100,15 @@ public final class Engine {
               b.space == .memory, let size = b.size, size > 0 else {
             throw EngineError(.EINVAL, "\(device) has no memory BAR \(bar) to map")
         }
-        return newVMA(Int(size), .pfnmap(device, bar: bar, memory(of: device, bar: bar, size: Int(size))))
+        return newVMA(Int(size), .pfnmap(device, bar: bar, try memory(of: device, bar: bar, size: Int(size))))
     }
 
-    func memory(of device: BDF, bar: Int, size: Int) -> BackingMemory {
+    /// The simulated BAR's memory: the whole BAR (reserved, not touched), or an error — never
+    /// a smaller buffer than the BAR a caller will address.
+    func memory(of device: BDF, bar: Int, size: Int) throws(EngineError) -> BackingMemory {
         if let p = providers[device], p.bar == bar { return p.memory }
         if let m = barMemory[device]?[bar] { return m }
-        let m = (try? BackingMemory(length: size)) ?? (try! BackingMemory(length: PAGE_SIZE))
+        let m = try BackingMemory(length: size)
         barMemory[device, default: [:]][bar] = m
         return m
     }
@@ -348,7 +350,7 @@ public final class Engine {
             total += r.length
         }
         let buf = DmaBuf(device: device, bar: bar, barAddress: base, ranges: ranges, size: Int(total),
-                         memory: memory(of: device, bar: bar, size: Int(size)))
+                         memory: try memory(of: device, bar: bar, size: Int(size)))
         dmabufs.append(buf)
         return buf
     }

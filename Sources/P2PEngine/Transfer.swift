@@ -80,6 +80,12 @@ public struct TransferResult: Sendable {
 
 /// Runs one transfer on an engine, moving real bytes and verifying them.
 public struct TransferRunner {
+    /// The most memory a transfer touches at once: larger transfers cycle through a window of
+    /// this size (as p2pmem-test does), so a 64 GiB BAR never becomes 64 GiB of resident memory.
+    public static let maxWindow = 256 << 20
+    /// The largest modelled transfer: bigger ones are refused up front, not run for hours.
+    public static let maxSize = 64 << 30
+
     public let engine: Engine
     /// Called after each batch of I/Os with bytes done so far and pins currently held.
     public var progress: ((Int, Int) -> Void)?
@@ -136,7 +142,10 @@ public struct TransferRunner {
         var result = TransferResult(ok: false, bytes: 0, verified: false, seconds: 0, verifySeconds: 0, mapType: nil, path: [],
                                     bottleneck: nil, pinsAcquired: 0, pinsReleased: 0, pinsOutstandingAfter: 0, ios: 0,
                                     window: 0, error: nil, leaks: nil)
-        do {
+        do throws(EngineError) {
+            guard r.size > 0, r.size <= Self.maxSize, r.block > 0, r.block <= Self.maxWindow, r.queueDepth >= 1, r.queueDepth <= 1024 else {
+                throw EngineError(.EINVAL, "size must be 1 byte to \(Self.maxSize >> 30) GiB, block at most \(Self.maxWindow >> 20) MiB, queue depth 1 to 1024")
+            }
             switch r.method {
             case .odirect: try odirect(r, &result)
             case .rdma: try rdma(r, &result)
@@ -210,7 +219,7 @@ public struct TransferRunner {
         // Host memory (no --to device) is one anonymous buffer of the transfer's size, as the
         // real O_DIRECT reads use.
         let dest: VMA
-        if let t = r.to { dest = try mapDestination(t, length: r.size) } else { dest = try engine.mmapHost(length: min(r.size, 256 << 20)) }
+        if let t = r.to { dest = try mapDestination(t, length: min(r.size, Self.maxWindow)) } else { dest = try engine.mmapHost(length: min(r.size, Self.maxWindow)) }
         defer { engine.munmap(dest) }
         let registered = r.registeredBuffer ? try engine.registerIOUringBuffer(dest) : nil
         defer { if let registered { engine.putUserPages(registered) } }
@@ -293,9 +302,9 @@ public struct TransferRunner {
         let region: VMA
         if let target = r.to {
             _ = describePath(target, nic, &result)
-            region = try mapDestination(target, length: r.size)
+            region = try mapDestination(target, length: min(r.size, Self.maxWindow))
         } else {
-            region = try engine.mmapHost(length: min(r.size, 256 << 20))
+            region = try engine.mmapHost(length: min(r.size, Self.maxWindow))
         }
         defer { engine.munmap(region) }
         result.window = region.length
@@ -313,7 +322,7 @@ public struct TransferRunner {
         _ = describePath(target, nic, &result)
         let bar = largestBAR(target)
         let barSize = Int(engine.topology.device(target)?.bars.first { $0.index == bar }?.size ?? 0)
-        let length = min(r.size, barSize) / PAGE_SIZE * PAGE_SIZE
+        let length = min(r.size, barSize, Self.maxWindow) / PAGE_SIZE * PAGE_SIZE
         let buf = try engine.exportDmabuf(target, bar: bar, ranges: [(0, UInt64(length))])
         defer { engine.release(buf) }
         let attachment = try engine.attach(buf, importer: nic)
@@ -367,7 +376,7 @@ public struct TransferRunner {
         guard let target = r.to else { throw EngineError(.EINVAL, "cpu needs --to device") }
         let region = try engine.mmapResource(target, bar: engine.providers[target]?.bar ?? largestBAR(target))
         defer { engine.munmap(region) }
-        let window = min(region.length, max(r.size, PAGE_SIZE))
+        let window = min(region.length, max(r.size, PAGE_SIZE), Self.maxWindow)
         result.window = window
         try writeThrough(r, &result, into: { region.pointer(page: $0 / PAGE_SIZE) }, window: window, seed: 0xc0)
     }

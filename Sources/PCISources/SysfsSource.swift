@@ -19,6 +19,7 @@ public enum SysfsSource {
         guard FileIO.isDirectory(devicesDir) else {
             throw SourceError(file: devicesDir, "missing: expected a captured root with sys/bus/pci/devices (like hwloc-gather-topology output)")
         }
+        if root != "/" { try refuseSpecialFiles(devicesDir) }
         let session = try LibPCISession(method: P2P_ACCESS_SYS_BUS_PCI,
                                         params: ["sysfs.path": join(root, "sys/bus/pci")], label: label)
         // Reading config space is slow on VMs (about 1 ms per 256 bytes here): read each
@@ -40,5 +41,26 @@ public enum SysfsSource {
         return Topology(devices: devices, host: HostProbe.probe(root: root),
                         source: SourceInfo(kind: root == "/" ? .live : .sysfsRoot, path: root == "/" ? nil : root,
                                            privileged: privileged))
+    }
+}
+
+extension SysfsSource {
+    /// A captured root is someone else's files: a FIFO (or socket, or device) where a sysfs
+    /// attribute belongs would block libpci's reads forever. Every entry of every function's
+    /// directory must be a regular file, a directory or a link.
+    static func refuseSpecialFiles(_ devicesDir: String) throws(SourceError) {
+        for fn in FileIO.listDirectory(devicesDir) ?? [] {
+            let dir = FileIO.join(devicesDir, fn)
+            for entry in FileIO.listDirectory(dir) ?? [] {
+                var st = stat()
+                let path = FileIO.join(dir, entry)
+                guard stat(path, &st) == 0 else { continue }   // a dangling link: libpci skips it too
+                switch st.st_mode & S_IFMT {
+                case S_IFREG, S_IFDIR: continue
+                case S_IFIFO: throw SourceError(file: path, "is a FIFO: a captured sysfs attribute must be a regular file")
+                default: throw SourceError(file: path, "is not a regular file: a captured sysfs attribute must be one")
+                }
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@ struct XMLElement {
 
 enum XMLReader {
     struct Failure: Error { var line: Int; var message: String }
+    static let maxDepth = 256
 
     static func parse(_ bytes: [UInt8]) throws(Failure) -> XMLElement {
         var i = 0, line = 1
@@ -64,6 +65,9 @@ enum XMLReader {
                 guard i < bytes.count else { throw Failure(line: element.line, message: "unterminated <\(element.name)>") }
                 if bytes[i] == 62 {   // >
                     i += 1
+                    // hwloc nests a few dozen levels; a deeper file is refused before its tree
+                    // could exhaust the stack (walking it, or freeing it).
+                    guard stack.count < maxDepth else { throw Failure(line: element.line, message: "elements nested deeper than \(maxDepth) levels") }
                     stack.append(element)
                     break
                 }

@@ -32,7 +32,8 @@ public struct Theme: Hashable, Sendable {
         var section = ""
         var colors: [String: Color] = [:]
         var boldTitles = true
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var settings = 0
+        for (i, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let n = i + 1
             var line = Substring(raw)
             if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") { line = line[..<hash] }
@@ -62,9 +63,14 @@ public struct Theme: Hashable, Sendable {
                 guard key == "bold_titles" else { throw LoadError(file: file, line: n, key: key, message: "unknown option: expected bold_titles") }
                 guard value == "true" || value == "false" else { throw LoadError(file: file, line: n, key: key, message: "expected true or false") }
                 boldTitles = value == "true"
+                settings += 1
             default:
                 throw LoadError(file: file, line: n, key: key, message: "key outside a table: start with [colors]")
             }
+        }
+        // An empty file is a mistake (a truncated copy, the wrong path), not the default theme.
+        guard !colors.isEmpty || settings > 0 else {
+            throw LoadError(file: file, line: 1, key: nil, message: "no settings: expected a [colors] table with keys like text = \"white\"")
         }
         func fg(_ k: String, _ d: Style) -> Style { colors[k].map { Style(fg: $0) } ?? d }
         t.text = fg("text", t.text); t.dim = fg("dim", t.dim); t.accent = fg("accent", t.accent)

@@ -47,7 +47,10 @@ enum Main {
             }
             fflush(stdout)
             let message = P2PTop.fullMessage(for: error)
-            fputs(message + (message.hasSuffix("\n") ? "" : "\n"), stderr)
+            // Usage errors keep ArgumentParser's layout (usage line, help hint); what they echo
+            // is capped there too.
+            let capped = message.count > 4000 ? String(message.prefix(4000)) + "…" : message
+            fputs(capped + (capped.hasSuffix("\n") ? "" : "\n"), stderr)
             // Usage errors are 2 by the project's contract (ArgumentParser says 64).
             exit(code == .validationFailure ? P2PExit.usage : code.rawValue)
         }
@@ -55,8 +58,23 @@ enum Main {
 
     static func fail(_ message: String, code: Int32 = P2PExit.usage) -> Never {
         fflush(stdout)
-        fputs(message + "\n", stderr)
+        fputs(oneLine(message) + "\n", stderr)
         exit(code)
+    }
+
+    /// A diagnostic is one line whatever it echoes: control characters (a newline in a file
+    /// name, a NUL) escaped, and at most 2000 characters.
+    static func oneLine(_ message: String) -> String {
+        var out = ""
+        for ch in message {
+            if out.count >= 2000 { return out + "…" }
+            if ch.isNewline || ch.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+                out += ch.unicodeScalars.map { "\\u{\(String($0.value, radix: 16))}" }.joined()
+            } else {
+                out.append(ch)
+            }
+        }
+        return out
     }
 }
 

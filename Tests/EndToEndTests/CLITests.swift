@@ -23,9 +23,10 @@ struct CLI {
 
     struct Result { var status: Int32; var stdout: String; var stderr: String; var seconds: Double }
 
-    static func run(_ args: [String], env: [String: String] = [:]) throws -> Result {
+    /// `shell`: run /bin/sh with `args` instead (for ulimit and the like).
+    static func run(_ args: [String], env: [String: String] = [:], shell: Bool = false) throws -> Result {
         let p = Process()
-        p.executableURL = binary
+        p.executableURL = shell ? URL(fileURLWithPath: "/bin/sh") : binary
         p.arguments = args
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"

@@ -37,12 +37,17 @@ public struct Scenario: Sendable {
     public var fabric: String?
     public var kernel: String?
     public var steps: [Step]
+    /// The file it came from, and the lines of its `@fabric` and `@kernel` headers.
+    public var file = ""
+    public var fabricLine: Int?
+    public var kernelLine: Int?
 
     public struct ParseError: Error, Sendable, CustomStringConvertible {
         public var file: String
         public var line: Int
         public var message: String
-        public var description: String { "\(file):\(line): \(message)" }
+        public init(file: String, line: Int, message: String) { self.file = file; self.line = line; self.message = message }
+        public var description: String { "\(Scenario.shown(file).dropFirst().dropLast()):\(line): \(message)" }
     }
 
     static let actions: Set<String> = ["caption", "map", "pin", "unpin", "dmamap", "transfer", "export", "attach", "revoke",
@@ -51,7 +56,9 @@ public struct Scenario: Sendable {
     /// Parses the text; `@fabric NAME`, `@kernel X.Y`, `@description …` header lines set defaults.
     public static func parse(_ text: String, name: String, file: String) throws(ParseError) -> Scenario {
         var s = Scenario(name: name, description: "", fabric: nil, kernel: nil, steps: [])
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        s.file = file
+        // Any line ending: LF, CR LF (one Character in Swift) or CR.
+        for (i, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let lineNo = i + 1
             let line = String(raw).trimmingCharacters()
             if line.isEmpty || line.hasPrefix("#") { continue }
@@ -59,16 +66,20 @@ public struct Scenario: Sendable {
                 let parts = line.dropFirst().split(separator: " ", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { throw ParseError(file: file, line: lineNo, message: "expected '@key value'") }
                 switch parts[0] {
-                case "fabric": s.fabric = parts[1]
-                case "kernel": s.kernel = parts[1]
+                case "fabric": s.fabric = parts[1]; s.fabricLine = lineNo
+                case "kernel":
+                    guard KernelVersion(parsing: parts[1]) != nil else {
+                        throw ParseError(file: file, line: lineNo, message: "@kernel \(shown(parts[1])): expected a version like 6.12")
+                    }
+                    s.kernel = parts[1]; s.kernelLine = lineNo
                 case "description": s.description = parts[1]
-                default: throw ParseError(file: file, line: lineNo, message: "unknown header '@\(parts[0])': expected @fabric, @kernel or @description")
+                default: throw ParseError(file: file, line: lineNo, message: "unknown header \(shown("@" + parts[0])): expected @fabric, @kernel or @description")
                 }
                 continue
             }
             let (action, rest) = splitFirst(line)
             guard actions.contains(action) else {
-                throw ParseError(file: file, line: lineNo, message: "unknown action '\(action)': expected one of \(actions.sorted().joined(separator: ", "))")
+                throw ParseError(file: file, line: lineNo, message: "unknown action \(shown(action)): expected one of \(actions.sorted().joined(separator: ", "))")
             }
             if action == "caption" {
                 s.steps.append(Step(line: lineNo, action: action, name: nil, args: [:], text: unquote(rest)))
@@ -82,7 +93,7 @@ public struct Scenario: Sendable {
                 } else if name == nil {
                     name = String(token)
                 } else {
-                    throw ParseError(file: file, line: lineNo, message: "unexpected '\(token)': expected key=value")
+                    throw ParseError(file: file, line: lineNo, message: "unexpected \(shown(String(token))): expected key=value")
                 }
             }
             s.steps.append(Step(line: lineNo, action: action, name: name, args: args, text: line))

@@ -24,7 +24,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         var loaded: Theme
-        do { loaded = try Theme.load(theme, readFile: readTextFile) } catch { throw CommandError(message: "theme \(error)") }
+        loaded = try loadTheme(theme)
         if let nc = getenv("NO_COLOR"), nc.pointee != 0 { loaded = loaded.monochrome }
         let text = BundledScenarios.text(script) ?? readTextFile(script)
         guard let text else { throw CommandError(message: "\(script): no such bundled scenario or readable file") }

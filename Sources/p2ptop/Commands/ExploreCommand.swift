@@ -30,7 +30,7 @@ struct ExploreCommand: ParsableCommand {
     func run() throws {
         // Load everything that can fail before touching the terminal.
         var loaded: Theme
-        do { loaded = try Theme.load(theme, readFile: readTextFile) } catch { throw CommandError(message: "theme \(error)") }
+        loaded = try loadTheme(theme)
         let noColor = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
         if noColor || theme == "mono" { loaded = loaded.monochrome }
         let term = String(cString: getenv("TERM") ?? strdup(""))

@@ -61,10 +61,18 @@ struct ScenarioRun: ParsableCommand {
         }
         let scenario: Scenario
         do { scenario = try Scenario.parse(text, name: script, file: file) } catch { throw CommandError(message: "\(error)") }
-        let t = try DemoFabrics.load(fabric ?? scenario.fabric ?? DemoFabrics.defaultName)
-        guard let k = KernelVersion(parsing: kernel ?? scenario.kernel ?? t.host.kernelRelease ?? KernelVersion.latest.description) else {
-            throw CommandError(message: "kernel '\(kernel ?? scenario.kernel ?? "")': expected X.Y")
+        let t: Topology
+        if fabric == nil, let name = scenario.fabric, let line = scenario.fabricLine {
+            do { t = try DemoFabrics.load(name) } catch {
+                throw CommandError(message: "\(Scenario.ParseError(file: file, line: line, message: "@fabric \(Scenario.shown(name)): no such demo fabric (p2ptop fabrics lists them)"))")
+            }
+        } else {
+            t = try DemoFabrics.load(fabric ?? scenario.fabric ?? DemoFabrics.defaultName)
         }
+        guard let k = KernelVersion(parsing: kernel ?? scenario.kernel ?? t.host.kernelRelease ?? KernelVersion.latest.description) else {
+            throw CommandError(message: "--kernel \(Scenario.shown(kernel ?? "")): expected X.Y")
+        }
+        do { try scenario.validate(on: t) } catch { throw CommandError(message: "\(error)") }
         let engine: Engine
         do { engine = try Engine(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: k, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))) }
         catch { throw CommandError(message: "engine: \(error)", code: P2PExit.refused) }

@@ -53,7 +53,11 @@ struct TransferCommand: ParsableCommand {
     var unthrottled = false
 
     func validate() throws {
-        guard ByteSize.parse(size) != nil else { throw ValidationError("--size '\(size)': expected bytes like 256M, 1G or 65536") }
+        guard let bytes = ByteSize.parse(size) else { throw ValidationError("--size '\(size)': expected bytes like 256M, 1G or 65536") }
+        let real = [from, to].contains { $0.hasPrefix("file:") || $0.hasPrefix("block:") || $0.hasPrefix("rdma") }
+        guard real || bytes <= TransferRunner.maxSize else {
+            throw ValidationError("--size \(size): a modelled transfer moves at most \(TransferRunner.maxSize >> 30)G (it cycles through a \(TransferRunner.maxWindow >> 20)M window)")
+        }
         guard let b = ByteSize.parse(block), b >= 4096, b % 4096 == 0 else { throw ValidationError("--block '\(block)': expected a multiple of 4K") }
         guard TransferMethod(rawValue: via) != nil else { throw ValidationError("--via '\(via)': expected odirect, rdma, dmabuf, zerocopy or cpu") }
         guard queueDepth >= 1 && queueDepth <= 1024 else { throw ValidationError("--queue-depth must be 1…1024") }

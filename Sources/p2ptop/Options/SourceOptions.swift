@@ -1,6 +1,8 @@
 import ArgumentParser
 import PCISources
 import PCITopology
+import TerminalUI
+import LinuxFiles
 
 /// The source every command reads: live by default, or exactly one of the flags.
 struct SourceOptions: ParsableArguments {
@@ -70,5 +72,24 @@ enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
 extension Topology {
     func device(named text: String) throws -> Device {
         do { return try resolve(text) } catch { throw CommandError(message: error.message) }
+    }
+}
+
+/// `--theme NAME|FILE`: a bundled theme, or a theme file whose read failure says what it is
+/// (missing, a directory, a FIFO, a device, too large) rather than "no such theme".
+func loadTheme(_ nameOrFile: String) throws -> Theme {
+    var failure: String?
+    do {
+        return try Theme.load(nameOrFile) { path in
+            switch FileIO.read(path, limit: 1 << 20) {
+            case .success(let bytes): return String(decoding: bytes, as: UTF8.self)
+            case .failure(let e): failure = e.message; return nil
+            }
+        }
+    } catch {
+        if let failure {
+            throw CommandError(message: "theme \(nameOrFile): \(failure) (a theme is \(BuiltinThemes.names.joined(separator: ", ")) or a .toml file)")
+        }
+        throw CommandError(message: "theme \(error)")
     }
 }
