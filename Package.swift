@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "p2ptop", targets: ["p2ptop"]),
+        .executable(name: "p2ptop-fuzz", targets: ["p2ptop-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,12 +52,16 @@ let package = Package(
                 "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Lab", "TerminalUI", "Explorer", "Telemetry", "LinuxFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // One entry per parser for the fuzzers and their replay tests; the libFuzzer executable.
+        .target(name: "FuzzTargets", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "TerminalUI"]),
+        .executableTarget(name: "p2ptop-fuzz", dependencies: ["FuzzTargets"]),
         .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology"]),
         .testTarget(name: "PCISourcesTests", dependencies: ["PCISources", "PCITopology"]),
         .testTarget(name: "P2PDMATests", dependencies: ["P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Explorer", "PCISources", "P2PDMA", "P2PEngine", "PCITopology"]),
         .testTarget(name: "P2PEngineTests", dependencies: ["P2PEngine", "RealBackends", "P2PDMA", "PCITopology", "PCISources"]),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "P2PEngine", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "EndToEndTests", dependencies: ["p2ptop"]),
     ],

@@ -14,6 +14,11 @@ public enum HwlocSource {
         case .success(let b): bytes = b
         case .failure(let e): throw SourceError(file: path, "cannot read: \(e)")
         }
+        return try parse(bytes, path: path)
+    }
+
+    /// The file's bytes as a topology (`path` names it in errors).
+    public static func parse(_ bytes: [UInt8], path: String) throws(SourceError) -> Topology {
         let root: XMLElement
         do { root = try XMLReader.parse(bytes) } catch { throw SourceError(file: path, line: error.line, error.message) }
         guard root.name == "topology" else {

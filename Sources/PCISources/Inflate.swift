@@ -164,3 +164,12 @@ enum Inflate {
         }
     }
 }
+
+/// gzip decompression for callers outside this module (the fuzz targets): `limit` bounds the
+/// output, so a small bomb cannot become gigabytes.
+public enum Gzip {
+    public struct Failure: Error, CustomStringConvertible { public var description: String }
+    public static func decompress(_ data: [UInt8], limit: Int = 64 << 20) throws(Failure) -> [UInt8] {
+        do { return try Inflate.gunzip(data, limit: limit) } catch { throw Failure(description: "\(error)") }
+    }
+}

@@ -1,0 +1,72 @@
+import P2PDMA
+import P2PEngine
+import PCISources
+import PCITopology
+import TerminalUI
+
+/// One entry per parser a user's file reaches: the bytes go in, a value or a typed error
+/// comes out — anything else (a trap, a hang, a crash) is a finding. The libFuzzer executable
+/// (`p2ptop-fuzz`) and the replay tests call the same functions.
+public enum FuzzTargets {
+    public static let names = ["dump", "snapshot", "hwloc", "theme", "scenario", "config", "gzip"]
+
+    public static func run(_ target: String, _ data: [UInt8]) {
+        switch target {
+        case "dump": dump(data)
+        case "snapshot": snapshot(data)
+        case "hwloc": hwloc(data)
+        case "theme": theme(data)
+        case "scenario": scenario(data)
+        case "config": config(data)
+        case "gzip": _ = try? Gzip.decompress(data, limit: 1 << 20)
+        default: break
+        }
+    }
+
+    /// What every command does with a topology: the tree, verdicts for a few pairs, the doctor.
+    static func exercise(_ t: Topology) {
+        _ = TreeRenderer(topology: t, label: { _ in nil }).render()
+        let a = P2PAnalyzer(topology: t)
+        let ends = Array(a.endpoints.prefix(4))
+        for p in ends { for c in ends where c.bdf != p.bdf { _ = a.verdict(provider: p.bdf, client: c.bdf) } }
+        _ = Doctor(analyzer: a).findings()
+    }
+
+    static func dump(_ data: [UInt8]) {
+        guard let entries = try? DumpReader.parse(data, file: "fuzz") else { return }
+        exercise(Topology(devices: entries.map { Device(bdf: $0.bdf, config: ConfigSpace($0.bytes)) }, source: SourceInfo(kind: .dump, path: "fuzz")))
+    }
+
+    static func snapshot(_ data: [UInt8]) {
+        guard let json = try? JSON.parse(data), let t = try? Snapshot.decode(json, file: "fuzz") else { return }
+        exercise(t)
+        _ = Snapshot.encode(t).serialized()
+    }
+
+    static func hwloc(_ data: [UInt8]) {
+        guard let t = try? HwlocSource.parse(data, path: "fuzz") else { return }
+        exercise(t)
+    }
+
+    static func theme(_ data: [UInt8]) {
+        _ = try? Theme.parse(String(decoding: data, as: UTF8.self), name: "fuzz", file: "fuzz")
+    }
+
+    /// Parsed, checked against a demo fabric, and (when it passes) played on a real engine.
+    static func scenario(_ data: [UInt8]) {
+        guard let s = try? Scenario.parse(String(decoding: data, as: UTF8.self), name: "fuzz", file: "fuzz"),
+              let t = try? DemoFabrics.load(DemoFabrics.defaultName), (try? s.validate(on: t)) != nil,
+              !s.steps.contains(where: { $0.action == "wait" || $0.action == "transfer" }),   // bounded time per input
+              let engine = try? Engine(topology: t, analyzer: P2PAnalyzer(topology: t)) else { return }
+        let runner = ScenarioRunner(engine: engine, scenario: s)
+        while !runner.finished { _ = runner.step() }
+        runner.cleanup()
+    }
+
+    /// Raw config space: every decoder and the capability walker.
+    static func config(_ data: [UInt8]) {
+        let d = Device(bdf: BDF(bus: 1, device: 0, function: 0), config: ConfigSpace(Array(data.prefix(4096))))
+        _ = (d.bars, d.bridge, d.express, d.link, d.acs, d.capabilities)
+        exercise(Topology(devices: [d], source: SourceInfo(kind: .dump, path: "fuzz")))
+    }
+}
