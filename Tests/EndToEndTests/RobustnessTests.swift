@@ -128,4 +128,22 @@ import Glibc
         FileManager.default.createFile(atPath: d + "/t.toml", contents: Data())
         try expectOneLine(["--theme", d + "/t.toml", "--fabric", "workstation"], "t.toml:1: no settings")
     }
+
+    /// Every command and bundled scenario under tight address-space limits: a value, or a clear
+    /// error where the memory is really needed — never a crash (a signal ends nothing).
+    @Test(arguments: [1_000_000, 4_000_000, 16_000_000])
+    func everyCommandUnderAnAddressSpaceLimit(_ kilobytes: Int) throws {
+        let f = "--fabric icelake-gpu-switch"
+        let commands = ["tree \(f)", "list \(f) --json", "show gpu0 \(f)", "matrix \(f)", "path gpu0 nic0 \(f)", "provider nic0 nvme0 \(f)",
+                        "doctor \(f)", "fabrics", "snapshot \(f)", "scenario list",
+                        "transfer \(f) --from nvme0 --to nvme1 --size 64M --unthrottled", "transfer \(f) --from nic0 --to gpu0 --via dmabuf --size 64M --unthrottled",
+                        "transfer \(f) --from nic0 --to host --via rdma --size 64M --unthrottled", "transfer \(f) --from host --to nic0 --via zerocopy --size 16M --unthrottled",
+                        "transfer \(f) --from host --to nvme1 --via cpu --size 16M --unthrottled",
+                        "scenario run seed-story", "scenario run acs-flip", "scenario run cross-socket"]
+        for c in commands {
+            let r = try CLI.run(["-c", "ulimit -v \(kilobytes); exec \(CLI.binary.path) \(c) >/dev/null"], shell: true)
+            #expect(r.status < 128 && !r.stderr.contains("Fatal error"), "ulimit -v \(kilobytes) \(c): \(r.status) \(r.stderr.prefix(300))")
+            if r.status != 0 { #expect(!r.stderr.isEmpty, "ulimit -v \(kilobytes) \(c): a failure says why") }
+        }
+    }
 }
