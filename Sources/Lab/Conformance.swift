@@ -216,6 +216,9 @@ public struct Conformance {
     /// access faults with SIGBUS.
     func unbind(_ o: LabObservation) -> LabExperiment {
         guard let p = o.step.memory?.p2pmemDevice, let e = engine() else { return same(o, predicted: "?") }
+        if o.step.variant == "pinned", let client = o.step.device {
+            return unbindPinned(o, e, provider: p, client: client)
+        }
         do {
             let v = try e.mmapP2PMem(p, length: o.step.size)
             let r = try e.unbind(p)
@@ -223,6 +226,29 @@ public struct Conformance {
             if case .waiting = r { predicted = "waits" }
             e.munmap(v)
             return same(o, predicted: predicted, detail: "engine: unbind \(r.text) at once; kernel: \(o.detail)")
+        } catch {
+            return same(o, predicted: error.errno.name)
+        }
+    }
+}
+
+extension Conformance {
+    /// The engine's story for an unbind under an O_DIRECT read: the read's first I/O pins its
+    /// pages and maps them for the client; refused (NOT_SUPPORTED) it holds nothing and the
+    /// unbind returns; accepted, the unbind waits for those pins.
+    func unbindPinned(_ o: LabObservation, _ e: Engine, provider p: BDF, client: BDF) -> LabExperiment {
+        do {
+            let v = try e.mmapP2PMem(p, length: o.step.size)
+            defer { e.munmap(v) }
+            let pages = try e.getUserPages(v.start, pages: o.step.block / PAGE_SIZE, flags: [.PIN, .WRITE, .PCI_P2PDMA])
+            var held = pages
+            do { _ = try e.dmaMap(e.buildSG(pages), client: client) } catch { e.putUserPages(pages); held = [] }
+            let r = try e.unbind(p)
+            e.putUserPages(held)
+            _ = e.finishUnbind(p)
+            let predicted: String
+            if case .waiting = r { predicted = "waits" } else { predicted = "returns" }
+            return same(o, predicted: predicted, detail: "engine: unbind \(r.text)\(held.isEmpty ? " (the read was refused: nothing pinned)" : ""); kernel: \(o.detail)")
         } catch {
             return same(o, predicted: error.errno.name)
         }

@@ -78,7 +78,7 @@ public enum GuestRun {
                 o.detail = r.error?.message ?? "\(r.device) port \(r.port), GID \(r.gidIndex)"
             case .barRead, .barWrite: o = bar(s)
             case .barPolicy: o = barPolicy(s, topology)
-            case .unbind: o = unbind(s)
+            case .unbind: o = s.variant == "pinned" ? unbindPinned(s, inventory) : unbind(s)
             }
             if o.seconds == nil { o.seconds = LabClock.now() - start }
             if s.kind != .reason { o.kernelLog += log?.drain() ?? [] }
@@ -202,7 +202,7 @@ public enum GuestRun {
     /// A child maps and touches p2pmem, the provider's driver is unbound, then the child
     /// touches it again: how long the unbind took, and what the child got.
     static func unbind(_ s: LabStep) -> LabObservation {
-        guard let p = s.device else { return LabObservation(step: s, observed: "skipped") }
+        guard let p = s.memory?.p2pmemDevice ?? s.device else { return LabObservation(step: s, observed: "skipped") }
         let dir = "/tmp/p2ptop-hold-\(getpid())"
         mkdir(dir, 0o700)
         let ready = dir + "/ready", go = dir + "/go"
@@ -232,6 +232,42 @@ public enum GuestRun {
         let observed = !unbound ? "unbind failed" : status == 128 + SIGBUS ? "SIGBUS" : status == 0 ? "ok" : "exit \(status)"
         var o = LabObservation(step: s, observed: observed,
                                detail: "unbind returned in \(Int(took * 1000)) ms; p2pmem/ \(gone ? "gone" : "still there")")
+        o.seconds = took
+        return o
+    }
+
+    /// A throttled drive's O_DIRECT read into a provider's p2pmem is in flight (its pages
+    /// pinned) when the provider's driver is unbound: does the unbind wait for it?
+    static func unbindPinned(_ s: LabStep, _ inv: LabPlan.Inventory) -> LabObservation {
+        guard let client = s.device, let drive = inv.drives.first(where: { $0.bdf == client }), let p = s.memory?.p2pmemDevice else {
+            return LabObservation(step: s, observed: "skipped")
+        }
+        let out = "/tmp/p2ptop-pinned-\(getpid()).json"
+        let base = ODirect.vmstatPins().map { $0.0 - $0.1 } ?? 0
+        let child: Subprocess
+        do {
+            child = try Subprocess.spawn(["/proc/self/exe", "transfer", "--from", "block:" + drive.block, "--to", "p2pmem:\(p)",
+                                          "--size", "\(s.size)", "--block", "\(s.block)", "--queue-depth", "\(s.queueDepth)", "--json"], output: .file(out))
+        } catch { return LabObservation(step: s, observed: "skipped: \(error)") }
+        // Wait until the read's pages are pinned (or it ended: the kernel refused it).
+        let deadline = LabClock.now() + 10
+        var held = 0
+        while child.poll() == nil && LabClock.now() < deadline {
+            held = (ODirect.vmstatPins().map { $0.0 - $0.1 } ?? 0) - base
+            if held >= s.block / 4096 { break }
+            usleep(20_000)
+        }
+        let t0 = LabClock.now()
+        let fd = open("/sys/bus/pci/devices/\(p)/driver/unbind", O_WRONLY | O_CLOEXEC)
+        if fd >= 0 { _ = write(fd, p.description, p.description.utf8.count); close(fd) }
+        let took = LabClock.now() - t0
+        let status = child.wait()
+        let text = readText(out) ?? ""
+        let errno_ = text.split(separator: "\n").first { $0.contains("\"errno\"") }.map { $0.split(separator: "\"").dropLast().last.map(String.init) ?? "?" }
+        let read = status > 128 ? "killed by signal \(status - 128)\(status - 128 == SIGBUS ? " (SIGBUS: it touched the zapped mapping)" : "")"
+            : errno_ ?? (text.contains("\"verified\" : true") || text.contains("\"verified\": true") ? "ok, verified" : "exit \(status)")
+        var o = LabObservation(step: s, observed: took > 1.5 ? "waits" : "returns",
+                               detail: "\(held) pages pinned when the unbind began; it returned after \(Int(took * 1000)) ms; the read: \(read)")
         o.seconds = took
         return o
     }

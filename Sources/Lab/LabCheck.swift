@@ -76,7 +76,7 @@ public struct LabCheck {
 
     func boot(_ v: LabVariant, keep: Bool) throws(LabError) -> LabRun {
         let machine = LabMachine(variant: v, kernel: kernel)
-        let init_ = GuestInit(command: [binary, "lab", "observe", "--out", GuestInit.resultsMount], console: .batch,
+        let init_ = GuestInit(command: [binary, "lab", "observe", "--out", GuestInit.resultsMount] + v.fabric.slowDrives.flatMap { ["--slow", $0] }, console: .batch,
                               environment: [("NO_COLOR", "1")])
         let outcome = try machine.boot(init_, timeout: timeout)
         defer { if !keep { LabMachine.discard(outcome) } }

@@ -8,6 +8,9 @@ public struct LabFabric: Sendable {
     /// NVMe drives by label (nvme0, nvme1, …), in the order they are declared.
     public var drives: [LabDevice.NVMe] { devices.compactMap { if case .nvme(let n) = $0 { return n } else { return nil } } }
 
+    /// Drives whose reads QEMU throttles (the pinned-unbind experiment reads from one).
+    public var slowDrives: [String] { drives.filter { $0.readBytesPerSecond != nil }.map(\.label) }
+
     public static let all: [LabFabric] = [.labSwitch]
 
     public static func named(_ name: String) -> LabFabric? { all.first { $0.name == name } }
@@ -30,7 +33,7 @@ public struct LabFabric: Sendable {
             .nvme(.init(label: "nvme2", bus: "rp2")),
             .rootPort(id: "rp3", slot: 0x12, chassis: 4),
             .nvme(.init(label: "nvme3", bus: "rp3", function: 0, cmbMiB: 16, multifunction: true)),
-            .nvme(.init(label: "nvme4", bus: "rp3", function: 1)),
+            .nvme(.slow(.init(label: "nvme4", bus: "rp3", function: 1), bytesPerSecond: 1 << 20)),
             .ivshmem(label: "ivshmem0", slot: 0x05, sizeMiB: 64),
             .nic(label: "eth0", slot: 0x06),
         ])
@@ -46,6 +49,9 @@ public enum LabDevice: Sendable {
         /// The namespace's size; the first `patternMiB` of it hold a known pattern.
         public var sizeMiB = 64
         public var patternMiB = 32
+        /// QEMU throttles the drive's reads to this rate (`throttling.bps-read`): an O_DIRECT read
+        /// from it stays in flight, pins held, long enough to unbind a provider under it.
+        public var readBytesPerSecond: Int?
 
         public init(label: String, bus: String, function: Int? = nil, cmbMiB: Int? = nil, multifunction: Bool = false) {
             self.label = label; self.bus = bus; self.function = function; self.cmbMiB = cmbMiB; self.multifunction = multifunction
@@ -53,6 +59,12 @@ public enum LabDevice: Sendable {
 
         /// The serial number QEMU gives it: how the guest finds which controller is which.
         public var serial: String { "p2ptop-" + label }
+
+        public static func slow(_ n: NVMe, bytesPerSecond: Int) -> NVMe {
+            var s = n
+            s.readBytesPerSecond = bytesPerSecond
+            return s
+        }
     }
 
     /// A root port on the root bus at 00:slot.0 (QEMU's have an ACS capability).
@@ -112,7 +124,7 @@ public enum QEMUFabric {
             case .switchDownstream(let id, let bus, let chassis, let slot):
                 a += ["-device", "xio3130-downstream,id=\(id),bus=\(bus),chassis=\(chassis),slot=\(slot)"]
             case .nvme(let n):
-                a += ["-drive", "file=\(disk(n.label)),if=none,id=drive-\(n.label),format=raw"]
+                a += ["-drive", "file=\(disk(n.label)),if=none,id=drive-\(n.label),format=raw" + (n.readBytesPerSecond.map { ",throttling.bps-read=\($0)" } ?? "")]
                 var dev = "nvme,drive=drive-\(n.label),serial=\(n.serial),bus=\(n.bus)"
                 if let f = n.function { dev += ",addr=0.\(f)" }
                 if n.multifunction { dev += ",multifunction=on" }

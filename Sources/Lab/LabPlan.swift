@@ -178,8 +178,12 @@ public enum LabPlan {
         public var openBARs: [(BDF, Int)]
         public var rdma: Bool
         public var dmabufHeap: Bool
-        public init(drives: [(label: String, bdf: BDF, block: String)], providers: [BDF], openBARs: [(BDF, Int)], rdma: Bool, dmabufHeap: Bool) {
+        /// Labels of drives whose reads QEMU throttles (from the fabric, told to the guest).
+        public var slow: [String]
+        public init(drives: [(label: String, bdf: BDF, block: String)], providers: [BDF], openBARs: [(BDF, Int)], rdma: Bool, dmabufHeap: Bool,
+                    slow: [String] = []) {
             self.drives = drives; self.providers = providers; self.openBARs = openBARs; self.rdma = rdma; self.dmabufHeap = dmabufHeap
+            self.slow = slow
         }
     }
 
@@ -256,8 +260,18 @@ public enum LabPlan {
             s.bar = 0; s.variant = "write"
             steps.append(s)
         }
-        // Last: it takes a provider away.
-        if let p = inv.providers.last {
+        // Last: each takes a provider away. First one whose p2pmem a throttled drive's
+        // O_DIRECT read holds pinned (another function of the same device: nvme4 → nvme3), then
+        // one with a mapping only.
+        var unbound: Set<BDF> = []
+        if let slow = inv.drives.first(where: { inv.slow.contains($0.label) }),
+           let p = inv.providers.last(where: { $0 != slow.bdf }) {
+            var s = LabStep(.unbind, "unbind \(label(p)) under \(slow.label)'s O_DIRECT", device: slow.bdf, memory: .p2pmem(p))
+            s.variant = "pinned"; s.size = 4 << 20; s.block = 4 << 20; s.queueDepth = 1
+            steps.append(s)
+            unbound.insert(p)
+        }
+        if let p = inv.providers.last(where: { !unbound.contains($0) }) {
             var s = LabStep(.unbind, "unbind \(label(p)) with p2pmem mapped", device: p, memory: .p2pmem(p))
             s.size = 2 << 20
             steps.append(s)

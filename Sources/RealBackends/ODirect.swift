@@ -251,22 +251,42 @@ public enum ODirect {
     }
 
     /// Reads `path` through the page cache and compares it with `memory`, 1 MiB at a time.
+    /// The memory is read through a pipe, not touched directly: a p2pmem mapping whose provider
+    /// was unbound meanwhile has no pages left, and the kernel then answers EFAULT where a load
+    /// would have killed p2ptop with SIGBUS (seen in the kernel lab).
     static func verify(_ path: String, _ memory: UnsafeMutableRawPointer, size: Int, _ result: inout Result) {
         let vfd = open(path, O_RDONLY | O_CLOEXEC)
         guard vfd >= 0 else { return }
         defer { close(vfd) }
-        let chunk = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
-        defer { chunk.deallocate() }
+        var pipeFDs: [Int32] = [-1, -1]
+        guard pipe(&pipeFDs) == 0 else { return }
+        defer { close(pipeFDs[0]); close(pipeFDs[1]) }
+        let step = 64 << 10   // a pipe's default capacity
+        let chunk = UnsafeMutableRawPointer.allocate(byteCount: step, alignment: 4096)
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: step, alignment: 4096)
+        defer { chunk.deallocate(); copy.deallocate() }
         var pos = 0
         while pos < size {
-            let want = min(1 << 20, size - pos)
+            let want = min(step, size - pos)
             var got = 0
             while got < want {
                 let n = pread(vfd, chunk + got, want - got, off_t(pos + got))
                 if n <= 0 { return }
                 got += n
             }
-            if memcmp(chunk, memory + pos, want) != 0 {
+            let w = Glibc.write(pipeFDs[1], memory + pos, want)
+            guard w == want else {
+                result.error = EngineError(.EFAULT, w < 0 && errno == EFAULT
+                    ? "the memory went away during verification at offset \(pos) (its provider was unbound?)" : "verification could not read the memory")
+                return
+            }
+            var r = 0
+            while r < want {
+                let n = Glibc.read(pipeFDs[0], copy + r, want - r)
+                if n <= 0 { return }
+                r += n
+            }
+            if memcmp(chunk, copy, want) != 0 {
                 result.error = EngineError(.EFAULT, "verification failed at offset \(pos)")
                 return
             }

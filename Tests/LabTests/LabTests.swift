@@ -53,6 +53,10 @@ enum Recorded {
         #expect(acs.predicted == "NOT_SUPPORTED" && acs.observed == "EREMOTEIO")
         let acsNoIOMMU = try #require(try row("intel", "nvme4 → p2pmem nvme3"))
         #expect(acsNoIOMMU.predicted == "BUS_ADDR" && acsNoIOMMU.observed == "ok")
+        let pinned = try #require(try row("intel", "unbind nvme3 under nvme4's O_DIRECT"))
+        #expect(pinned.predicted == "waits" && pinned.observed == "waits" && pinned.detail.contains("1024 pages pinned"))
+        let unpinned = try #require(try row("intel-iommu", "unbind nvme3 under nvme4's O_DIRECT"))
+        #expect(unpinned.predicted == "returns" && unpinned.observed == "returns", "the read was refused: nothing pinned")
         let reason = try #require(try row("intel-iommu", "reason nvme4 → p2pmem nvme3"))
         #expect(reason.observed == "ACS redirect: pci=disable_acs_redir=0000:00:12.0; not allowlisted" && reason.agree)
     }
@@ -187,7 +191,10 @@ enum Recorded {
         let steps = LabPlan.steps(for: inv)
         #expect(steps.filter { $0.kind == .verdict }.count == 8 && steps.filter { $0.kind == .reason }.count == 8)
         #expect(Set(steps.filter { $0.kind == .pins }.map(\.queue)) == ["threads", "io_uring", "io_uring-fixed"])
-        #expect(steps.last?.kind == .unbind && steps.last?.device == drives[3].bdf)
+        #expect(steps.last?.kind == .unbind && steps.last?.device == drives[3].bdf && steps.last?.variant == "")
+        let inv2 = LabPlan.Inventory(drives: drives, providers: inv.providers, openBARs: [], rdma: false, dmabufHeap: false, slow: ["nvme4"])
+        let pinned = LabPlan.steps(for: inv2).filter { $0.kind == .unbind }
+        #expect(pinned.count == 2 && pinned[0].variant == "pinned" && pinned[0].device == drives[4].bdf && pinned[0].memory == .p2pmem(drives[3].bdf) && pinned[1].device == drives[1].bdf)
         #expect(!steps.contains { $0.kind == .verdict && $0.device == $0.memory?.p2pmemDevice })
         let none = LabPlan.steps(for: .init(drives: drives, providers: [], openBARs: [], rdma: false, dmabufHeap: false))
         let others = none.filter { $0.kind != .pins && $0.kind != .barPolicy }

@@ -297,13 +297,17 @@ struct LabObserveCommand: ParsableCommand {
     @Option(help: "Write snapshot.json, lspci.txt and observed.json here.")
     var out: String
 
+    @Option(help: "A drive (by label) whose reads QEMU throttles.")
+    var slow: [String] = []
+
     func run() throws {
         var t = try TopologySource.live.load()
         t.host.facts = DoctorCommand.hostFacts(for: .live, t)
         t.host.rdma = RDMACommand.inventory(for: .live, t)
         try Snapshot.write(t, to: out + "/snapshot.json")
         _ = try? Subprocess.run(["lspci", "-vv", "-D", "-n"], output: .file(out + "/lspci.txt"))
-        let inventory = GuestRun.inventory(t)
+        var inventory = GuestRun.inventory(t)
+        inventory.slow = slow
         let steps = LabPlan.steps(for: inventory)
         let observations = GuestRun.run(steps, inventory: inventory, topology: t) { fputs("observe: \($0)\n", stderr) }
         let report = LabReport(kernel: t.host.kernelRelease ?? "", drives: inventory.drives, observations: observations)
