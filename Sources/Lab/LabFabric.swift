@@ -21,7 +21,7 @@ public struct LabFabric: Sendable {
     /// ACS decides that pair; a driverless ivshmem BAR; a virtio NIC for soft-RoCE.
     public static let labSwitch = LabFabric(
         name: "lab-switch",
-        summary: "root port → x3130 switch → nvme0, nvme1 (64M CMB); nvme2 on its own root port; nvme3 (16M CMB) + nvme4 as two functions below a third; ivshmem BAR; virtio NIC",
+        summary: "root port → x3130 switch → nvme0, nvme1 (64M CMB); nvme2 on its own root port; nvme3 (16M CMB) + nvme4 (reads throttled to 1 MiB/s) as two functions below a third; ivshmem BAR; virtio NIC",
         devices: [
             .rootPort(id: "rp1", slot: 0x10, chassis: 1),
             .switchUpstream(id: "usp1", bus: "rp1"),

@@ -203,6 +203,7 @@ struct LabFabricsCommand: ParsableCommand {
         case .switchUpstream(let id, let bus): "\(id): x3130 switch upstream port below \(bus) (no ACS)"
         case .switchDownstream(let id, let bus, _, _): "\(id): xio3130 downstream port of \(bus) (no ACS)"
         case .nvme(let n): "\(n.label): NVMe below \(n.bus)" + (n.function.map { ", function \($0)" } ?? "") + (n.cmbMiB.map { ", \($0) MiB CMB (p2pmem)" } ?? "")
+            + (n.readBytesPerSecond.map { ", reads throttled to \($0 >> 10) KiB/s" } ?? "")
         case .ivshmem(let l, let slot, let size): "\(l): ivshmem-plain at 00:\(hex2(slot)).0, \(size) MiB 64-bit prefetchable BAR2, no driver"
         case .nic(let l, let slot): "\(l): virtio NIC at 00:\(hex2(slot)).0 for soft-RoCE (restricted: no network beyond the guest)"
         }
