@@ -331,12 +331,3 @@ extension LabObservation {
         self.detail = detail
     }
 }
-
-extension String {
-    func range(of target: String) -> Range<String.Index>? {
-        guard let r = self[...].range(of: target) else { return nil }
-        return r
-    }
-
-    func trimmingCharacters(in set: String) -> String { self[...].trimmingCharacters(in: set) }
-}

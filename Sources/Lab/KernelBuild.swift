@@ -190,14 +190,6 @@ func copyFile(_ from: String, _ to: String) -> Bool {
     }
 }
 
-extension Substring {
-    func trimmingCharacters(in set: String) -> String {
-        var s = self[...]
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
-    }
-}
 
 /// A text file whole (up to 64 MiB), or nil.
 public func readText(_ path: String) -> String? {
