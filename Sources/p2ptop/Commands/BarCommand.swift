@@ -39,10 +39,25 @@ struct BarCommand: ParsableCommand {
     func run() throws {
         let t = try source.load()
         let d = try t.device(named: device)
-        guard let b = bar.flatMap({ i in d.bars.first { $0.index == i } }) ?? d.bars.filter({ $0.space == .memory }).max(by: { ($0.size ?? 0) < ($1.size ?? 0) }) else {
-            throw CommandError(message: "\(d.bdf) has no such BAR")
+        let b: BAR
+        if let i = bar {
+            guard let found = d.bars.first(where: { $0.index == i && !$0.isVirtual }) else {
+                throw CommandError(message: "--bar \(i): \(d.bdf) has no BAR \(i) (it has \(d.bars.filter { $0.upperHalfOf == nil }.map { "\($0.index)" }.joined(separator: ", ")))")
+            }
+            if let lower = found.upperHalfOf {
+                throw CommandError(message: "--bar \(i): that is the upper half of \(d.bdf)'s 64-bit BAR \(lower); use --bar \(lower)")
+            }
+            b = found
+        } else {
+            guard let largest = d.bars.filter({ $0.space == .memory && $0.upperHalfOf == nil }).max(by: { ($0.size ?? 0) < ($1.size ?? 0) }) else {
+                throw CommandError(message: "\(d.bdf) has no memory BAR")
+            }
+            b = largest
         }
         let live = source.source == .live
+        guard live else {
+            throw CommandError(message: "bar maps a BAR of this machine: a recorded topology (\(source.source.flags.dropFirst())) has nothing to map; run it on the live machine")
+        }
         let host = live ? HostProbe.facts(root: "/") : nil
         let facts = BARAccessPolicy.Facts(bar: b, driver: d.sysfs?.driver, hasResourceFile: d.sysfs?.resourceFiles.contains(b.index) ?? false,
                                           isRoot: geteuid() == 0, lockdown: host?.lockdown, iomemStrict: host?.iomemStrict ?? false)

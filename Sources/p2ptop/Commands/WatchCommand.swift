@@ -30,7 +30,17 @@ struct WatchCommand: ParsableCommand {
     @Flag(help: "One JSON object per line (schema p2ptop.sample/1).")
     var json = false
 
+    // The recorded sources every other command takes: named here so that they are refused
+    // with the reason, not as unknown options.
+    @Option(help: .hidden) var fabric: String?
+    @Option(help: .hidden) var dump: String?
+    @Option(help: .hidden) var snapshot: String?
+    @Option(help: .hidden) var hwloc: String?
+
     func validate() throws {
+        if let flag = [("--fabric", fabric), ("--dump", dump), ("--snapshot", snapshot), ("--hwloc", hwloc)].first(where: { $0.1 != nil })?.0 {
+            throw ValidationError("\(flag): watch samples live counters (procfs, sysfs, RDMA ports), which a recorded topology does not have; watch this machine, or a captured root with --sysfs-root DIR")
+        }
         guard interval >= 0.05 && interval <= 3600 else { throw ValidationError("--interval must be 0.05 to 3600 seconds") }
         if let c = count, c < 1 { throw ValidationError("--count must be at least 1") }
     }
