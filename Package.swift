@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Explorer", "PCISources", "P2PDMA", "P2PEngine", "PCITopology"]),
         .testTarget(name: "P2PEngineTests", dependencies: ["P2PEngine", "RealBackends", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "LabTests", dependencies: ["Lab", "P2PEngine", "P2PDMA", "PCITopology", "PCISources"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab", "P2PEngine", "P2PDMA", "PCITopology", "PCISources"], exclude: ["Recorded"]),
         .testTarget(name: "EndToEndTests", dependencies: ["p2ptop"]),
     ],
     swiftLanguageModes: [.v6]

@@ -96,7 +96,7 @@ public struct LabMachine {
     /// Boots the variant, runs `initScript` as PID 1 and waits for the power-off, at most
     /// `timeout` seconds. `interactive`: the serial console is this terminal (Ctrl-C ends QEMU,
     /// and the terminal is restored whatever happens).
-    public func boot(_ initScript: GuestInit, timeout: Double, keep: Bool = false) throws(LabError) -> Outcome {
+    public func boot(_ initScript: GuestInit, timeout: Double) throws(LabError) -> Outcome {
         let dir = try Self.makeRunDirectory()
         try Self.writeDisks(variant.fabric, in: dir)
         guard writeText(dir + "/init.sh", initScript.script), chmod(dir + "/init.sh", 0o755) == 0 else {
