@@ -24,4 +24,10 @@ import Testing
         let r = try CLI.run(["bar", first, "--bar", "5"])
         #expect(r.status == 2 && (r.stderr.contains("has no BAR 5") || r.stderr.contains("upper half")), "\(r.stderr)")
     }
+
+    /// lspci prints nothing when no function matches; so does `list`.
+    @Test func listWithNoMatchPrintsNothing() throws {
+        let r = try CLI.run(["list", "--fabric", "icelake-gpu-switch", "-d", "ffff:ffff"])
+        #expect(r.status == 0 && r.stdout.isEmpty && r.stderr.isEmpty, "'\(r.stdout)'")
+    }
 }

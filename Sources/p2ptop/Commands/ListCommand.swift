@@ -48,7 +48,8 @@ struct ListCommand: ParsableCommand {
             if let link = d.linkSummary(style: style, in: t) { out += "  " + link }
             out += "\n"
         }
-        emit(out)
+        // No match prints nothing at all, as lspci does (not an empty line).
+        if !out.isEmpty { emit(out) }
     }
 }
 
