@@ -262,10 +262,10 @@ public enum GuestRun {
         if fd >= 0 { _ = write(fd, p.description, p.description.utf8.count); close(fd) }
         let took = LabClock.now() - t0
         let status = child.wait()
-        let text = readText(out) ?? ""
-        let errno_ = text.split(separator: "\n").first { $0.contains("\"errno\"") }.map { $0.split(separator: "\"").dropLast().last.map(String.init) ?? "?" }
+        // The transfer's own p2ptop.transfer/1 document says how the read ended.
+        let doc = try? JSON.parse(Array((readText(out) ?? "").utf8))
         let read = status > 128 ? "killed by signal \(status - 128)\(status - 128 == SIGBUS ? " (SIGBUS: it touched the zapped mapping)" : "")"
-            : errno_ ?? (text.contains("\"verified\" : true") || text.contains("\"verified\": true") ? "ok, verified" : "exit \(status)")
+            : doc?["error"]?["errno"]?.stringValue ?? (doc?["verified"]?.boolValue == true ? "ok, verified" : "exit \(status)")
         var o = LabObservation(step: s, observed: took > 1.5 ? "waits" : "returns",
                                detail: "\(held) pages pinned when the unbind began; it returned after \(Int(took * 1000)) ms; the read: \(read)")
         o.seconds = took

@@ -58,3 +58,12 @@ public enum FabricModel {
         return rates
     }
 }
+
+extension FabricModel {
+    /// The slowest link on the path provider → client: where it is, its state, its bytes/s.
+    public static func bottleneck(_ v: Verdict, in t: Topology) -> (BDF, LinkState, Double)? {
+        links(v, in: t, dataFromProvider: true)
+            .compactMap { key, bw in t.device(key.device)?.link?.status.map { (key.device, $0, bw) } }
+            .min { $0.2 < $1.2 }
+    }
+}

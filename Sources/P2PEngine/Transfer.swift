@@ -131,11 +131,7 @@ public struct TransferRunner {
     }
 
     /// The bottleneck link on the path provider → client (the fabric model's links).
-    func bottleneck(_ v: Verdict) -> (BDF, LinkState, Double)? {
-        FabricModel.links(v, in: engine.topology, dataFromProvider: true)
-            .compactMap { key, bw in engine.topology.device(key.device)?.link?.status.map { (key.device, $0, bw) } }
-            .min { $0.2 < $1.2 }
-    }
+    func bottleneck(_ v: Verdict) -> (BDF, LinkState, Double)? { FabricModel.bottleneck(v, in: engine.topology) }
 
     public func run(_ r: TransferRequest) -> TransferResult {
         let startPins = engine.vmstat

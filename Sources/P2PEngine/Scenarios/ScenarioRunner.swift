@@ -73,11 +73,8 @@ public final class ScenarioRunner {
 
     func size(_ s: Scenario.Step, _ key: String = "size", default d: Int = 1 << 20) throws -> Int {
         guard let text = s.args[key] else { return d }
-        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        var t = text.uppercased(); var m = 1
-        if let u = t.last, let v = units[u] { m = v; t.removeLast() }
-        guard let n = Int(t), n > 0 else { throw ScriptError(description: "line \(s.line): \(key)=\(text) is not a size") }
-        return n * m
+        guard let n = Scenario.bytes(text) else { throw ScriptError(description: "line \(s.line): \(key)=\(Scenario.shown(text)) is not a size") }
+        return n
     }
 
     func name(_ s: Scenario.Step) throws -> String {

@@ -197,10 +197,7 @@ extension TransferCommand {
         let provider = try t.device(named: String(memory.dropFirst(7))).bdf
         guard let c = client(t) else { return Pair(verdict: nil, why: "the DMA client is not a PCI function (a software device, or a file on no PCI disk)", topology: t) }
         let v = p2p.analyzer(for: t).verdict(provider: provider, client: c)
-        let b = FabricModel.links(v, in: t, dataFromProvider: true)
-            .compactMap { key, bw in t.device(key.device)?.link?.status.map { (key.device, $0, bw) } }
-            .min { $0.2 < $1.2 }
-        return Pair(verdict: v, why: v.reason, bottleneck: b, topology: t)
+        return Pair(verdict: v, why: v.reason, bottleneck: FabricModel.bottleneck(v, in: t), topology: t)
     }
 
     func reportReal(method: String, title: String, extra: [(String, JSON)], pair: Pair? = nil, pins: [(String, JSON)], bytes: Int, verified: Bool,
