@@ -1,39 +1,159 @@
-/// OpenMetrics text for node_exporter's textfile collector: one gauge per value, labels from
-/// the `name{label}` keys, `# EOF` at the end.
-public enum OpenMetrics {
-    public static func render(_ readings: [String: Reading]) -> String {
-        var families: [String: [(String, Double)]] = [:]
-        for (sampler, r) in readings where r.stale == nil {
-            for (key, value) in r.values {
-                var metric = key, label = ""
-                if let open = key.firstIndex(of: "{"), key.hasSuffix("}") {
-                    metric = String(key[..<open])
-                    label = String(key[key.index(after: open)..<key.index(before: key.endIndex)])
-                }
-                let name = "p2ptop_\(sampler)_\(metric)".map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" }
-                families[String(name), default: []].append((label, value))
-            }
-        }
-        var out = ""
-        for name in families.keys.sorted() {
-            out += "# TYPE \(name) gauge\n"
-            for (label, value) in families[name]!.sorted(by: { $0.0 < $1.0 }) {
-                let l = label.isEmpty ? "" : "{id=\"\(label.replacingBackslashesAndQuotes())\"}"
-                out += "\(name)\(l) \(format(value))\n"
-            }
-        }
-        return out + "# EOF\n"
-    }
-
-    static func format(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
+/// The samplers' readings as metric families: counters that only grow are `counter` (samples
+/// end in `_total`), levels are `gauge`; every family has HELP and, where it has one, a base
+/// unit (bytes, pages); labels as node_exporter names them (`device`, `port`) plus `bdf` and
+/// `alias` for PCI functions and `pid`/`comm` for processes.
+public struct MetricFamily: Sendable {
+    public enum Kind: String, Sendable { case counter, gauge }
+    /// The family's name without `_total`; it ends with `_<unit>` when it has a unit.
+    public let name: String
+    public let kind: Kind
+    public let unit: String?
+    public let help: String
+    /// Multiplies the reading into the unit (kB → bytes, GT/s → transfers/s).
+    public let scale: Double
+    /// Turns the reading's label text (`nvme0n1`, `mlx5_0/1`, `comm[pid]`, a BDF) into labels.
+    let labels: @Sendable (String, [String: String]) -> [(String, String)]
 }
 
-extension String {
-    func replacingBackslashesAndQuotes() -> String {
+public enum MetricCatalog {
+    static let none: @Sendable (String, [String: String]) -> [(String, String)] = { _, _ in [] }
+    static let disk: @Sendable (String, [String: String]) -> [(String, String)] = { id, _ in [("device", id)] }
+    static let pciFunction: @Sendable (String, [String: String]) -> [(String, String)] = { id, aliases in
+        [("bdf", id)] + (aliases[id].map { [("alias", $0)] } ?? [])
+    }
+    static let rdmaPort: @Sendable (String, [String: String]) -> [(String, String)] = { id, _ in
+        let parts = id.split(separator: "/", maxSplits: 1).map(String.init)
+        return parts.count == 2 ? [("device", parts[0]), ("port", parts[1])] : [("device", id)]
+    }
+    static let process: @Sendable (String, [String: String]) -> [(String, String)] = { id, _ in
+        // "comm[pid]": the command name may itself hold brackets; the pid is the last pair.
+        guard id.hasSuffix("]"), let open = id.lastIndex(of: "[") else { return [("comm", id)] }
+        return [("pid", String(id[id.index(after: open)..<id.index(before: id.endIndex)])), ("comm", String(id[..<open]))]
+    }
+
+    /// Sampler name → reading key (without its `{label}`) → family.
+    public static let families: [String: [String: MetricFamily]] = [
+        "pins": [
+            "vmstat_acquired": MetricFamily(name: "p2ptop_foll_pin_acquired_pages", kind: .counter, unit: "pages",
+                                            help: "Pages pinned with FOLL_PIN since boot (nr_foll_pin_acquired in /proc/vmstat).", scale: 1, labels: none),
+            "vmstat_released": MetricFamily(name: "p2ptop_foll_pin_released_pages", kind: .counter, unit: "pages",
+                                            help: "FOLL_PIN pins released since boot (nr_foll_pin_released in /proc/vmstat).", scale: 1, labels: none),
+            "outstanding": MetricFamily(name: "p2ptop_foll_pin_outstanding_pages", kind: .gauge, unit: "pages",
+                                        help: "FOLL_PIN pins held now: acquired minus released.", scale: 1, labels: none),
+        ],
+        "vmpin": [
+            "total_vmpin_kb": MetricFamily(name: "p2ptop_pinned_bytes", kind: .gauge, unit: "bytes",
+                                           help: "VmPin summed over every process (/proc/PID/status).", scale: 1024, labels: none),
+            "total_vmlck_kb": MetricFamily(name: "p2ptop_locked_bytes", kind: .gauge, unit: "bytes",
+                                           help: "VmLck summed over every process (/proc/PID/status).", scale: 1024, labels: none),
+            "vmpin_kb": MetricFamily(name: "p2ptop_process_pinned_bytes", kind: .gauge, unit: "bytes",
+                                     help: "VmPin of the processes that pin the most.", scale: 1024, labels: process),
+        ],
+        "p2pmem": [
+            "size": MetricFamily(name: "p2ptop_p2pmem_size_bytes", kind: .gauge, unit: "bytes",
+                                 help: "Size of the function's p2pmem pool (p2pmem/size).", scale: 1, labels: pciFunction),
+            "available": MetricFamily(name: "p2ptop_p2pmem_available_bytes", kind: .gauge, unit: "bytes",
+                                      help: "Unallocated bytes of the function's p2pmem pool (p2pmem/available).", scale: 1, labels: pciFunction),
+        ],
+        "rdma": [
+            "xmit_bytes": MetricFamily(name: "p2ptop_rdma_port_transmitted_bytes", kind: .counter, unit: "bytes",
+                                       help: "Bytes sent by the RDMA port (port_xmit_data, 4-byte words).", scale: 1, labels: rdmaPort),
+            "rcv_bytes": MetricFamily(name: "p2ptop_rdma_port_received_bytes", kind: .counter, unit: "bytes",
+                                      help: "Bytes received by the RDMA port (port_rcv_data, 4-byte words).", scale: 1, labels: rdmaPort),
+        ],
+        "block": [
+            "read_bytes": MetricFamily(name: "p2ptop_block_read_bytes", kind: .counter, unit: "bytes",
+                                       help: "Bytes read from the block device (sectors read in /sys/block/DEV/stat).", scale: 1, labels: disk),
+            "write_bytes": MetricFamily(name: "p2ptop_block_written_bytes", kind: .counter, unit: "bytes",
+                                        help: "Bytes written to the block device (sectors written in /sys/block/DEV/stat).", scale: 1, labels: disk),
+        ],
+        "pci": [
+            "link_gts": MetricFamily(name: "p2ptop_pcie_link_speed_transfers_per_second", kind: .gauge, unit: nil,
+                                     help: "Current PCIe link speed per lane (current_link_speed; 16 GT/s is 16e9).", scale: 1e9, labels: pciFunction),
+            "link_width": MetricFamily(name: "p2ptop_pcie_link_width_lanes", kind: .gauge, unit: "lanes",
+                                       help: "Current PCIe link width (current_link_width).", scale: 1, labels: pciFunction),
+            "aer_total_err_cor": MetricFamily(name: "p2ptop_pcie_aer_correctable_errors", kind: .counter, unit: "errors",
+                                              help: "Correctable AER errors reported by the function (aer_dev_correctable).", scale: 1, labels: pciFunction),
+            "aer_total_err_nonfatal": MetricFamily(name: "p2ptop_pcie_aer_nonfatal_errors", kind: .counter, unit: "errors",
+                                                   help: "Non-fatal AER errors reported by the function (aer_dev_nonfatal).", scale: 1, labels: pciFunction),
+            "aer_total_err_fatal": MetricFamily(name: "p2ptop_pcie_aer_fatal_errors", kind: .counter, unit: "errors",
+                                                help: "Fatal AER errors reported by the function (aer_dev_fatal).", scale: 1, labels: pciFunction),
+        ],
+    ]
+
+    /// A reading key split into its metric and its label text: `read_bytes{vda}` → ("read_bytes", "vda").
+    static func split(_ key: String) -> (metric: String, label: String?) {
+        guard let open = key.firstIndex(of: "{"), key.hasSuffix("}") else { return (key, nil) }
+        return (String(key[..<open]), String(key[key.index(after: open)..<key.index(before: key.endIndex)]))
+    }
+}
+
+/// The readings as text for scrapers, in either exposition format:
+/// - `openMetrics` (OpenMetrics 1.0: counter families named without `_total`, `# UNIT`,
+///   `# EOF` last), what Prometheus scrapes as `application/openmetrics-text`;
+/// - `prometheus` (the text format 0.0.4 that node_exporter's textfile collector and
+///   `promtool check metrics` read: a counter's family is named with `_total`).
+public enum OpenMetrics {
+    public enum Format: Sendable { case openMetrics, prometheus }
+
+    public static func render(_ readings: [String: Reading], aliases: [String: String] = [:], format: Format = .openMetrics) -> String {
+        var samples: [String: (MetricFamily, [(labels: String, value: Double)])] = [:]
+        for (sampler, r) in readings where r.stale == nil {
+            for (key, value) in r.values {
+                let (metric, label) = MetricCatalog.split(key)
+                guard let family = MetricCatalog.families[sampler]?[metric] else { continue }
+                let labels = label.map { family.labels($0, aliases) } ?? []
+                let text = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
+                samples[family.name, default: (family, [])].1.append((text, value * family.scale))
+            }
+        }
         var out = ""
-        for ch in self {
-            if ch == "\\" || ch == "\"" { out.append("\\") }
-            out.append(ch)
+        for name in samples.keys.sorted() {
+            let (family, rows) = samples[name]!
+            let sampleName = family.kind == .counter ? name + "_total" : name
+            switch format {
+            case .openMetrics:
+                out += "# TYPE \(name) \(family.kind.rawValue)\n"
+                if let unit = family.unit { out += "# UNIT \(name) \(unit)\n" }
+                out += "# HELP \(name) \(escapeHelp(family.help))\n"
+            case .prometheus:
+                out += "# HELP \(sampleName) \(escapeHelp(family.help))\n"
+                out += "# TYPE \(sampleName) \(family.kind.rawValue)\n"
+            }
+            for row in rows.sorted(by: { $0.labels < $1.labels }) {
+                out += "\(sampleName)\(row.labels) \(number(row.value))\n"
+            }
+        }
+        return format == .openMetrics ? out + "# EOF\n" : out
+    }
+
+    static func number(_ v: Double) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
+        return v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+    }
+
+    static func escapeLabel(_ s: String) -> String {
+        var out = ""
+        for ch in s {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    static func escapeHelp(_ s: String) -> String {
+        var out = ""
+        for ch in s {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.append(ch)
+            }
         }
         return out
     }

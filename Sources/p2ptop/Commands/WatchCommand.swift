@@ -2,6 +2,7 @@ import ArgumentParser
 import LinuxFiles
 import PCISources
 import Telemetry
+import PCITopology
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -21,8 +22,11 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Root to read proc/ and sys/ under (default /).", valueName: "dir"))
     var root: String = "/"
 
-    @Option(help: ArgumentHelp("Rewrite this file atomically each interval in OpenMetrics text (node_exporter textfile collector).", valueName: "file"))
+    @Option(help: ArgumentHelp("Rewrite this file atomically each interval in OpenMetrics 1.0 text.", valueName: "file"))
     var openmetrics: String?
+
+    @Option(help: ArgumentHelp("Rewrite this file atomically each interval in Prometheus text format (node_exporter's textfile collector reads *.prom).", valueName: "file"))
+    var textfile: String?
 
     @Option(help: ArgumentHelp("Also write counter tracks (pins, rates, pools) as a Chrome/Perfetto JSON trace.", valueName: "file"))
     var trace: String?
@@ -51,13 +55,16 @@ struct WatchCommand: ParsableCommand {
             throw CommandError(message: "\(root): not a directory: expected a root containing proc/ and sys/")
         }
         let t = Telemetry.standard(root: root)
+        // PCI functions are labelled with their aliases too, where the topology can be read.
+        let topology = try? (root == "/" ? TopologySource.live : TopologySource.sysfsRoot(root)).load()
+        let aliases = Dictionary(uniqueKeysWithValues: (topology?.aliases ?? [:]).map { ($0.key.description, $0.value) })
         signal(SIGINT) { _ in watchStop = 1 }
         signal(SIGTERM) { _ in watchStop = 1 }
         var traceFile: UnsafeMutablePointer<FILE>?
         if let path = trace {
             guard let f = fopen(path, "w") else { throw CommandError(message: "\(path): cannot write: \(String(cString: strerror(errno)))") }
             traceFile = f
-            fputs("[", f)
+            fputs("[\n" + Self.traceMetadata(host: root == "/" ? Self.hostname() : root).map { $0.serialized() }.joined(separator: ",\n"), f)
         }
         defer { if let f = traceFile { fputs("\n]\n", f); fclose(f) } }
         var n = 0
@@ -68,12 +75,14 @@ struct WatchCommand: ParsableCommand {
             n += 1
             emitSample(t, seq: n)
             fflush(stdout)
-            if let path = openmetrics {
-                if let e = FileIO.writeAtomically(path, Array(OpenMetrics.render(t.lastReadings).utf8)) { throw CommandError(message: "\(path): cannot write: \(e)") }
+            for (path, format) in [(openmetrics, OpenMetrics.Format.openMetrics), (textfile, .prometheus)] {
+                guard let path else { continue }
+                let text = OpenMetrics.render(t.lastReadings, aliases: aliases, format: format)
+                if let e = FileIO.writeAtomically(path, Array(text.utf8)) { throw CommandError(message: "\(path): cannot write: \(e)") }
             }
             if let f = traceFile {
-                for (i, event) in Self.traceEvents(t, microseconds: (now - start) * 1e6).enumerated() {
-                    fputs((n == 1 && i == 0 ? "\n" : ",\n") + event.serialized(), f)
+                for event in Self.traceEvents(t, microseconds: (now - start) * 1e6) {
+                    fputs(",\n" + event.serialized(), f)
                 }
                 fflush(f)
             }
@@ -127,6 +136,26 @@ struct WatchCommand: ParsableCommand {
             if !pools.isEmpty { line += "  p2pmem available " + pools.sorted { $0.key < $1.key }.map { "\($0.key.dropFirst(10).dropLast()) \(humanSize(UInt64($0.value)))" }.joined(separator: ", ") }
             emit(line)
         }
+    }
+
+    /// Trace metadata: the process and thread names Perfetto and chrome://tracing show for the
+    /// counter tracks (all of them live under one process, one per sampler name).
+    static func hostname() -> String? {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return nil }
+        return String(cString: buf)
+    }
+
+    static func traceMetadata(host: String?) -> [JSON] {
+        let process = "p2ptop watch" + (host.map { " (\($0))" } ?? "")
+        return [
+            .object([("name", .string("process_name")), ("ph", .string("M")), ("pid", .int(1)), ("tid", .int(1)),
+                     ("args", .object([("name", .string(process))]))]),
+            .object([("name", .string("thread_name")), ("ph", .string("M")), ("pid", .int(1)), ("tid", .int(1)),
+                     ("args", .object([("name", .string("samplers"))]))]),
+            .object([("name", .string("process_labels")), ("ph", .string("M")), ("pid", .int(1)), ("tid", .int(1)),
+                     ("args", .object([("labels", .string("pins, VmPin, p2pmem, RDMA, block, PCIe"))]))]),
+        ]
     }
 
     /// Chrome trace counter events ("ph": "C"), one per sampler: its rates where it has them
