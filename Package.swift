@@ -51,7 +51,9 @@ let package = Package(
             dependencies: [
                 "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Lab", "TerminalUI", "Explorer", "Telemetry", "LinuxFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            // The JSON Schemas of every document p2ptop prints, compiled in (`p2ptop schema NAME`).
+            resources: [.embedInCode("Schemas")]),
         // One entry per parser for the fuzzers and their replay tests; the libFuzzer executable.
         .target(name: "FuzzTargets", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "TerminalUI"]),
         .executableTarget(name: "p2ptop-fuzz", dependencies: ["FuzzTargets"]),

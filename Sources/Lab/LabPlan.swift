@@ -116,7 +116,7 @@ public struct LabObservation: Sendable {
         func opt(_ v: Int?) -> JSON { v.map { .int(Int64($0)) } ?? .null }
         return .object([("step", step.json), ("observed", .string(observed)), ("verified", verified.map(JSON.bool) ?? .null),
                         ("pins_acquired", opt(pinsAcquired)), ("pins_released", opt(pinsReleased)), ("vmpin_kb", opt(vmPinKB)),
-                        ("gbps", gbps.map(JSON.double) ?? .null), ("seconds", seconds.map(JSON.double) ?? .null),
+                        ("gb_per_s", gbps.map(JSON.double) ?? .null), ("seconds", seconds.map(JSON.double) ?? .null),
                         ("kernel_log", .array(kernelLog.map(JSON.string))), ("detail", .string(detail))])
     }
 
@@ -128,7 +128,7 @@ public struct LabObservation: Sendable {
         pinsAcquired = j["pins_acquired"]?.int64Value.map { Int($0) }
         pinsReleased = j["pins_released"]?.int64Value.map { Int($0) }
         vmPinKB = j["vmpin_kb"]?.int64Value.map { Int($0) }
-        gbps = j["gbps"]?.doubleValue
+        gbps = (j["gb_per_s"] ?? j["gbps"])?.doubleValue
         seconds = j["seconds"]?.doubleValue
         kernelLog = j["kernel_log"]?.arrayValue?.compactMap(\.stringValue) ?? []
         detail = j["detail"]?.stringValue ?? ""

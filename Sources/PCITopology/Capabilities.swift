@@ -238,3 +238,77 @@ enum CapabilityWalker {
                      enabled: ctrl & 1 != 0, vfBARs: vfBARs)
     }
 }
+
+/// The names `lspci -vv` prints in its `Capabilities: [offset]` lines, for JSON and listings
+/// that should read like lspci (`Express`, `Access Control Services`).
+public enum CapabilityNames {
+    public static func standard(_ id: UInt16) -> String {
+        switch id {
+        case 0x01: return "Power Management"
+        case 0x02: return "AGP"
+        case 0x03: return "Vital Product Data"
+        case 0x04: return "Slot ID"
+        case 0x05: return "MSI"
+        case 0x06: return "CompactPCI hot-swap"
+        case 0x07: return "PCI-X"
+        case 0x08: return "HyperTransport"
+        case 0x09: return "Vendor Specific Information"
+        case 0x0a: return "Debug port"
+        case 0x0b: return "CompactPCI central resource control"
+        case 0x0c: return "Hot-plug capable"
+        case 0x0d: return "Subsystem"
+        case 0x0e: return "AGP3"
+        case 0x0f: return "Secure device"
+        case 0x10: return "Express"
+        case 0x11: return "MSI-X"
+        case 0x12: return "SATA HBA"
+        case 0x13: return "PCI Advanced Features"
+        case 0x14: return "Enhanced Allocation"
+        case 0x15: return "Flattening Portal Bridge"
+        default: return "#" + hex(id, width: 2)
+        }
+    }
+
+    public static func extended(_ id: UInt16) -> String {
+        switch id {
+        case 0x01: return "Advanced Error Reporting"
+        case 0x02, 0x09: return "Virtual Channel"
+        case 0x03: return "Device Serial Number"
+        case 0x04: return "Power Budgeting"
+        case 0x05: return "Root Complex Link"
+        case 0x06: return "Root Complex Internal Link"
+        case 0x07: return "Root Complex Event Collector"
+        case 0x08: return "Multi-Function Virtual Channel"
+        case 0x0a: return "Root Complex Register Block"
+        case 0x0b: return "Vendor Specific Information"
+        case 0x0d: return "Access Control Services"
+        case 0x0e: return "Alternative Routing-ID Interpretation (ARI)"
+        case 0x0f: return "Address Translation Service (ATS)"
+        case 0x10: return "Single Root I/O Virtualization (SR-IOV)"
+        case 0x11: return "Multi-Root I/O Virtualization (MR-IOV)"
+        case 0x12: return "Multicast"
+        case 0x13: return "Page Request Interface (PRI)"
+        case 0x15: return "Physical Resizable BAR"
+        case 0x16: return "Dynamic Power Allocation"
+        case 0x17: return "TPH Requester"
+        case 0x18: return "Latency Tolerance Reporting"
+        case 0x19: return "Secondary PCI Express"
+        case 0x1a: return "Protocol Multiplexing"
+        case 0x1b: return "Process Address Space ID (PASID)"
+        case 0x1c: return "LN Requester"
+        case 0x1d: return "Downstream Port Containment"
+        case 0x1e: return "L1 PM Substates"
+        case 0x1f: return "Precision Time Measurement"
+        case 0x23: return "Designated Vendor-Specific"
+        case 0x24: return "VF Resizable BAR"
+        case 0x25: return "Data Link Feature"
+        case 0x26: return "Physical Layer 16.0 GT/s"
+        case 0x27: return "Lane Margining at the Receiver"
+        case 0x29: return "Native PCIe Enclosure Management"
+        case 0x2a: return "Physical Layer 32.0 GT/s"
+        case 0x2e: return "Data Object Exchange"
+        case 0x30: return "Integrity & Data Encryption"
+        default: return "#" + hex(id, width: 2)
+        }
+    }
+}

@@ -81,6 +81,30 @@ public enum MetricCatalog {
         ],
     ]
 
+    /// One value of one family, scaled into the family's unit; `series` names the Telemetry
+    /// series whose rate goes with it (`block.read_bytes{vda}`).
+    public struct Sample: Sendable {
+        public let family: MetricFamily
+        public let labels: [(String, String)]
+        public let value: Double
+        public let series: String
+    }
+
+    /// Every known value of the readings (stale samplers left out), by family name then labels.
+    public static func samples(_ readings: [String: Reading], aliases: [String: String] = [:]) -> [Sample] {
+        var out: [Sample] = []
+        for (sampler, r) in readings where r.stale == nil {
+            for (key, value) in r.values {
+                let (metric, label) = split(key)
+                guard let family = families[sampler]?[metric] else { continue }
+                out.append(Sample(family: family, labels: label.map { family.labels($0, aliases) } ?? [], value: value * family.scale,
+                                  series: "\(sampler).\(key)"))
+            }
+        }
+        func text(_ l: [(String, String)]) -> String { l.map { "\($0.0)=\($0.1)" }.joined(separator: ",") }
+        return out.sorted { ($0.family.name, text($0.labels)) < ($1.family.name, text($1.labels)) }
+    }
+
     /// A reading key split into its metric and its label text: `read_bytes{vda}` → ("read_bytes", "vda").
     static func split(_ key: String) -> (metric: String, label: String?) {
         guard let open = key.firstIndex(of: "{"), key.hasSuffix("}") else { return (key, nil) }
@@ -97,32 +121,25 @@ public enum OpenMetrics {
     public enum Format: Sendable { case openMetrics, prometheus }
 
     public static func render(_ readings: [String: Reading], aliases: [String: String] = [:], format: Format = .openMetrics) -> String {
-        var samples: [String: (MetricFamily, [(labels: String, value: Double)])] = [:]
-        for (sampler, r) in readings where r.stale == nil {
-            for (key, value) in r.values {
-                let (metric, label) = MetricCatalog.split(key)
-                guard let family = MetricCatalog.families[sampler]?[metric] else { continue }
-                let labels = label.map { family.labels($0, aliases) } ?? []
-                let text = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
-                samples[family.name, default: (family, [])].1.append((text, value * family.scale))
-            }
-        }
         var out = ""
-        for name in samples.keys.sorted() {
-            let (family, rows) = samples[name]!
+        var current: String?
+        for sample in MetricCatalog.samples(readings, aliases: aliases) {
+            let family = sample.family, name = family.name
             let sampleName = family.kind == .counter ? name + "_total" : name
-            switch format {
-            case .openMetrics:
-                out += "# TYPE \(name) \(family.kind.rawValue)\n"
-                if let unit = family.unit { out += "# UNIT \(name) \(unit)\n" }
-                out += "# HELP \(name) \(escapeHelp(family.help))\n"
-            case .prometheus:
-                out += "# HELP \(sampleName) \(escapeHelp(family.help))\n"
-                out += "# TYPE \(sampleName) \(family.kind.rawValue)\n"
+            if current != name {
+                current = name
+                switch format {
+                case .openMetrics:
+                    out += "# TYPE \(name) \(family.kind.rawValue)\n"
+                    if let unit = family.unit { out += "# UNIT \(name) \(unit)\n" }
+                    out += "# HELP \(name) \(escapeHelp(family.help))\n"
+                case .prometheus:
+                    out += "# HELP \(sampleName) \(escapeHelp(family.help))\n"
+                    out += "# TYPE \(sampleName) \(family.kind.rawValue)\n"
+                }
             }
-            for row in rows.sorted(by: { $0.labels < $1.labels }) {
-                out += "\(sampleName)\(row.labels) \(number(row.value))\n"
-            }
+            let labels = sample.labels.isEmpty ? "" : "{" + sample.labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
+            out += "\(sampleName)\(labels) \(number(sample.value))\n"
         }
         return format == .openMetrics ? out + "# EOF\n" : out
     }

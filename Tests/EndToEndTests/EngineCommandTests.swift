@@ -38,7 +38,7 @@ import Testing
         #expect(d["bytes"] as? Int == 64 << 20 && d["verified"] as? Bool == true && d["map_type"] as? String == "BUS_ADDR")
         let pins = try #require(d["pins"] as? [String: Int])
         #expect(pins["acquired"] == 16384 && pins["released"] == 16384 && pins["outstanding_after"] == 0)
-        #expect(d["error"] is NSNull && (d["gbps"] as? Double ?? 0) > 0 && d["bottleneck"] is [String: Any])
+        #expect(d["error"] is NSNull && (d["bytes_per_s"] as? Double ?? 0) > 0 && d["bottleneck"] is [String: Any])
 
         let refused = try CLI.run(["transfer", "--fabric", "icelake-gpu-switch", "--from", "nic0", "--to", "nvme1", "--via", "rdma", "--size", "8M", "--json"])
         let e = try json(refused)
@@ -101,11 +101,13 @@ import Testing
         let hasPins = vmstat.contains("nr_foll_pin_acquired")
         for line in lines {
             let d = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            #expect(d["schema"] as? String == "p2ptop.sample/1" && d["time"] is Double)
+            #expect(d["schema"] as? String == "p2ptop.sample/2" && d["time_unix_seconds"] is Double)
             if hasPins {
                 let pins = try #require(d["pins"] as? [String: Any])
-                let a = try #require(pins["vmstat_acquired"] as? Double), rel = try #require(pins["vmstat_released"] as? Double)
-                #expect(pins["outstanding"] as? Double == a - rel)
+                let a = try #require(pins["acquired_pages"] as? Double), rel = try #require(pins["released_pages"] as? Double)
+                #expect(pins["outstanding_pages"] as? Double == a - rel)
+                let metrics = try #require(d["metrics"] as? [[String: Any]])
+                #expect(metrics.contains { $0["name"] as? String == "p2ptop_foll_pin_acquired_pages_total" && $0["value"] as? Double == a })
             }
         }
         let om = CLI.temp("")
@@ -113,6 +115,11 @@ import Testing
         #expect(o.status == 0 && ((try? String(contentsOfFile: om, encoding: .utf8)) ?? "").hasSuffix("# EOF\n"))
         let bad = try CLI.run(["watch", "--interval", "0.01"])
         #expect(bad.status == 2)
+        // Text: two header lines, then one row per sample under them, within 80 columns.
+        let text = try CLI.run(["watch", "--count", "2", "--interval", "0.05"])
+        let rows = text.stdout.split(separator: "\n")
+        #expect(rows.count == 4 && rows[1].contains("held") && rows[1].contains("VmPin") && rows[1].contains("rx"))
+        #expect(rows.allSatisfy { $0.count <= 80 } && rows[3].hasPrefix("    2 "))
     }
 }
 

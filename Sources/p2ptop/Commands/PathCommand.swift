@@ -67,7 +67,7 @@ struct PathReport {
     /// common ancestor and on root buses.
     static func hops(_ v: Verdict, _ t: Topology) -> [Hop] {
         v.hops.enumerated().map { i, b in
-            let role = b == v.provider ? "provider" : b == v.client ? "client" : b == v.commonUpstream ? "common upstream" : "bridge"
+            let role = b == v.provider ? "provider" : b == v.client ? "client" : b == v.commonUpstream ? "common_upstream" : "bridge"
             // A hop's link to its upstream port; root and downstream ports describe the wire
             // below them (shown at the device there), and switch-internal hops have none.
             let facesDown = [PortType.rootPort, .downstreamPort].contains { $0 == t.device(b)?.express?.portType }
@@ -96,7 +96,7 @@ struct PathReport {
                 var linkText = "\(l.text) \(format1((l.bytesPerSecond ?? 0) / 1e9)) GB/s"
                 if let b = bottleneck, b.0 == h.bdf { linkText = style.warn(linkText + " ← bottleneck") }
                 s += linkText
-            } else if h.role == "common upstream" {
+            } else if h.role == "common_upstream" {
                 s += "(turn-around point)"
             }
             if let acs = t.device(h.bdf)?.acs {

@@ -83,7 +83,7 @@ struct ScenarioRun: ParsableCommand {
             let e = runner.step()
             if !e.matched { failures += 1 }
             if output.json {
-                emit(JSON.object([("event", .string("step")), ("line", .int(Int64(e.line))), ("action", .string(e.action)),
+                emit(JSON.object([("schema", .string("p2ptop.scenario-event/1")), ("event", .string("step")), ("line", .int(Int64(e.line))), ("action", .string(e.action)),
                                   ("outcome", .string(e.outcome)), ("expected", e.expected.map(JSON.string) ?? .null),
                                   ("matched", .bool(e.matched)), ("detail", .string(e.detail)),
                                   ("pins_outstanding", .int(Int64(e.pinsOutstanding)))]).serialized())
@@ -99,7 +99,7 @@ struct ScenarioRun: ParsableCommand {
         runner.cleanup()
         let l = engine.leaks()
         if output.json {
-            emit(JSON.object([("event", .string("end")), ("failures", .int(Int64(failures))),
+            emit(JSON.object([("schema", .string("p2ptop.scenario-event/1")), ("event", .string("end")), ("failures", .int(Int64(failures))),
                               ("leaks", .object([("pins", .int(Int64(l.pins))), ("pages", .int(Int64(l.pages))), ("pool_bytes", .int(Int64(l.poolBytes))),
                                                  ("mappings", .int(Int64(l.mappings))), ("dmabuf_attachments", .int(Int64(l.dmabufAttachments)))])),
                               ("pins", .object([("acquired", .int(Int64(engine.vmstat.nr_foll_pin_acquired))),

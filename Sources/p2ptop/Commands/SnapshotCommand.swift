@@ -1,5 +1,6 @@
 import ArgumentParser
 import PCISources
+import LinuxFiles
 
 /// `p2ptop snapshot [-o FILE]`: record any source with full fidelity.
 struct SnapshotCommand: ParsableCommand {
@@ -10,6 +11,9 @@ struct SnapshotCommand: ParsableCommand {
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (atomically) instead of stdout.", valueName: "file"))
     var output: String?
+
+    @Flag(help: "With -o: print a JSON summary of what was written (schema p2ptop.snapshot-written/1); without -o the snapshot itself is the JSON.")
+    var json = false
 
     func run() throws {
         var t = try source.load()
@@ -22,7 +26,13 @@ struct SnapshotCommand: ParsableCommand {
         }
         if let output {
             try Snapshot.write(t, to: output)
-            fputs("p2ptop: wrote \(t.devices.count) devices to \(output)\n", stderr)
+            if json {
+                emit(JSON.object([("schema", .string("p2ptop.snapshot-written/1")), ("file", .string(output)),
+                                  ("snapshot_schema", .string(Snapshot.schema)), ("source", .string(source.source == .live ? "live" : String(source.source.flags.dropFirst()))),
+                                  ("devices", .int(Int64(t.devices.count))), ("kernel", t.host.kernelRelease.map(JSON.string) ?? .null)]).serialized(pretty: true))
+            } else {
+                fputs("p2ptop: wrote \(t.devices.count) devices to \(output)\n", stderr)
+            }
         } else {
             emit(Snapshot.encode(t).serialized(pretty: true))
         }

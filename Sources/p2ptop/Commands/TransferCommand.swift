@@ -153,7 +153,7 @@ extension TransferCommand {
         let request = VerbsLoopback.Request(device: parts.first, port: port, gidIndex: gidIndex, target: target, size: ByteSize.parse(size)!, block: ByteSize.parse(block)!)
         let r = VerbsLoopback.run(request, inventory: VerbsRDMASource().inventory())
         let pins: [(String, JSON)] = [("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
-                                      ("registered_vmpin_kb", .int(Int64(r.registeredPinnedKB))), ("source", .string("/proc/vmstat, /proc/self/status VmPin"))]
+                                      ("registered_vmpin_bytes", .int(Int64(r.registeredPinnedKB) * 1024)), ("source", .string("/proc/vmstat, /proc/self/status VmPin"))]
         let extra: [(String, JSON)] = [("device", r.device.isEmpty ? .null : .string(r.device)), ("port", r.port == 0 ? .null : .int(Int64(r.port))),
                                        ("gid_index", r.device.isEmpty ? .null : .int(Int64(r.gidIndex)))]
         let rdmaDevice = r.device.isEmpty ? parts.first : r.device
@@ -191,6 +191,13 @@ extension TransferCommand {
         var kernelSaid: [String] = []
     }
 
+    /// The running kernel's release (`uname -r`), for real transfers.
+    static func runningKernel() -> String? {
+        var u = utsname()
+        guard uname(&u) == 0 else { return nil }
+        return withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
     func predictedPair(client: (Topology) -> BDF?, memory: String) throws -> Pair? {
         guard memory.hasPrefix("p2pmem:") else { return nil }
         let t = try source.load()
@@ -204,15 +211,16 @@ extension TransferCommand {
                     seconds: Double, gbps: Double, error: EngineError?, pinLine: String) {
         let v = pair?.verdict
         if output.json {
-            emit(JSON.object([("schema", .string("p2ptop.transfer/1")), ("ok", .bool(error == nil)), ("from", .string(from)), ("to", .string(to)),
-                              ("via", .string(method)), ("real", .bool(true))] + extra + [
-                ("bytes", .int(Int64(bytes))), ("verified", .bool(verified)), ("seconds", .double(seconds)), ("gbps", .double(gbps)),
+            emit(TransferJSON.document([("ok", .bool(error == nil)), ("real", .bool(true)), ("from", .string(from)), ("to", .string(to)),
+                                        ("via", .string(method)), ("kernel", Self.runningKernel().map(JSON.string) ?? .null)] + extra + [
+                ("bytes", .int(Int64(bytes))), ("verified", .bool(verified)), ("seconds", .double(seconds)), ("bytes_per_s", .double(gbps * 1e9)),
+                ("rate_source", .string("measured")),
                 ("map_type", v.map { .string($0.mapType.rawValue) } ?? .null), ("path", .array((v?.hops ?? []).map { .string($0.description) })),
                 ("bottleneck", pair?.bottleneck.map { b in
                     .object([("bdf", .string(b.0.description)), ("link", .string(b.1.text)), ("bytes_per_s", .double(b.2))])
                 } ?? .null),
                 ("prediction", pair.map { .string($0.why) } ?? .null), ("kernel_said", .array((pair?.kernelSaid ?? []).map(JSON.string))),
-                ("pins", .object(pins)),
+                ("pins", TransferJSON.pins(pins)),
                 ("error", error.map { e in .object([("errno", .string(e.errno.name)), ("message", .string(e.message))]) } ?? .null),
             ]).serialized(pretty: true))
         } else {
@@ -246,10 +254,27 @@ enum ByteSize {
 }
 
 enum TransferJSON {
+    /// The one shape of `p2ptop.transfer/1`, modelled or real: every key always present, in
+    /// this order, null where the kind of transfer has no such fact.
+    static let keys = ["ok", "real", "from", "to", "via", "kernel", "bytes", "verified", "seconds", "verify_seconds",
+                       "bytes_per_s", "rate_source", "throttled", "map_type", "path", "bottleneck", "window", "ios", "queue",
+                       "device", "port", "gid_index", "prediction", "kernel_said", "pins", "leaks", "error"]
+    static let pinKeys = ["acquired", "released", "outstanding_after", "registered_vmpin_bytes", "source"]
+
+    static func document(_ pairs: [(String, JSON)]) -> JSON {
+        let given = Dictionary(pairs, uniquingKeysWith: { a, _ in a })
+        return .object([("schema", .string("p2ptop.transfer/1"))] + keys.map { ($0, given[$0] ?? .null) })
+    }
+
+    static func pins(_ pairs: [(String, JSON)]) -> JSON {
+        let given = Dictionary(pairs, uniquingKeysWith: { a, _ in a })
+        return .object(pinKeys.map { ($0, given[$0] ?? .null) })
+    }
+
     static func render(_ r: TransferResult, _ q: TransferRequest, _ t: Topology, _ a: P2PAnalyzer) -> JSON {
-        .object([
-            ("schema", .string("p2ptop.transfer/1")),
+        document([
             ("ok", .bool(r.ok)),
+            ("real", .bool(false)),
             ("from", .string(q.from?.description ?? "host")),
             ("to", .string(q.to?.description ?? "host")),
             ("via", .string(q.method.rawValue)),
@@ -258,7 +283,8 @@ enum TransferJSON {
             ("verified", .bool(r.verified)),
             ("seconds", .double(r.seconds)),
             ("verify_seconds", .double(r.verifySeconds)),
-            ("gbps", .double(r.gbps)),
+            ("bytes_per_s", .double(r.gbps * 1e9)),
+            ("rate_source", .string(q.unthrottled ? "engine" : "model")),
             ("throttled", .bool(!q.unthrottled)),
             ("map_type", r.mapType.map { .string($0.rawValue) } ?? .null),
             ("path", .array(r.path.map { .string($0.description) })),
@@ -267,8 +293,9 @@ enum TransferJSON {
             } ?? .null),
             ("window", .int(Int64(r.window))),
             ("ios", .int(Int64(r.ios))),
-            ("pins", .object([("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
-                              ("outstanding_after", .int(Int64(r.pinsOutstandingAfter)))])),
+            ("prediction", q.to.flatMap { to in q.from.map { .string(a.verdict(provider: to, client: $0).reason) } } ?? .null),
+            ("pins", pins([("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
+                           ("outstanding_after", .int(Int64(r.pinsOutstandingAfter))), ("source", .string("engine"))])),
             ("leaks", r.leaks.map { l in
                 .object([("pins", .int(Int64(l.pins))), ("pages", .int(Int64(l.pages))), ("pool_bytes", .int(Int64(l.poolBytes))),
                          ("mappings", .int(Int64(l.mappings))), ("dmabuf_attachments", .int(Int64(l.dmabufAttachments)))])

@@ -31,7 +31,7 @@ struct WatchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write counter tracks (pins, rates, pools) as a Chrome/Perfetto JSON trace.", valueName: "file"))
     var trace: String?
 
-    @Flag(help: "One JSON object per line (schema p2ptop.sample/1).")
+    @Flag(help: "One JSON object per line (schema p2ptop.sample/2).")
     var json = false
 
     // The recorded sources every other command takes: named here so that they are refused
@@ -68,12 +68,17 @@ struct WatchCommand: ParsableCommand {
         }
         defer { if let f = traceFile { fputs("\n]\n", f); fclose(f) } }
         var n = 0
+        var reported = Set<String>()
         let start = Bench.now()
         while watchStop == 0 {
             let now = Bench.now()
             t.tick(time: now)
             n += 1
-            emitSample(t, seq: n)
+            emitSample(t, seq: n, aliases: aliases)
+            for (sampler, why) in t.stale.sorted(by: { $0.key < $1.key }) where !json && !reported.contains(sampler) {
+                reported.insert(sampler)
+                fputs("p2ptop: watch: \(sampler): \(why)\n", stderr)
+            }
             fflush(stdout)
             for (path, format) in [(openmetrics, OpenMetrics.Format.openMetrics), (textfile, .prometheus)] {
                 guard let path else { continue }
@@ -93,49 +98,80 @@ struct WatchCommand: ParsableCommand {
         }
     }
 
-    func emitSample(_ t: Telemetry, seq: Int) {
+    func emitSample(_ t: Telemetry, seq: Int, aliases: [String: String]) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let time = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-        func group(_ name: String) -> JSON {
-            guard let r = t.lastReadings[name], r.stale == nil else { return .null }
-            var pairs: [(String, JSON)] = r.values.keys.sorted().map { ($0, .double(r.values[$0]!)) }
-            for k in r.values.keys.sorted() {
-                if let rate = t.series["\(name).\(k)"]?.rate, !k.hasPrefix("size") && !k.hasPrefix("available") && !k.hasPrefix("link") {
-                    pairs.append((k + "_per_s", .double(rate)))
-                }
-            }
-            return .object(pairs)
-        }
         if json {
-            let pins = t.lastReadings["pins"]
-            var pinPairs: [(String, JSON)] = []
-            if let p = pins, p.stale == nil {
-                pinPairs = [("vmstat_acquired", .double(p.values["vmstat_acquired"]!)), ("vmstat_released", .double(p.values["vmstat_released"]!)),
-                            ("outstanding", .double(p.values["outstanding"]!)),
-                            ("acquired_per_s", t.series["pins.vmstat_acquired"]?.rate.map(JSON.double) ?? .null),
-                            ("released_per_s", t.series["pins.vmstat_released"]?.rate.map(JSON.double) ?? .null)]
-            }
-            emit(JSON.object([
-                ("schema", .string("p2ptop.sample/1")), ("time", .double(time)), ("seq", .int(Int64(seq))),
-                ("pins", pinPairs.isEmpty ? .null : .object(pinPairs)),
-                ("vmpin", group("vmpin")), ("p2pmem", group("p2pmem")), ("rdma", group("rdma")), ("block", group("block")), ("pci", group("pci")),
-                ("stale", .object(t.stale.keys.sorted().map { ($0, .string(t.stale[$0]!)) })),
-            ]).serialized())
+            emit(Self.sampleDocument(t, seq: seq, time: time, aliases: aliases).serialized())
         } else {
-            let p = t.lastReadings["pins"]
-            var line = "#\(seq) "
-            if let p, p.stale == nil {
-                line += "pins outstanding \(Int(p.values["outstanding"]!))"
-                if let a = t.series["pins.vmstat_acquired"]?.rate, let r = t.series["pins.vmstat_released"]?.rate {
-                    line += " (+\(Int(a))/s −\(Int(r))/s)"
-                }
-            } else { line += "pins: \(t.stale["pins"] ?? "unknown")" }
-            if let v = t.lastReadings["vmpin"]?.values["total_vmpin_kb"] { line += "  VmPin \(Int(v)) kB" }
-            let pools = (t.lastReadings["p2pmem"]?.values ?? [:]).filter { $0.key.hasPrefix("available") }
-            if !pools.isEmpty { line += "  p2pmem available " + pools.sorted { $0.key < $1.key }.map { "\($0.key.dropFirst(10).dropLast()) \(humanSize(UInt64($0.value)))" }.joined(separator: ", ") }
-            emit(line)
+            if (seq - 1) % 20 == 0 { Self.header.forEach { emit($0) } }
+            emit(Self.row(t, seq: seq))
         }
+    }
+
+    /// `p2ptop.sample/2`: the vmstat pins (levels and rates), then every metric as the
+    /// OpenMetrics output names it, with its labels, value and rate per second (null until two
+    /// samples exist), and the samplers that could not be read, with why.
+    static func sampleDocument(_ t: Telemetry, seq: Int, time: Double, aliases: [String: String]) -> JSON {
+        let pins: JSON
+        if let p = t.lastReadings["pins"], p.stale == nil {
+            func rate(_ k: String) -> JSON { t.series["pins.\(k)"]?.rate.map(JSON.double) ?? .null }
+            pins = .object([("acquired_pages", .double(p.values["vmstat_acquired"] ?? 0)), ("released_pages", .double(p.values["vmstat_released"] ?? 0)),
+                            ("outstanding_pages", .double(p.values["outstanding"] ?? 0)),
+                            ("acquired_pages_per_s", rate("vmstat_acquired")), ("released_pages_per_s", rate("vmstat_released"))])
+        } else { pins = .null }
+        let metrics: [JSON] = MetricCatalog.samples(t.lastReadings, aliases: aliases).map { m in
+            let rate = t.series[m.series]?.rate.map { JSON.double($0 * m.family.scale) } ?? .null
+            return .object([("name", .string(m.family.kind == .counter ? m.family.name + "_total" : m.family.name)),
+                            ("type", .string(m.family.kind.rawValue)), ("unit", m.family.unit.map(JSON.string) ?? .null),
+                            ("labels", .object(m.labels.map { ($0.0, .string($0.1)) })), ("value", .double(m.value)),
+                            ("per_s", m.family.kind == .counter || m.family.name.hasPrefix("p2ptop_foll_pin") ? rate : .null)])
+        }
+        return .object([("schema", .string("p2ptop.sample/2")), ("time_unix_seconds", .double(time)), ("seq", .int(Int64(seq))),
+                        ("pins", pins), ("metrics", .array(metrics)),
+                        ("stale", .object(t.stale.keys.sorted().map { ($0, .string(t.stale[$0]!)) }))])
+    }
+
+    /// The text view's column headers (79 columns), repeated every 20 rows as vmstat does.
+    static let header = [
+        "       ----- pins (pages) -----  -- memory ---  --- block B/s --  --- RDMA B/s ---",
+        "    #     held    pin/s  unpin/s   VmPin  p2pmem    read   write      tx      rx",
+    ]
+
+    /// One row: "-" where this machine has nothing to sample (no RDMA port, no p2pmem pool),
+    /// "?" where the sampler failed (its reason is on stderr once), never 0 for unknown.
+    static func row(_ t: Telemetry, seq: Int) -> String {
+        func cell(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+        func count(_ v: Double?) -> String {
+            guard let v else { return "?" }
+            return v >= 10_000_000 ? "\(Int(v / 1e6))M" : v >= 100_000 ? "\(Int(v / 1e3))k" : "\(Int(v.rounded()))"
+        }
+        func bytes(_ v: Double?) -> String { v.map { humanSize(UInt64(max(0, $0))) } ?? "?" }
+        func sum(_ sampler: String, _ prefix: String, rate: Bool) -> String {
+            guard let r = t.lastReadings[sampler] else { return "?" }
+            if r.stale != nil { return "?" }
+            let keys = r.values.keys.filter { $0.hasPrefix(prefix + "{") }
+            if keys.isEmpty { return "-" }
+            if !rate { return bytes(keys.reduce(0) { $0 + r.values[$1]! }) }
+            let rates = keys.compactMap { t.series["\(sampler).\($0)"]?.rate }
+            return rates.count == keys.count ? bytes(rates.reduce(0, +)) : "…"
+        }
+        let p = t.lastReadings["pins"].flatMap { $0.stale == nil ? $0 : nil }
+        let vmpin = t.lastReadings["vmpin"].flatMap { $0.stale == nil ? $0.values["total_vmpin_kb"].map { $0 * 1024 } : nil }
+        let cells = [
+            cell("\(seq)", 5),
+            cell(p.map { count($0.values["outstanding"]) } ?? "?", 8),
+            cell(p == nil ? "?" : t.series["pins.vmstat_acquired"]?.rate.map { count($0) } ?? "…", 8),
+            cell(p == nil ? "?" : t.series["pins.vmstat_released"]?.rate.map { count($0) } ?? "…", 8),
+            cell(bytes(vmpin), 7),
+            cell(sum("p2pmem", "available", rate: false), 7),
+            cell(sum("block", "read_bytes", rate: true), 7),
+            cell(sum("block", "write_bytes", rate: true), 7),
+            cell(sum("rdma", "xmit_bytes", rate: true), 7),
+            cell(sum("rdma", "rcv_bytes", rate: true), 7),
+        ]
+        return cells.joined(separator: " ")
     }
 
     /// Trace metadata: the process and thread names Perfetto and chrome://tracing show for the

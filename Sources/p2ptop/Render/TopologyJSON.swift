@@ -103,8 +103,12 @@ enum TopologyJSON {
         } else if c.coverage == .standardOnly {
             pairs.append(("note", .string("extended capabilities unknown: the source holds only 256 bytes of config space")))
         }
-        pairs.append(("standard", .array(c.standard.map { .string(hex($0.id, width: 2) + "@" + hex($0.offset, width: 2)) })))
-        pairs.append(("extended", .array(c.extended.map { .string(ExtendedCapabilityID.name($0.id) + "@" + hex($0.offset, width: 3)) })))
+        // lspci's names, with the ID and offset lspci shows beside them (`Capabilities: [40] Express`).
+        func entry(_ e: Capabilities.Entry, _ name: String, _ idWidth: Int) -> JSON {
+            .object([("name", .string(name)), ("id", .string("0x" + hex(e.id, width: idWidth))), ("offset", .string("0x" + hex(e.offset, width: 2)))])
+        }
+        pairs.append(("standard", .array(c.standard.map { entry($0, CapabilityNames.standard($0.id), 2) })))
+        pairs.append(("extended", .array(c.extended.map { entry($0, CapabilityNames.extended($0.id), 4) })))
         for (key, id) in [("aer", ExtendedCapabilityID.aer), ("ats", .ats), ("pri", .pri), ("pasid", .pasid), ("dpc", .dpc)] {
             pairs.append((key, c.extendedKnown ? .bool(c.hasExtended(id)) : .null))
         }
