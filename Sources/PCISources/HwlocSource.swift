@@ -30,19 +30,22 @@ public enum HwlocSource {
         var devices: [Device] = []
         var lines: [BDF: Int] = [:]
         var info: [String: String] = [:]
-        try walk(root, path: path, numa: nil, into: &devices, lines: &lines, info: &info)
+        var warnings: [String] = []
+        try walk(root, path: path, numa: nil, into: &devices, lines: &lines, info: &info, warnings: &warnings)
         var host = HostInfo(kernelRelease: info["OSRelease"], hostname: info["HostName"])
         if let v = info["CPUVendor"] { host.cpuVendor = HostProbe.normalizeVendor(v) }
         host.cpuFamily = info["CPUFamilyNumber"].flatMap { Int($0) }
-        return Topology(devices: devices, host: host, source: SourceInfo(kind: .hwloc, path: path))
+        return Topology(devices: devices, host: host, source: SourceInfo(kind: .hwloc, path: path, warnings: warnings))
     }
 
     /// Depth-first over objects; `info` collects the first value of each `<info name=…>`.
-    /// A bus ID seen twice is an error naming both lines: p2ptop's model (like the kernel's)
-    /// has one function per address.
+    /// A bus ID seen twice (hwloc's own test files move an HCA synthetically; lstopo shows
+    /// both) is a warning naming both lines: p2ptop's model, like the kernel's, has one
+    /// function per address, so the first is kept.
     /// `numa`: the NUMA node of the objects being walked — a NUMANode ancestor (v1.x), or a
     /// Package/Group whose nodeset holds exactly one node (v2) — given to the PCI functions below.
-    static func walk(_ e: XMLElement, path: String, numa: Int?, into devices: inout [Device], lines: inout [BDF: Int], info: inout [String: String]) throws(SourceError) {
+    static func walk(_ e: XMLElement, path: String, numa: Int?, into devices: inout [Device], lines: inout [BDF: Int], info: inout [String: String],
+                     warnings: inout [String]) throws(SourceError) {
         for child in e.children {
             if child.name == "info", let k = child.attributes["name"], let v = child.attributes["value"], info[k] == nil { info[k] = v }
             guard child.name == "object" else { continue }
@@ -53,12 +56,15 @@ public enum HwlocSource {
                 var d = try device(child, busid: busid, path: path)
                 d.sysfs?.numaNode = node
                 if let first = lines[d.bdf] {
-                    throw SourceError(file: path, line: child.line, "pci_busid \(d.bdf) appears twice (first on line \(first)): one function per address")
+                    let kept = devices.first { $0.bdf == d.bdf }.map { hex($0.vendorID, width: 4) + ":" + hex($0.deviceID, width: 4) } ?? "?"
+                    warnings.append("\(path):\(child.line): pci_busid \(d.bdf) appears twice (first on line \(first)): kept the first (\(kept)), "
+                                    + "not this one (\(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4))); one function per address")
+                } else {
+                    lines[d.bdf] = child.line
+                    devices.append(d)
                 }
-                lines[d.bdf] = child.line
-                devices.append(d)
             }
-            try walk(child, path: path, numa: node, into: &devices, lines: &lines, info: &info)
+            try walk(child, path: path, numa: node, into: &devices, lines: &lines, info: &info, warnings: &warnings)
         }
     }
 

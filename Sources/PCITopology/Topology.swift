@@ -21,8 +21,10 @@ public struct SourceInfo: Hashable, Sendable {
     public var path: String?
     /// Whether config space past 64 bytes was readable (root on a live machine).
     public var privileged: Bool?
-    public init(kind: Kind, path: String? = nil, privileged: Bool? = nil) {
-        self.kind = kind; self.path = path; self.privileged = privileged
+    /// What the reader accepted but a user should know (file and line, what was done).
+    public var warnings: [String]
+    public init(kind: Kind, path: String? = nil, privileged: Bool? = nil, warnings: [String] = []) {
+        self.kind = kind; self.path = path; self.privileged = privileged; self.warnings = warnings
     }
 }
 

@@ -17,7 +17,7 @@ struct P2PTop: ParsableCommand {
             A bare `p2ptop` starts the terminal UI (press ? for keys).
             """,
         version: "0.3.0",
-        subcommands: [ExploreCommand.self, TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, ProviderCommand.self, DoctorCommand.self, FabricsCommand.self, TransferCommand.self, ScenarioCommand.self, WatchCommand.self, DemoCommand.self, BarCommand.self, RDMACommand.self, SnapshotCommand.self, BenchCommand.self, LabCommand.self],
+        subcommands: [ExploreCommand.self, TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, ProviderCommand.self, DoctorCommand.self, FabricsCommand.self, TransferCommand.self, ScenarioCommand.self, WatchCommand.self, DemoCommand.self, BarCommand.self, RDMACommand.self, SnapshotCommand.self, BenchCommand.self, LabCommand.self, SchemaCommand.self],
         defaultSubcommand: ExploreCommand.self)
 }
 

@@ -36,8 +36,9 @@ import Testing
         let d = try json(ok)
         #expect(ok.status == 0 && d["schema"] as? String == "p2ptop.transfer/1" && d["ok"] as? Bool == true)
         #expect(d["bytes"] as? Int == 64 << 20 && d["verified"] as? Bool == true && d["map_type"] as? String == "BUS_ADDR")
-        let pins = try #require(d["pins"] as? [String: Int])
-        #expect(pins["acquired"] == 16384 && pins["released"] == 16384 && pins["outstanding_after"] == 0)
+        let pins = try #require(d["pins"] as? [String: Any])
+        #expect(pins["acquired"] as? Int == 16384 && pins["released"] as? Int == 16384 && pins["outstanding_after"] as? Int == 0)
+        #expect(d["real"] as? Bool == false && d["rate_source"] as? String == "engine" && d["queue"] is NSNull)
         #expect(d["error"] is NSNull && (d["bytes_per_s"] as? Double ?? 0) > 0 && d["bottleneck"] is [String: Any])
 
         let refused = try CLI.run(["transfer", "--fabric", "icelake-gpu-switch", "--from", "nic0", "--to", "nvme1", "--via", "rdma", "--size", "8M", "--json"])
@@ -80,8 +81,13 @@ import Testing
         let path = CLI.temp("")
         let r = try CLI.run(["watch", "--count", "3", "--interval", "0.05", "--trace", path])
         #expect(r.status == 0)
-        let events = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [[String: Any]])
-        #expect(events.allSatisfy { $0["ph"] as? String == "C" && $0["args"] is [String: Any] })
+        let all = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [[String: Any]])
+        // Metadata first (Perfetto names the process and the track), then counter events.
+        let metadata = all.prefix { $0["ph"] as? String == "M" }
+        #expect(metadata.contains { $0["name"] as? String == "process_name" && (($0["args"] as? [String: Any])?["name"] as? String)?.hasPrefix("p2ptop watch") == true })
+        #expect(metadata.contains { $0["name"] as? String == "thread_name" })
+        let events = Array(all.dropFirst(metadata.count))
+        #expect(!events.isEmpty && events.allSatisfy { $0["ph"] as? String == "C" && $0["args"] is [String: Any] })
         let pins = events.filter { $0["name"] as? String == "pins" }
         #expect(pins.count == 3 && pins.allSatisfy { ($0["args"] as? [String: Any])?["outstanding"] != nil })
         let ts = pins.compactMap { $0["ts"] as? Double }

@@ -87,8 +87,8 @@ struct BarCommand: ParsableCommand {
             emit(JSON.object([("schema", .string("p2ptop.bar/1")), ("device", .string(d.bdf.description)), ("bar", .int(Int64(b.index))),
                               ("access", .string(write ? "write" : "read")), ("allowed", .bool(decision == .allowed)),
                               ("rule", .string(ruleText)), ("reason", .string(reasonText)),
-                              ("read_gbps", gbps.map(JSON.double) ?? .null),
-                              ("write_gbps", written.map { .double($0.writeGBps) } ?? .null),
+                              ("read_bytes_per_s", gbps.map { .double($0 * 1e9) } ?? .null),
+                              ("write_bytes_per_s", written.map { .double($0.writeGBps * 1e9) } ?? .null),
                               ("write_verified", written.map { .bool($0.verified) } ?? .null), ("restored", written.map { .bool($0.restored) } ?? .null),
                               ("error", error.map(JSON.string) ?? .null)]).serialized(pretty: true))
         } else if decision == .allowed {

@@ -271,6 +271,9 @@ struct LabCheckCommand: ParsableCommand {
     @Flag(help: "Keep each boot's folder (disks, results, console log).")
     var keep = false
 
+    @Option(help: ArgumentHelp("Also write the p2ptop.lab/1 document here (the text table still goes to stdout).", valueName: "file"))
+    var record: String?
+
     func run() throws {
         let kernel = try kernelOption.resolve()
         var check = LabCheck(kernel: kernel, binary: try kernelOption.guestBinary())
@@ -280,6 +283,9 @@ struct LabCheckCommand: ParsableCommand {
         let start = LabClock.now()
         do { runs = try check.run(variants, keep: keep) { fputs("p2ptop lab: \($0)\n", stderr) } }
         catch { throw CommandError(message: "lab: \(error)") }
+        if let record, let e = FileIO.writeAtomically(record, Array(LabReportRender.json(runs, kernel: kernel.version).serialized(pretty: true).utf8)) {
+            throw CommandError(message: "\(record): cannot write: \(e)")
+        }
         if output.json {
             emit(LabReportRender.json(runs, kernel: kernel.version).serialized(pretty: true))
         } else {

@@ -133,11 +133,15 @@ struct WatchCommand: ParsableCommand {
                         ("stale", .object(t.stale.keys.sorted().map { ($0, .string(t.stale[$0]!)) }))])
     }
 
-    /// The text view's column headers (79 columns), repeated every 20 rows as vmstat does.
-    static let header = [
-        "       ----- pins (pages) -----  -- memory ---  --- block B/s --  --- RDMA B/s ---",
-        "    #     held    pin/s  unpin/s   VmPin  p2pmem    read   write      tx      rx",
-    ]
+    /// The text view's column headers (80 columns), repeated every 20 rows as vmstat does.
+    static let header: [String] = {
+        func group(_ label: String, _ width: Int) -> String {
+            let dashes = width - label.count - 2
+            return String(repeating: "-", count: dashes / 2) + " \(label) " + String(repeating: "-", count: dashes - dashes / 2)
+        }
+        return ["      " + [group("pins (pages)", 26), group("memory", 15), group("block B/s", 15), group("RDMA B/s", 15)].joined(separator: " "),
+                "    #     held    pin/s  unpin/s   VmPin  p2pmem    read   write      tx      rx"]
+    }()
 
     /// One row: "-" where this machine has nothing to sample (no RDMA port, no p2pmem pool),
     /// "?" where the sampler failed (its reason is on stderr once), never 0 for unknown.

@@ -37,7 +37,12 @@ struct SourceOptions: ParsableArguments {
         return .live
     }
 
-    func load() throws(SourceError) -> Topology { try source.load() }
+    /// The topology, with the reader's warnings on stderr (once per load).
+    func load() throws(SourceError) -> Topology {
+        let t = try source.load()
+        for w in t.source.warnings { fputs("p2ptop: warning: \(w)\n", stderr) }
+        return t
+    }
 }
 
 /// `--json` and colour choice, shared by the one-shot commands.
