@@ -55,6 +55,26 @@ public final class NameDatabase: @unchecked Sendable {
         return open()?.className(d.classCode) ?? "Class \(hex(d.classCode, width: 4))"
     }
 
+    /// `Vendor Device [vvvv:dddd]` as `lspci -nn` prints it (libpci's PCI_LOOKUP_MIXED): an
+    /// unknown device is `Vendor Device [vvvv:dddd]`, an unknown vendor `Device [vvvv:dddd]`.
+    public func vendorDeviceMixed(_ d: Device) -> String {
+        let ids = hex(d.vendorID, width: 4) + ":" + hex(d.deviceID, width: 4)
+        let plain = vendorDevice(d)
+        if plain == "Device " + ids { return "Device [\(ids)]" }
+        if let v = vendor(d.vendorID), plain == v + " Device " + hex(d.deviceID, width: 4) { return v + " Device [\(ids)]" }
+        return plain + " [\(ids)]"
+    }
+
+    /// `Class name [cccc]` as `lspci -nn` prints it: libpci gives a class known only by its
+    /// base class as `Name [cccc]` already, and an unknown one as `Class [cccc]`.
+    public func classNameMixed(_ d: Device) -> String {
+        let code = hex(d.classCode, width: 4)
+        let plain = className(d)
+        if plain.hasSuffix(" [\(code)]") { return plain }
+        if plain == "Class " + code { return "Class [\(code)]" }
+        return plain + " [\(code)]"
+    }
+
     public func vendor(_ id: UInt16) -> String? {
         if let f = fast() { return f.vendor(id) }
         return open()?.vendorName(id)

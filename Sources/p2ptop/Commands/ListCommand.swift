@@ -19,6 +19,12 @@ struct ListCommand: ParsableCommand {
     @Flag(name: .customLong("no-names"), help: "Numbers only: skip the pci.ids lookup.")
     var noNames = false
 
+    @Flag(help: "Exactly lspci -nn: no aliases, no links.")
+    var plain = false
+
+    @Flag(name: .customLong("no-hwdb"), help: "Take names from pci.ids only (like lspci -O hwdb.disable=1).")
+    var noHWDB = false
+
     func run() throws {
         let slotFilter: SlotFilter?
         let idFilter: IDFilter?
@@ -28,7 +34,7 @@ struct ListCommand: ParsableCommand {
         } catch { throw CommandError(message: error.message) }
         let t = try source.load()
         let devices = t.select(slot: slotFilter, id: idFilter)
-        let names = noNames ? nil : NameDatabase()
+        let names = noNames ? nil : NameDatabase(useHWDB: !noHWDB)
         if output.json {
             emit(TopologyJSON.document(t, devices: devices, names: names).serialized(pretty: true))
             return
@@ -38,14 +44,14 @@ struct ListCommand: ParsableCommand {
         var out = ""
         for d in devices {
             out += (showDomain ? d.bdf.description : d.bdf.short) + " "
-            out += (t.alias(d.bdf).map { style.accent($0.padding(6)) } ?? "      ") + " "
+            if !plain { out += (t.alias(d.bdf).map { style.accent($0.padding(6)) } ?? "      ") + " " }
             if let names {
-                out += "\(names.className(d)) [\(hex(d.classCode, width: 4))]: \(names.vendorDevice(d)) [\(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4))]"
+                out += "\(names.classNameMixed(d)): \(names.vendorDeviceMixed(d))"
             } else {
                 out += "\(hex(d.classCode, width: 4)): \(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4))"
             }
             if d.revision != 0 { out += " (rev \(hex(d.revision, width: 2)))" }
-            if let link = d.linkSummary(style: style, in: t) { out += "  " + link }
+            if !plain, let link = d.linkSummary(style: style, in: t) { out += "  " + link }
             out += "\n"
         }
         // No match prints nothing at all, as lspci does (not an empty line).
