@@ -101,7 +101,7 @@ extension ExplorerApp {
         if let l = d.link {
             row("link", (l.status?.text ?? "?") + " of " + l.capability.text, l.isDowngraded ? theme.warn : theme.good)
         } else if d.capabilities.coverage == .unreadable {
-            row("capabilities", topology.source.kind == .hwloc ? "unknown (hwloc XML keeps none)" : "unknown (needs root)", theme.warn)
+            row("capabilities", "unknown (\(topology.source.configUnreadableShort))", theme.warn)
         }
         if let a = d.acs {
             row("ACSCtl", a.control.lspciFlags, a.control.isDisjoint(with: .p2pRedirect) ? theme.text : theme.bad)

@@ -204,7 +204,7 @@ public struct P2PAnalyzer: Sendable {
     var iommuPresent: Bool { topology.devices.contains { $0.sysfs?.iommuGroup != nil } }
 
     private func unknownNote(_ v: Verdict) -> String {
-        v.acsUnknown.isEmpty ? "" : " (ACS unknown on \(v.acsUnknown.map(name).joined(separator: ", ")): needs root)"
+        v.acsUnknown.isEmpty ? "" : " (ACS unknown on \(v.acsUnknown.map(name).joined(separator: ", ")): \(topology.source.configUnreadableShort))"
     }
 
     func ruleText(_ r: HostBridgeRule) -> String {

@@ -161,3 +161,30 @@ public struct Topology: Sendable {
     }
 }
 
+
+extension SourceInfo {
+    /// Why config space past the 64-byte header is missing, as the source explains it: only a
+    /// live machine is helped by root; a capture or a file says what it lacks.
+    public var configUnreadable: String {
+        switch kind {
+        case .live: return "needs root"
+        case .sysfsRoot: return "the captured config files hold only 64 bytes (captured without root)"
+        case .dump: return "the dump holds only 64 bytes (lspci -x; -xxxx as root has them)"
+        case .snapshot: return "the snapshot holds only 64 bytes (taken without root)"
+        case .hwloc: return "not in hwloc's XML"
+        case .fabric: return "not in this fabric"
+        }
+    }
+
+    /// The short form for a table cell: `needs root`, `not in the dump`, `not in hwloc's XML`.
+    public var configUnreadableShort: String {
+        switch kind {
+        case .live: return "needs root"
+        case .sysfsRoot: return "not in the capture"
+        case .dump: return "not in the dump"
+        case .snapshot: return "not in the snapshot"
+        case .hwloc: return "not in hwloc's XML"
+        case .fabric: return "not in this fabric"
+        }
+    }
+}

@@ -4,10 +4,14 @@ public struct TreeRenderer {
     public var topology: Topology
     /// Text after `bb.f`; nil prints nothing (plain `lspci -t`). Receives the device.
     public var label: (Device) -> String?
+    /// Narrower art for narrow terminals (not lspci's): no secondary-subordinate bus ranges,
+    /// one dash where lspci draws several (`03.0--00.0` for `03.0-[83-8c]----00.0`).
+    public var compact: Bool
 
-    public init(topology: Topology, label: @escaping (Device) -> String?) {
+    public init(topology: Topology, compact: Bool = false, label: @escaping (Device) -> String?) {
         self.topology = topology
         self.label = label
+        self.compact = compact
     }
 
     /// The whole tree, one line per `\n`, like lspci's output.
@@ -38,6 +42,10 @@ public struct TreeRenderer {
     private func showDevice(_ bdf: BDF, line: inout [UInt8], at start: Int, out: inout String, depth: Int) {
         guard let d = topology.device(bdf) else { return }
         var p = put(hex(bdf.device, width: 2) + "." + String(bdf.function, radix: 16), &line, at: start)
+        if let b = d.bridge, depth < 64, compact {
+            showBridge(owner: bdf, line: &line, at: p, out: &out, depth: depth + 1)
+            return
+        }
         if let b = d.bridge, depth < 64 {
             p = put(b.secondary == b.subordinate ? "-[\(hex(b.secondary, width: 2))]-"
                     : "-[\(hex(b.secondary, width: 2))-\(hex(b.subordinate, width: 2))]-", &line, at: p)
@@ -54,7 +62,7 @@ public struct TreeRenderer {
         if devices.isEmpty {
             printIt(&line, upTo: p, out: &out)
         } else if devices.count == 1 {
-            p = put("--", &line, at: p)
+            p = put(compact ? "-" : "--", &line, at: p)
             showDevice(devices[0], line: &line, at: p, out: &out, depth: depth)
         } else {
             for (i, bdf) in devices.enumerated() {

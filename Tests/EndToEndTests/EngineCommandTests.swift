@@ -27,7 +27,7 @@ import Testing
         #expect(fabrics.count >= 3 && fabrics.allSatisfy { $0["name"] is String && $0["description"] is String })
         let first = try #require(fabrics.first?["aliases"] as? [String])
         #expect(["nvme0", "nvme1", "gpu0", "nic0"].allSatisfy(first.contains))
-        let tree = try CLI.run(["tree", "--fabric", fabrics[2]["name"] as! String])
+        let tree = try CLI.run(["tree", "--fabric", fabrics[2]["name"] as! String], env: ["COLUMNS": "200"])
         #expect(tree.status == 0 && tree.stdout.contains("MI25"))
     }
 

@@ -32,6 +32,8 @@ struct ListCommand: ParsableCommand {
             slotFilter = try slot.map { s throws(SelectorError) in try SlotFilter(parsing: s) }
             idFilter = try id.map { s throws(SelectorError) in try IDFilter(parsing: s) }
         } catch { throw CommandError(message: error.message) }
+        if plain { TextFit.enabled = false }
+        defer { TextFit.column = nil }
         let t = try source.load()
         let devices = t.select(slot: slotFilter, id: idFilter)
         let names = noNames ? nil : NameDatabase(useHWDB: !noHWDB)
@@ -41,6 +43,7 @@ struct ListCommand: ParsableCommand {
         }
         let style = output.style
         let showDomain = t.showsDomains
+        TextFit.column = plain ? nil : (showDomain ? 12 : 7) + 8
         var out = ""
         for d in devices {
             out += (showDomain ? d.bdf.description : d.bdf.short) + " "

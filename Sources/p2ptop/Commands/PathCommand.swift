@@ -103,7 +103,7 @@ struct PathReport {
                 let bits = acs.control.intersection(.p2pRedirect).names
                 s += "  ACSCtl " + (bits.isEmpty ? "no redirect" : style.bad(bits.joined(separator: " ")))
             } else if verdict.acsUnknown.contains(h.bdf) {
-                s += "  ACS unknown (needs root)"
+                s += "  ACS unknown (\(t.source.configUnreadableShort))"
             }
             lines.append(s)
         }

@@ -136,8 +136,7 @@ struct DeviceReport {
         switch device.capabilities.coverage {
         case .none: return "none"
         case .unreadable:
-            return topology.source.kind == .hwloc ? style.warn("unknown: hwloc XML keeps no capabilities")
-                                                   : style.warn("unknown (needs root): only the 64-byte header was readable")
+            return style.warn("unknown (\(topology.source.configUnreadable)): only the 64-byte header")
         case .standardOnly: return "standard only: extended space not in this source"
         case .full: return "complete"
         }

@@ -17,6 +17,7 @@ struct TreeCommand: ParsableCommand {
     var noHWDB = false
 
     func run() throws {
+        if plain { TextFit.enabled = false }
         let t = try source.load()
         let names = NameDatabase(useHWDB: !noHWDB)
         if output.json {
@@ -24,12 +25,66 @@ struct TreeCommand: ParsableCommand {
             return
         }
         let style = output.style
-        emit(TreeRenderer(topology: t) { d in
-            let name = names.vendorDevice(d)
-            if plain { return name }
-            return name + annotation(d, t, style)
-        }.render())
+        func render(compact: Bool) -> String {
+            TreeRenderer(topology: t, compact: compact) { d in
+                let name = names.vendorDevice(d)
+                if plain { return name }
+                return name + String(Self.mark) + annotation(d, t, style)
+            }.render()
+        }
+        var tree = render(compact: false)
+        // Deep trees whose art alone leaves no room for names are drawn with narrower art.
+        if !plain && tree.split(separator: "\n").contains(where: { Self.artWidth($0) > TextFit.width - 24 }) {
+            tree = render(compact: true)
+        }
+        emit(plain ? tree : Self.fit(tree, width: TextFit.width))
         for a in t.anomalies { fputs("p2ptop: warning: \(a)\n", stderr) }
+    }
+
+    /// Between a device's name and p2ptop's annotation, until the line is fitted.
+    static let mark: Character = "\u{1}"
+
+    /// Each line within `width`: the name is shortened (`…`) so that the annotation — alias,
+    /// kind, link, the part p2ptop adds — stays whole; where even that cannot fit, the
+    /// annotation continues on the next line under the name, the tree's bars carried down.
+    static func fit(_ tree: String, width: Int) -> String {
+        var out: [String] = []
+        for line in tree.split(separator: "\n", omittingEmptySubsequences: false) {
+            let parts = line.split(separator: mark, maxSplits: 1, omittingEmptySubsequences: false)
+            let head = String(parts[0]), tail = parts.count > 1 ? String(parts[1]) : ""
+            if TextFit.visibleWidth(head) + TextFit.visibleWidth(tail) <= width { out.append(head + tail); continue }
+            let chars = Array(head)
+            // The name starts after the function ("00.0") and the two spaces that end the art.
+            let fn = (1..<max(1, chars.count - 2)).first { chars[$0 - 1] == "." && chars[$0].isHexDigit && chars[$0 + 1] == " " && chars[$0 + 2] == " " }
+            let nameStart = min((fn ?? chars.count) + 3, chars.count)
+            let art = String(chars.prefix(nameStart)), name = String(chars.dropFirst(nameStart))
+            func shorten(_ s: String, to n: Int) -> String { s.count <= n ? s : n <= 1 ? "…" : String(s.prefix(n - 1)) + "…" }
+            let room = width - nameStart - TextFit.visibleWidth(tail)
+            if room >= 16 {
+                out.append(art + shorten(name, to: room) + tail)
+            } else {
+                out.append(art + shorten(name, to: max(1, width - nameStart)))
+                var bars = ""
+                for ch in art {
+                    switch ch {
+                    case "|", "+": bars.append("|")
+                    case "│", "├", "┬": bars.append("│")
+                    default: bars.append(" ")
+                    }
+                }
+                let annotation = String(tail.drop { $0 == " " })
+                let indent = min(bars.count, max(0, width - TextFit.visibleWidth(annotation)))
+                out.append(String(bars.prefix(indent)) + String(repeating: " ", count: max(0, indent - bars.count)) + annotation)
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// Columns before the device's name (or the whole line when it has none).
+    static func artWidth<S: StringProtocol>(_ line: S) -> Int {
+        let chars = Array(line.prefix { $0 != mark })
+        let fn = (1..<max(1, chars.count - 2)).first { chars[$0 - 1] == "." && chars[$0].isHexDigit && chars[$0 + 1] == " " && chars[$0 + 2] == " " }
+        return fn.map { $0 + 3 } ?? chars.count
     }
 
     func annotation(_ d: Device, _ t: Topology, _ style: Style) -> String {
@@ -37,7 +92,9 @@ struct TreeCommand: ParsableCommand {
         let kind = t.kind(d.bdf)
         if let alias = t.alias(d.bdf) { parts.append(style.accent(alias)) }
         if kind != .other && kind != .bridge { parts.append(kind.tag) }
-        if let link = d.linkSummary(style: style, in: t) { parts.append(link) }
+        // An unknown link is worth a word on a live machine (root would read it); a file that
+        // never holds links (hwloc) would repeat the same note on every line: list and show say it.
+        if let link = d.linkSummary(style: style, in: t), t.source.kind == .live || d.capabilities.coverage != .unreadable { parts.append(link) }
         return parts.isEmpty ? "" : "  [" + parts.joined(separator: ", ") + "]"
     }
 }

@@ -18,7 +18,7 @@ extension Device {
     /// The link as `16GT/s x16`, with the capability when trained below it.
     func linkSummary(style: Style, in t: Topology) -> String? {
         guard let l = t.link(of: self)?.link else {
-            if capabilities.coverage == .unreadable { return style.dim("link unknown (needs root)") }
+            if capabilities.coverage == .unreadable { return style.dim("link unknown (\(t.source.configUnreadableShort))") }
             return nil
         }
         guard let s = l.status else { return l.capability.text }

@@ -11,5 +11,9 @@ struct Style {
     func accent(_ s: String) -> String { paint(s, "36") }
 }
 
-/// Output goes through one buffered writer (stdout is fully buffered in main).
-func emit(_ s: String) { print(s, terminator: s.hasSuffix("\n") ? "" : "\n") }
+/// Output goes through one buffered writer (stdout is fully buffered in main), fitted to the
+/// terminal's width (`TextFit`).
+func emit(_ s: String) {
+    let text = TextFit.fit(s)
+    print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+}

@@ -39,7 +39,7 @@ enum TopologyJSON {
         pairs.append(("bars", .array(d.bars.map(bar))))
         pairs.append(("bridge", d.bridge.map(bridge) ?? .null))
         pairs.append(("config_bytes", .int(Int64(d.config.count))))
-        pairs.append(("capabilities", capabilities(caps)))
+        pairs.append(("capabilities", capabilities(caps, source: t.source)))
         pairs.append(("port_type", d.express.map { JSON.string($0.portType.key) } ?? .null))
         let known = t.link(of: d)
         pairs.append(("link", known.map { link($0.link) } ?? .null))
@@ -96,10 +96,10 @@ enum TopologyJSON {
         .object([("cap", .array(a.capability.names.map(JSON.string))), ("ctl", .array(a.control.names.map(JSON.string)))])
     }
 
-    static func capabilities(_ c: Capabilities) -> JSON {
+    static func capabilities(_ c: Capabilities, source: SourceInfo) -> JSON {
         var pairs: [(String, JSON)] = [("coverage", .string(c.coverage.rawValue))]
         if c.coverage == .unreadable {
-            pairs.append(("note", .string("unknown (needs root): config space past 64 bytes was not readable")))
+            pairs.append(("note", .string("unknown (\(source.configUnreadable)): config space past 64 bytes")))
         } else if c.coverage == .standardOnly {
             pairs.append(("note", .string("extended capabilities unknown: the source holds only 256 bytes of config space")))
         }

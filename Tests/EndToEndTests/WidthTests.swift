@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+/// No text command prints a line over 80 columns on an 80-column terminal (COLUMNS=80, not a
+/// tty), on any fixture or demo fabric; `--plain` (lspci's own format) is exempt. Also: a
+/// narrower terminal is honoured, and the words of a line survive the wrapping.
+@Suite struct WidthTests {
+    static func overflow(_ text: String, width: Int = 80) -> [String] {
+        text.split(separator: "\n").map(String.init).filter { $0.count > width }
+    }
+
+    @Test func everyTextCommandFitsEightyColumnsOnEverySource() throws {
+        var checked = 0
+        var offenders: [String] = []
+        func check(_ args: [String]) throws {
+            let r = try CLI.run(args, env: ["COLUMNS": "80"])
+            guard r.status == 0 || r.status == 1 else { offenders.append("\(args.joined(separator: " ")): exit \(r.status): \(r.stderr)"); return }
+            checked += 1
+            for line in Self.overflow(r.stdout) { offenders.append("\(args.joined(separator: " ")): \(line.count): \(line)") }
+        }
+        for source in SourceCorpus.all {
+            let eps = SourceCorpus.endpoints(source, 2)
+            for command in [["list"], ["tree"], ["doctor"], ["matrix"]] { try check(command + source) }
+            if let first = eps.first { try check(["show", first] + source) }
+            if eps.count == 2 {
+                try check(["path", eps[0], eps[1]] + source)
+                try check(["provider", eps[0], eps[1]] + source)
+                try check(["doctor", eps[0], eps[1]] + source)
+            }
+        }
+        for command in [["fabrics"], ["scenario", "list"], ["scenario", "run", "seed-story"], ["rdma"], ["lab", "fabrics"], ["schema"],
+                        ["transfer", "--from", "nvme0", "--to", "nvme1", "--size", "4M", "--fabric", "icelake-gpu-switch"],
+                        ["transfer", "--from", "nic0", "--to", "nvme1", "--via", "rdma", "--size", "4M", "--fabric", "icelake-gpu-switch"],
+                        ["watch", "--count", "2", "--interval", "0.05"]] {
+            try check(command)
+        }
+        #expect(checked >= 300, "\(checked) outputs")
+        #expect(offenders.isEmpty, "\(offenders.count) lines over 80 columns, e.g.\n\(offenders.prefix(12).joined(separator: "\n"))")
+    }
+
+    @Test func aNarrowTerminalIsHonouredAndNoWordIsLost() throws {
+        let wide = try CLI.run(["doctor", "--fabric", "workstation"], env: ["COLUMNS": "400"])
+        let narrow = try CLI.run(["doctor", "--fabric", "workstation"], env: ["COLUMNS": "76"])
+        #expect(Self.overflow(narrow.stdout, width: 76).isEmpty, "\(narrow.stdout)")
+        // The same words in the same order: wrapping only moves them.
+        func words(_ s: String) -> [Substring] { s.split(whereSeparator: { $0 == " " || $0 == "\n" }) }
+        #expect(words(wide.stdout) == words(narrow.stdout))
+        // A kernel parameter to paste is never split across lines.
+        #expect(narrow.stdout.contains("pci=disable_acs_redir=0000:00:01.0;0000:00:06.0;0000:00:1c.0;0000:00:1c.4"))
+        // --plain is lspci's format: never wrapped.
+        let plain = try CLI.run(["tree", "--plain", "--fabric", "icelake-gpu-switch"], env: ["COLUMNS": "60"])
+        #expect(!Self.overflow(plain.stdout, width: 60).isEmpty)
+    }
+}
