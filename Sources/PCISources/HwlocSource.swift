@@ -44,7 +44,7 @@ public enum HwlocSource {
     /// function per address, so the first is kept.
     /// `numa`: the NUMA node of the objects being walked — a NUMANode ancestor (v1.x), or a
     /// Package/Group whose nodeset holds exactly one node (v2) — given to the PCI functions below.
-    static func walk(_ e: XMLElement, path: String, numa: Int?, into devices: inout [Device], lines: inout [BDF: Int], info: inout [String: String],
+    static func walk(_ e: XMLElement, path: String, numa: Int?, cpus: String? = nil, into devices: inout [Device], lines: inout [BDF: Int], info: inout [String: String],
                      warnings: inout [String]) throws(SourceError) {
         for child in e.children {
             if child.name == "info", let k = child.attributes["name"], let v = child.attributes["value"], info[k] == nil { info[k] = v }
@@ -52,9 +52,13 @@ public enum HwlocSource {
             var node = numa
             if child.attributes["type"] == "NUMANode", let i = child.attributes["os_index"].flatMap({ Int($0) }) { node = i }
             else if let set = child.attributes["nodeset"] { node = singleNode(set) }
+            // The nearest ancestor's cpuset is the function's locality (lstopo draws it so).
+            var local = cpus
+            if child.attributes["pci_busid"] == nil, let set = child.attributes["cpuset"] { local = cpuList(set) }
             if let busid = child.attributes["pci_busid"] {
                 var d = try device(child, busid: busid, path: path)
                 d.sysfs?.numaNode = node
+                d.sysfs?.localCPUs = local
                 if let first = lines[d.bdf] {
                     let kept = devices.first { $0.bdf == d.bdf }.map { hex($0.vendorID, width: 4) + ":" + hex($0.deviceID, width: 4) } ?? "?"
                     warnings.append("\(path):\(child.line): pci_busid \(d.bdf) appears twice (first on line \(first)): kept the first (\(kept)), "
@@ -64,8 +68,29 @@ public enum HwlocSource {
                     devices.append(d)
                 }
             }
-            try walk(child, path: path, numa: node, into: &devices, lines: &lines, info: &info, warnings: &warnings)
+            try walk(child, path: path, numa: node, cpus: local, into: &devices, lines: &lines, info: &info, warnings: &warnings)
         }
+    }
+
+    /// An hwloc bitmap (`0x000000ff,0xffffffff`: 32-bit words, most significant first) as the
+    /// kernel's list format (`0-39`, `0-21,44-65`); nil when unreadable or empty.
+    static func cpuList(_ mask: String) -> String? {
+        var bits: [Int] = []
+        let words = mask.split(separator: ",", omittingEmptySubsequences: false).reversed()
+        guard words.count <= 64 else { return nil }
+        for (w, word) in words.enumerated() {
+            let hex = word.hasPrefix("0x") ? word.dropFirst(2) : word
+            guard let v = hex.isEmpty ? 0 : UInt32(hex, radix: 16) else { return nil }
+            for b in 0..<32 where v & (1 << UInt32(b)) != 0 { bits.append(w * 32 + b) }
+        }
+        guard var start = bits.first else { return nil }
+        var ranges: [String] = [], previous = start
+        for b in bits.dropFirst() + [Int.max] {
+            if b == previous + 1 { previous = b; continue }
+            ranges.append(start == previous ? "\(start)" : "\(start)-\(previous)")
+            start = b; previous = b
+        }
+        return ranges.joined(separator: ",")
     }
 
     /// `0x00000002` → 1; `0x00000003,0xf0000000` (several nodes) → nil. Words are 32-bit hex,

@@ -45,6 +45,7 @@ public enum Snapshot {
             ("driver", opt(f.driver, JSON.string)),
             ("physfn", opt(f.physfn) { .string($0.description) }),
             ("numa_node", opt(f.numaNode) { .int(Int64($0)) }),
+            ("local_cpulist", opt(f.localCPUs, JSON.string)),
             ("iommu_group", opt(f.iommuGroup) { .int(Int64($0)) }),
             ("iommu_type", opt(f.iommuType, JSON.string)),
             ("current_link_speed", opt(f.currentLinkSpeed, JSON.string)),
@@ -140,6 +141,7 @@ public enum Snapshot {
             f.physfn = pf
         }
         f.numaNode = try int("numa_node")
+        f.localCPUs = try str("local_cpulist")
         f.iommuGroup = try int("iommu_group")
         f.iommuType = try str("iommu_type")
         f.currentLinkSpeed = try str("current_link_speed")

@@ -18,6 +18,7 @@ public struct SysfsExtras {
         if let link = FileIO.readLink(join(dir, "driver")) { f.driver = basename(link) }
         if let link = FileIO.readLink(join(dir, "physfn")) { f.physfn = BDF(basename(link)) }
         if let n = FileIO.attribute(join(dir, "numa_node")).flatMap({ Int($0) }), n >= 0 { f.numaNode = n }
+        if let cpus = FileIO.attribute(join(dir, "local_cpulist")), !cpus.isEmpty { f.localCPUs = cpus }
         if let link = FileIO.readLink(join(dir, "iommu_group")), let g = Int(basename(link)) {
             f.iommuGroup = g
             // The group's type lives under /sys/kernel/iommu_groups/N/type.

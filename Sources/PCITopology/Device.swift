@@ -3,6 +3,9 @@
 public struct SysfsFacts: Hashable, Sendable {
     public var driver: String?
     public var numaNode: Int?
+    /// The CPUs local to the function (`local_cpulist`, e.g. `0-21,44-65`): nvidia-smi's
+    /// "CPU Affinity".
+    public var localCPUs: String?
     public var iommuGroup: Int?
     /// `DMA`, `DMA-FQ`, `identity`, `blocked`, `unmanaged` (iommu_group/type).
     public var iommuType: String?

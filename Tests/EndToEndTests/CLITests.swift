@@ -63,7 +63,7 @@ struct CLI {
         #expect(devices.count == 29)
         let gpu = try #require(devices.first { $0["bdf"] as? String == "0000:01:00.0" })
         #expect(gpu["vendor_id"] as? String == "10de" && gpu["class"] as? String == "0300")
-        #expect(gpu["parent"] as? String == "0000:00:01.0" && gpu["alias"] as? String == "gpu1")
+        #expect(gpu["parent"] as? String == "0000:00:01.0" && gpu["alias"] as? String == "gpu0")
         let bars = try #require(gpu["bars"] as? [[String: Any]])
         let bar1 = try #require(bars.first { $0["index"] as? Int == 1 })
         #expect(bar1["address"] as? String == "0x6000000000" && bar1["is_64bit"] as? Bool == true

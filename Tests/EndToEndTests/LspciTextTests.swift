@@ -42,3 +42,37 @@ import Testing
         #expect(none.status == 0 && none.stdout.isEmpty)
     }
 }
+
+/// Aliases as nvidia-smi users count them, and nvidia-smi topo's affinity columns.
+@Suite struct AliasTests {
+    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    func bmcAndIntegratedGraphicsAreVGANotGPU() throws {
+        // flux-sched-butte (POWER9 + V100s): the ASPEED BMC display is vga0; the four V100s
+        // are gpu0…gpu3 in PCI order, as nvidia-smi numbers them.
+        let butte = try CLI.run(["list", "--json", "--hwloc", CLI.fixtures! + "/hwloc/flux-sched-butte.xml"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(butte.stdout.utf8)) as? [String: Any])
+        let devices = try #require(doc["devices"] as? [[String: Any]])
+        let aspeed = try #require(devices.first { $0["vendor_id"] as? String == "1a03" && ($0["class"] as? String)?.hasPrefix("03") == true })
+        #expect(aspeed["alias"] as? String == "vga0" && aspeed["kind"] as? String == "vga")
+        let gpus = devices.filter { ($0["alias"] as? String)?.hasPrefix("gpu") == true }
+        #expect(gpus.map { $0["alias"] as? String } == ["gpu0", "gpu1", "gpu2", "gpu3"])
+        #expect(gpus.allSatisfy { $0["vendor_id"] as? String == "10de" })
+        #expect(gpus.compactMap { $0["bdf"] as? String } == gpus.compactMap { $0["bdf"] as? String }.sorted())
+        // A laptop: Intel's integrated graphics (00:02.0) is vga0, the RTX is gpu0 (nvidia-smi's GPU 0).
+        let laptop = try CLI.run(["list", "--dump", CLI.fixtures! + "/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump"], env: ["COLUMNS": "200"])
+        #expect(laptop.stdout.contains("00:02.0 vga0 ") && laptop.stdout.contains("01:00.0 gpu0 "))
+    }
+
+    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    func matrixHasCPUAndNUMAAffinity() throws {
+        let r = try CLI.run(["matrix", "--hwloc", CLI.fixtures! + "/hwloc/flux-sched-butte.xml"], env: ["COLUMNS": "120"])
+        #expect(r.stdout.contains("CPU affinity") && r.stdout.contains("NUMA"))
+        let gpu2 = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("  gpu2 ") })
+        let gpu0 = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("  gpu0 ") })
+        // Socket 1's V100s sit under NUMA node 8 with CPUs 64-127 (the file's cpusets).
+        #expect(gpu2.contains(" 64-127 ") && gpu2.contains(" 8 ") && gpu0.contains(" 0-63 ") && gpu0.contains(" 0 "))
+        // A dump has no affinity: said so once, not shown as 0.
+        let dump = try CLI.run(["matrix", "--dump", CLI.fixtures! + "/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump"])
+        #expect(dump.stdout.contains("CPU and NUMA affinity: not in this source") && !dump.stdout.contains("CPU affinity  "))
+    }
+}

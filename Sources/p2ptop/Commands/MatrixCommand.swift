@@ -86,12 +86,23 @@ struct MatrixGrid {
             What to change: p2ptop doctor.
 
             """
-        // As nvidia-smi topo's NIC legend: the OS names behind each column (mlx5_0, eth0, nvme0n1).
-        let names = devices.map { d in
+        // As nvidia-smi topo's legend and its affinity columns: the OS names behind each
+        // column (mlx5_0, eth0), the CPUs and the NUMA node local to each endpoint.
+        let affinityKnown = devices.contains { $0.sysfs?.localCPUs != nil || $0.sysfs?.numaNode != nil }
+        let cpuWidth = max(12, devices.map { ($0.sysfs?.localCPUs ?? "").count }.max() ?? 0)
+        let kindWidth = (devices.map { t.kind($0.bdf).tag.count }.max() ?? 4) + 2
+        var rows = ["  " + "".padding(rowLabel) + "BDF".padding(14) + "kind".padding(kindWidth)
+                    + (affinityKnown ? "CPU affinity".padding(cpuWidth + 2) + "NUMA  " : "") + "OS devices"]
+        for d in devices {
             let os = (d.sysfs?.osDevices ?? []).filter { $0.kind != .nvme }.map(\.name)
-            return "  " + label(d).padding(rowLabel) + d.bdf.description + "  " + t.kind(d.bdf).tag + (os.isEmpty ? "" : "  " + os.joined(separator: ", "))
+            var row = "  " + label(d).padding(rowLabel) + d.bdf.description.padding(14) + t.kind(d.bdf).tag.padding(kindWidth)
+            if affinityKnown {
+                row += (d.sysfs?.localCPUs ?? "unknown").padding(cpuWidth + 2) + (d.sysfs?.numaNode.map { "\($0)" } ?? "N/A").padding(6)
+            }
+            rows.append((row + os.joined(separator: ", ")).trimmingTrailingSpaces())
         }
-        out += "Devices:\n" + names.joined(separator: "\n")
+        out += "Devices:\n" + rows.joined(separator: "\n")
+        if !affinityKnown { out += "\nCPU and NUMA affinity: \(t.source.kind == .live ? "not reported by this kernel" : "not in this source")" }
         return out
     }
 }
