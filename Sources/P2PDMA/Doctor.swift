@@ -58,11 +58,14 @@ public struct Doctor: Sendable {
         let list = redirecting.map { $0.bdf.description }.joined(separator: ";")
         let groups = Set(redirecting.compactMap { $0.sysfs?.iommuGroup })
         let groupNote = groups.isEmpty ? "" : " Devices below them then share IOMMU groups with their peers (today: groups \(groups.sorted().map(String.init).joined(separator: ", ")))."
+        let remedy = Remedies.acsRedirectOff(redirecting.map(\.bdf), kernel: analyzer.kernel).map {
+            // No punctuation touches a parameter: each pastes as it stands.
+            $0 + " — only where device isolation between these peers is not needed." + groupNote
+        } ?? Remedies.acsRedirectOffUnavailable(kernel: analyzer.kernel)
         return [Finding(severity: .warning, code: "acs-redirect", devices: redirecting.map(\.bdf),
                         message: "ACS redirect (RR/CR/EC) is on at " + redirecting.map { name($0.bdf) }.joined(separator: ", ")
                             + ": peer traffic below them is sent up to the root complex, so pairs below them are not BUS_ADDR.",
-                        remedy: "boot with pci=disable_acs_redir=\(list) (or pci=config_acs=xx00x0x@… per port)." + groupNote
-                            + " Only where device isolation between these peers is not needed.")]
+                        remedy: remedy)]
     }
 
     /// Root buses whose host bridge is not allowlisted (matters unless the AMD Zen rule applies).
@@ -90,7 +93,7 @@ public struct Doctor: Sendable {
                                   message: "host bridge \(hb) is not in kernel \(analyzer.kernel)'s P2PDMA allowlist"
                                       + (analyzer.cpu.vendor == nil ? " (CPU unknown: the AMD Zen rule was not applied; pass --cpu)" : "")
                                       + ": pairs routed through it are NOT_SUPPORTED",
-                                  remedy: "keep P2P pairs under one PCIe switch without ACS redirect, or use a kernel whose allowlist has this host bridge (Intel Ice Lake-SP and later: 5.18+; AMD Zen: 5.9+)"))
+                                  remedy: Remedies.hostBridgeNotAllowlisted(hb, kernel: analyzer.kernel, cpu: analyzer.cpu)))
         }
         return result
     }

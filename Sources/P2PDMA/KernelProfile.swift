@@ -47,6 +47,10 @@ public struct KernelVersion: Hashable, Sendable, Comparable, CustomStringConvert
     public var rootPortHostBridgeDevice: Bool { self >= KernelVersion(5, 19) }
     /// Userspace can mmap p2pmem/allocate and O_DIRECT into it (6.2).
     public var userspaceP2PDMA: Bool { self >= KernelVersion(6, 2) }
+    /// `pci=disable_acs_redir=` (4.19).
+    public var disableACSRedirParameter: Bool { self >= KernelVersion(4, 19) }
+    /// `pci=config_acs=` (6.11): per-port ACS bits, '0'/'1'/'x' from bit 6 down to bit 0.
+    public var configACSParameter: Bool { self >= KernelVersion(6, 11) }
     /// O_DIRECT pins its pages (FOLL_PIN through iov_iter_extract_pages) instead of taking
     /// plain references (6.4).
     public var directIOPins: Bool { self >= KernelVersion(6, 4) }

@@ -112,8 +112,9 @@ struct PathReport {
         lines.append("  verdict: " + verdict.mapType.paint(verdictText, style))
         lines += wrap("why:     " + verdict.reason, width: 78, hangingIndent: 9).map { "  " + $0 }
         if verdict.commonUpstream != nil && !verdict.acsRedirect.isEmpty {
-            lines.append("  change:  boot with pci=disable_acs_redir=" + verdict.acsRedirect.map { $0.description }.joined(separator: ";")
-                         + " (may merge IOMMU groups); see p2ptop doctor")
+            let change = Remedies.acsRedirectOff(verdict.acsRedirect, kernel: analyzer.kernel).map { $0 + " (may merge IOMMU groups); see p2ptop doctor" }
+                ?? Remedies.acsRedirectOffUnavailable(kernel: analyzer.kernel)
+            lines.append("  change:  " + change)
         }
         return lines.joined(separator: "\n")
     }
