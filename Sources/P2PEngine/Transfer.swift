@@ -142,6 +142,17 @@ public struct TransferRunner {
             guard r.size > 0, r.size <= Self.maxSize, r.block > 0, r.block <= Self.maxWindow, r.queueDepth >= 1, r.queueDepth <= 1024 else {
                 throw EngineError(.EINVAL, "size must be 1 byte to \(Self.maxSize >> 30) GiB, block at most \(Self.maxWindow >> 20) MiB, queue depth 1 to 1024")
             }
+            // The path's verdict comes first: a pair the kernel cannot map (NOT_SUPPORTED) is
+            // refused with -EREMOTEIO at dma-map time whatever the method would have said.
+            if let from = r.from, let to = r.to, from != to {
+                let v = engine.analyzer.verdict(provider: to, client: from)
+                result.mapType = v.mapType
+                result.path = v.hops
+                if v.mapType != .notSupported, let b = bottleneck(v) { result.bottleneck = (b.0, b.1, b.2) }
+                if v.mapType == .notSupported {
+                    throw EngineError(.EREMOTEIO, "\(from) → \(to) is NOT_SUPPORTED: \(v.reason)")
+                }
+            }
             switch r.method {
             case .odirect: try odirect(r, &result)
             case .rdma: try rdma(r, &result)

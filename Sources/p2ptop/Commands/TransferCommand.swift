@@ -96,16 +96,33 @@ struct TransferCommand: ParsableCommand {
         }
         let r = runner.run(request)
         if showProgress { fputs("\r" + String(repeating: " ", count: 60) + "\r", stderr) }
+        let instead = r.ok || r.mapType == .notSupported ? [] : Self.methodsThatWork(request, t, analyzer)
         if output.json {
-            emit(TransferJSON.render(r, request, t, analyzer).serialized(pretty: true))
+            emit(TransferJSON.render(r, request, t, analyzer, worksVia: r.ok ? nil : instead).serialized(pretty: true))
         } else {
-            emit(TransferJSON.text(r, request, t, analyzer, style: output.style))
+            var text = TransferJSON.text(r, request, t, analyzer, style: output.style)
+            if let first = instead.first {
+                text += "\n  instead    --via \(first.rawValue) works for this pair"
+                    + (instead.count > 1 ? " (also " + instead.dropFirst().map { "--via \($0.rawValue)" }.joined(separator: ", ") + ")" : "")
+            }
+            emit(text)
         }
         if !r.ok { throw ExitCode(P2PExit.refused) }
     }
 }
 
 extension TransferCommand {
+    /// The other methods the engine accepts for the same pair (each tried on a fresh engine
+    /// with one small transfer, unthrottled): what to suggest when the asked one is refused.
+    static func methodsThatWork(_ r: TransferRequest, _ t: Topology, _ a: P2PAnalyzer) -> [TransferMethod] {
+        [TransferMethod.dmabuf, .rdma, .odirect, .zerocopy].filter { m in
+            guard m != r.method, let engine = try? Engine(topology: t, analyzer: a) else { return false }
+            var trial = r
+            trial.method = m; trial.size = 64 << 10; trial.block = 64 << 10; trial.unthrottled = true
+            return TransferRunner(engine: engine).run(trial).ok
+        }
+    }
+
     /// A real O_DIRECT read (file/block → memory) or write (memory → new file) on this machine,
     /// with the kernel's own pin counters.
     func runReal() throws {
@@ -258,7 +275,7 @@ enum TransferJSON {
     /// this order, null where the kind of transfer has no such fact.
     static let keys = ["ok", "real", "from", "to", "via", "kernel", "bytes", "verified", "seconds", "verify_seconds",
                        "bytes_per_s", "rate_source", "throttled", "map_type", "path", "bottleneck", "window", "ios", "queue",
-                       "device", "port", "gid_index", "prediction", "kernel_said", "pins", "leaks", "error"]
+                       "device", "port", "gid_index", "prediction", "kernel_said", "pins", "leaks", "error", "works_via"]
     static let pinKeys = ["acquired", "released", "outstanding_after", "registered_vmpin_bytes", "source"]
 
     static func document(_ pairs: [(String, JSON)]) -> JSON {
@@ -271,7 +288,8 @@ enum TransferJSON {
         return .object(pinKeys.map { ($0, given[$0] ?? .null) })
     }
 
-    static func render(_ r: TransferResult, _ q: TransferRequest, _ t: Topology, _ a: P2PAnalyzer) -> JSON {
+    /// `worksVia`: the other methods the engine accepts for this pair, when this one was refused.
+    static func render(_ r: TransferResult, _ q: TransferRequest, _ t: Topology, _ a: P2PAnalyzer, worksVia: [TransferMethod]? = nil) -> JSON {
         document([
             ("ok", .bool(r.ok)),
             ("real", .bool(false)),
@@ -301,6 +319,7 @@ enum TransferJSON {
                          ("mappings", .int(Int64(l.mappings))), ("dmabuf_attachments", .int(Int64(l.dmabufAttachments)))])
             } ?? .null),
             ("error", r.error.map { e in .object([("errno", .string(e.errno.name)), ("message", .string(e.message))]) } ?? .null),
+            ("works_via", worksVia.map { .array($0.map { .string($0.rawValue) }) } ?? .null),
         ])
     }
 

@@ -64,7 +64,9 @@ enum TextFit {
         }
         if let c = column, c < width / 2 + 10 { return (c, String(repeating: " ", count: c)) }
         let firstWord = chars.dropFirst(leading).prefix { $0 != " " }.count
-        let column = leading + (firstWord > 0 && firstWord <= 12 ? firstWord + 1 : 4)
+        // A label column (`refused    -EREMOTEIO`): continue under the value.
+        let gap = chars.dropFirst(leading + firstWord).prefix { $0 == " " }.count
+        let column = leading + (firstWord > 0 && firstWord <= 12 ? firstWord + max(1, gap >= 2 ? gap : 1) : 4)
         return (min(column, width / 2), String(repeating: " ", count: min(column, width / 2)))
     }
 
@@ -84,15 +86,9 @@ enum TextFit {
                 lines.append(current)
                 if w > width - column {
                     // A word that does not fit after the indent (a kernel parameter to paste)
-                    // gets a line of its own, moved left as far as it must; never split
-                    // unless it is wider than the whole line.
-                    let indent = max(0, width - w)
-                    if w <= width {
-                        lines.append(String(repeating: " ", count: indent) + word)
-                    } else {
-                        var rest = Substring(word)
-                        while !rest.isEmpty { lines.append(String(rest.prefix(width))); rest = rest.dropFirst(width) }
-                    }
+                    // gets a line of its own, moved left as far as it must; it is never
+                    // split — one wider than the terminal stands alone, whole, to be copied.
+                    lines.append(String(repeating: " ", count: max(0, width - w)) + word)
                     current = prefix
                     currentWidth = column
                     fresh = true
