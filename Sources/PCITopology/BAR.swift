@@ -98,15 +98,27 @@ enum BARDecoder {
         let fromConfig = configBases(config, count: count)
         var bars: [BAR] = []
         var upperOf: [Int: Int] = [:]
+        let osFlagsKnown = os?.contains { $0.flags != 0 } ?? false
         for i in 0..<count {
             let resource = os.flatMap { $0.indices.contains(i) ? $0[i] : nil }
             let pos = os == nil ? fromConfig[i] : resource?.base ?? 0
             let len = resource?.size ?? 0
-            var flags = config.h32(Reg.bar0 + 4 * i)
-            if flags == 0xffff_ffff { flags = 0 }
-            if pos == 0 && flags == 0 && len == 0 { continue }
+            var register = config.h32(Reg.bar0 + 4 * i)
+            if register == 0xffff_ffff { register = 0 }
+            var flags = register
             var isVirtual = false
-            if pos != 0 && flags == 0 {
+            if osFlagsKnown {
+                // With the kernel's resource flags (sysfs), lspci 3.9.0 takes the BAR's type —
+                // I/O or memory, 64-bit, prefetchable — from them, not from the register; the
+                // register only tells whether the address is the hardware's or [virtual].
+                flags = resource?.impliedBARFlags ?? 0
+                if pos != 0 && flags & 1 == register & 1 {
+                    let upper = flags & 7 == 4 && i < count - 1 ? config.h32(Reg.bar0 + 4 * (i + 1)) : 0
+                    isVirtual = register == 0 && upper == 0
+                }
+            }
+            if pos == 0 && flags == 0 && len == 0 { continue }
+            if !osFlagsKnown && pos != 0 && flags == 0 {
                 // Reported by the OS, not by the device: the kernel's resource type says what
                 // it is; with no type known, lspci marks it [virtual] and reads the low bits.
                 if let implied = resource?.impliedBARFlags {
