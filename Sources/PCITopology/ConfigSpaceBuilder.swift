@@ -53,6 +53,10 @@ public struct ConfigSpaceBuilder: Sendable {
     }
 
     /// A 64-bit memory BAR pair at slot `index`.
+    public mutating func bar32(_ index: Int, address: UInt32, prefetchable: Bool) {
+        w32(0x10 + 4 * index, (address & 0xffff_fff0) | (prefetchable ? 0x8 : 0))
+    }
+
     public mutating func bar64(_ index: Int, address: UInt64, prefetchable: Bool) {
         w32(0x10 + 4 * index, UInt32(address & 0xffff_fff0) | 0x4 | (prefetchable ? 0x8 : 0))
         w32(0x14 + 4 * index, UInt32(address >> 32))

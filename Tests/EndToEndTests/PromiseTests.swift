@@ -63,3 +63,38 @@ import Testing
         #expect(ok == 0 && fine["works_via"] is NSNull)
     }
 }
+
+/// The demo fabrics' BARs agree with each other, in text and JSON.
+@Suite struct DemoBARTests {
+    @Test func everyBARIsConsistentOnEveryFabric() throws {
+        #expect(!SourceCorpus.fabrics.isEmpty)
+        for fabric in SourceCorpus.fabrics {
+            let r = try CLI.run(["list", "--json"] + fabric)
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            for d in try #require(doc["devices"] as? [[String: Any]]) {
+                let bars = d["bars"] as? [[String: Any]] ?? []
+                var seen = Set<Int>()
+                for b in bars {
+                    let index = try #require(b["index"] as? Int)
+                    #expect(seen.insert(index).inserted, "\(fabric) \(d["bdf"]!): BAR \(index) twice")
+                    if let lower = b["upper_half_of"] as? Int {
+                        let owner = bars.first { $0["index"] as? Int == lower }
+                        #expect(lower == index - 1 && owner?["is_64bit"] as? Bool == true, "\(fabric) \(d["bdf"]!): BAR \(index) is the upper half of a BAR that is not 64-bit")
+                    }
+                    // A 64-bit BAR's upper slot is never a BAR of its own.
+                    if b["is_64bit"] as? Bool == true, let upper = bars.first(where: { $0["index"] as? Int == index + 1 }) {
+                        #expect(upper["upper_half_of"] as? Int == index, "\(fabric) \(d["bdf"]!): BAR \(index + 1) overlaps 64-bit BAR \(index)")
+                    }
+                    if let a = b["address"] as? String, b["is_64bit"] as? Bool == false {
+                        #expect((UInt64(a.dropFirst(2), radix: 16) ?? .max) < 1 << 32, "\(fabric) \(d["bdf"]!): 32-bit BAR \(index) above 4 GiB")
+                    }
+                }
+            }
+        }
+        // The A100: BAR 0 16M 32-bit, BAR 1 64G and BAR 3 32M 64-bit prefetchable, in text too.
+        let show = try CLI.run(["show", "gpu0", "--fabric", "icelake-gpu-switch"], env: ["COLUMNS": "120"])
+        #expect(show.stdout.contains("0  mem 0x90000000  size 16M  32-bit non-prefetchable"))
+        #expect(show.stdout.contains("1  mem 0x200000000000  size 64G  64-bit prefetchable"))
+        #expect(!show.stdout.contains("upper 32 bits"))
+    }
+}

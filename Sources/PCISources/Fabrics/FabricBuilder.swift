@@ -6,6 +6,7 @@ import PCITopology
 struct FabricBuilder {
     private(set) var devices: [Device] = []
     private var nextMMIO: [UInt32: UInt64] = [:]   // per root bus: next 64-bit prefetchable address
+    private var nextMMIO32: UInt64 = 0x9000_0000    // the machine's 32-bit MMIO hole, below 4 GiB
     private var nextGroup = 1
     var iommuType = "identity"
 
@@ -35,7 +36,8 @@ struct FabricBuilder {
         add(b, c, driver: "pcieport", numa: numa, bars: [])
     }
 
-    /// An endpoint with 64-bit BARs of the given sizes (index → (size, prefetchable)).
+    /// An endpoint with BARs of the given sizes (index → (size, prefetchable)): 64-bit where the
+    /// next slot is free for the upper half, else 32-bit below 4 GiB (an A100's BAR 0).
     mutating func endpoint(_ bdf: String, vendor: UInt16, device: UInt16, classCode: UInt16, progIf: UInt8 = 0,
                            subsystem: (UInt16, UInt16)? = nil, gen: Gen, width: UInt32, trainedGen: Gen? = nil,
                            bars: [(index: Int, size: UInt64, prefetchable: Bool)], driver: String, numa: Int,
@@ -51,6 +53,15 @@ struct FabricBuilder {
         var resources = [OSResource](repeating: OSResource(base: 0, size: 0), count: 6)
         let key = b.domain << 8 | UInt32(rootBus(of: b))
         for bar in bars {
+            let is64 = bar.index < 5 && !bars.contains { $0.index == bar.index + 1 }
+            if !is64 {
+                let base = (nextMMIO32 + bar.size - 1) / bar.size * bar.size
+                nextMMIO32 = base + bar.size
+                c.bar32(bar.index, address: UInt32(base), prefetchable: bar.prefetchable)
+                resources[bar.index] = OSResource(base: base | (bar.prefetchable ? 0x8 : 0), size: bar.size,
+                                                  flags: 0x0004_0200 | (bar.prefetchable ? 0x2000 : 0))
+                continue
+            }
             var base = nextMMIO[key] ?? 0x3800_0000_0000
             base = (base + bar.size - 1) / bar.size * bar.size   // natural alignment
             nextMMIO[key] = base + bar.size
