@@ -15,9 +15,14 @@ struct P2PTop: ParsableCommand {
             --sysfs-root DIR (a captured root containing sys/), --snapshot FILE (p2ptop snapshot), \
             --hwloc FILE (lstopo --of xml), --fabric NAME (a demo machine).
             A bare `p2ptop` starts the terminal UI (press ? for keys).
+
+            Examples:
+              p2ptop                             # the explorer on this machine
+              p2ptop tree --fabric icelake-gpu-switch
+              p2ptop doctor gpu0 nic0
             """,
         version: "0.3.0",
-        subcommands: [ExploreCommand.self, TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, ProviderCommand.self, DoctorCommand.self, FabricsCommand.self, TransferCommand.self, ScenarioCommand.self, WatchCommand.self, DemoCommand.self, BarCommand.self, RDMACommand.self, SnapshotCommand.self, BenchCommand.self, LabCommand.self, SchemaCommand.self],
+        subcommands: [ExploreCommand.self, TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, ProviderCommand.self, DoctorCommand.self, FabricsCommand.self, TransferCommand.self, ScenarioCommand.self, WatchCommand.self, DemoCommand.self, BarCommand.self, RDMACommand.self, SnapshotCommand.self, BenchCommand.self, LabCommand.self, SchemaCommand.self, InstallCommand.self],
         defaultSubcommand: ExploreCommand.self)
 }
 

@@ -16,6 +16,10 @@ struct BarCommand: ParsableCommand {
             Reads map resourceN read-only. A write test needs --write and --allow-write, root, no kernel driver \
             (or vfio-pci), a prefetchable BAR, no lockdown and no iomem=strict: it saves the BAR's bytes, writes \
             a pattern (through resourceN_wc where it exists), reads it back, and writes the saved bytes back.
+
+            Examples:
+              p2ptop bar gpu0 --bar 1
+              p2ptop bar 41:00.0 --write --allow-write
             """)
 
     @OptionGroup var source: SourceOptions
@@ -27,7 +31,7 @@ struct BarCommand: ParsableCommand {
     @Option(help: "BAR index (default: the largest memory BAR).")
     var bar: Int?
 
-    @Option(help: ArgumentHelp("Bytes to read (default 1M, at most the BAR).", valueName: "size"))
+    @Option(help: ArgumentHelp("Bytes to read (at most the BAR).", valueName: "size"))
     var size: String = "1M"
 
     @Flag(help: "The write test instead of reads (without --allow-write only the rules are checked).")

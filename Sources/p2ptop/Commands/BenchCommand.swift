@@ -9,14 +9,14 @@ import PCITopology
 /// `p2ptop bench …`: speed measured against the tools users already have, in the same run.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks against a baseline measured in the same run.",
+        commandName: "bench", abstract: "Benchmarks against a baseline measured in the same run.", discussion: "Examples:\n  p2ptop bench list --dump box.lspci\n  p2ptop bench engine",
         subcommands: [BenchList.self, BenchRescan.self, BenchMatrix.self, BenchEngine.self, BenchRender.self, BenchTelemetry.self, BenchODirect.self])
 }
 
 /// Whole-process wall time of `p2ptop list --dump X` against `lspci -F X -nn`, alternating.
 struct BenchList: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "p2ptop list --dump FILE against lspci -F FILE -nn (whole processes, alternating runs).")
+        commandName: "list", abstract: "p2ptop list --dump FILE against lspci -F FILE -nn (whole processes, alternating runs).", discussion: "Examples:\n  p2ptop bench list --dump box.lspci --runs 10")
 
     @Option(name: .customLong("dump"), help: ArgumentHelp("lspci -x dump(s) to read.", valueName: "file"))
     var dumps: [String] = []
@@ -68,7 +68,7 @@ struct BenchList: ParsableCommand {
 /// In-process rescans of a source (the TUI's refresh path) against `lspci -n` as a process.
 struct BenchRescan: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rescan", abstract: "In-process topology rescans per second (live by default), beside lspci -n.")
+        commandName: "rescan", abstract: "In-process topology rescans per second (live by default), beside lspci -n.", discussion: "Examples:\n  p2ptop bench rescan")
 
     @OptionGroup var source: SourceOptions
 

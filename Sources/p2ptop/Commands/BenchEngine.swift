@@ -12,7 +12,7 @@ import PCITopology
 /// back-to-back transfers — all measured in the same run.
 struct BenchEngine: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "engine", abstract: "Engine copy rate vs memcpy, pin+unpin rate, memory over 100 transfers (default fabric).")
+        commandName: "engine", abstract: "Engine copy rate vs memcpy, pin+unpin rate, memory over 100 transfers (default fabric).", discussion: "Examples:\n  p2ptop bench engine --size 256M")
 
     @Option(help: ArgumentHelp("Bytes per copy measurement.", valueName: "size"))
     var size: String = "512M"

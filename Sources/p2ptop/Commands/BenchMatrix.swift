@@ -6,7 +6,7 @@ import PCITopology
 /// `p2ptop bench matrix`: the full verdict matrix on a generated server-sized tree.
 struct BenchMatrix: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "matrix", abstract: "Time the full P2P matrix on a generated topology (2 host bridges × root ports × switches × multi-function endpoints).")
+        commandName: "matrix", abstract: "Time the full P2P matrix on a generated topology (2 host bridges × root ports × switches × multi-function endpoints).", discussion: "Examples:\n  p2ptop bench matrix")
 
     @Option(help: "Endpoints to generate (a multiple of 64).")
     var endpoints: Int = 512

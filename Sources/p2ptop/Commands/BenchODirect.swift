@@ -13,7 +13,7 @@ import PCITopology
 /// same block size on the same file, alternating, in the same run.
 struct BenchODirect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "odirect", abstract: "O_DIRECT read rate vs dd iflag=direct (same file, same block size, alternating).")
+        commandName: "odirect", abstract: "O_DIRECT read rate vs dd iflag=direct (same file, same block size, alternating).", discussion: "Examples:\n  p2ptop bench odirect --file /var/tmp/big.bin")
 
     @Option(help: "The file to read (on a filesystem with O_DIRECT).")
     var file: String

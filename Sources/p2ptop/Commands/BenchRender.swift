@@ -8,7 +8,7 @@ import TerminalUI
 /// `p2ptop bench render`: time to render one frame of a large topology in the explorer.
 struct BenchRender: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "render", abstract: "Frame render time of the explorer on a generated ~1200-function topology.")
+        commandName: "render", abstract: "Frame render time of the explorer on a generated ~1200-function topology.", discussion: "Examples:\n  p2ptop bench render --json")
 
     @Option(help: "Endpoints to generate (a multiple of 64).")
     var endpoints: Int = 1024

@@ -10,7 +10,7 @@ import Telemetry
 /// and memory across many ticks.
 struct BenchTelemetry: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "telemetry", abstract: "Sampling cost per tick on a generated sysfs/procfs tree, and RSS across many ticks.")
+        commandName: "telemetry", abstract: "Sampling cost per tick on a generated sysfs/procfs tree, and RSS across many ticks.", discussion: "Examples:\n  p2ptop bench telemetry")
 
     @Option(help: "PCI functions in the generated tree.")
     var devices: Int = 100

@@ -14,12 +14,12 @@ import TerminalUI
 /// `p2ptop demo [SCRIPT]`: presenter mode — a scenario step by step in the TUI.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo", abstract: "Presenter mode: play a scenario step by step (space = next), high-contrast by default.")
+        commandName: "demo", abstract: "Presenter mode: play a scenario step by step (space = next), high-contrast by default.", discussion: "Examples:\n  p2ptop demo\n  p2ptop demo --fabric workstation")
 
-    @Argument(help: "A bundled scenario name or a script file (default: seed-story).")
+    @Argument(help: "A bundled scenario name or a script file.")
     var script: String = "seed-story"
 
-    @Option(help: ArgumentHelp("Theme (default: high-contrast).", valueName: "name|file"))
+    @Option(help: ArgumentHelp("Theme.", valueName: "name|file"))
     var theme: String = "high-contrast"
 
     func run() throws {

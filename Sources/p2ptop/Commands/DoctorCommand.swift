@@ -7,7 +7,7 @@ import PCITopology
 /// Remedies are shown, never executed.
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "doctor", abstract: "Findings that block or slow P2P DMA, each with a concrete remedy (shown, never run).")
+        commandName: "doctor", abstract: "Findings that block or slow P2P DMA, each with a concrete remedy (shown, never run).", discussion: "Examples:\n  p2ptop doctor                      # every finding on this machine\n  p2ptop doctor gpu0 nvme1           # only what blocks this pair")
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var p2p: P2POptions

@@ -13,7 +13,7 @@ import TerminalUI
 /// `p2ptop` (no subcommand) / `p2ptop explore`: the terminal UI.
 struct ExploreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "explore", abstract: "The terminal UI (the default when no subcommand is given).")
+        commandName: "explore", abstract: "The terminal UI (the default when no subcommand is given).", discussion: "Examples:\n  p2ptop explore --fabric icelake-gpu-switch\n  p2ptop explore --theme mono")
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var p2p: P2POptions

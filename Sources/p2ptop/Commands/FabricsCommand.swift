@@ -5,7 +5,7 @@ import PCITopology
 /// `p2ptop fabrics`: the bundled demo machines (any command takes `--fabric NAME`).
 struct FabricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "fabrics", abstract: "List the bundled demo fabrics (use any of them with --fabric NAME).")
+        commandName: "fabrics", abstract: "List the bundled demo fabrics (use any of them with --fabric NAME).", discussion: "Examples:\n  p2ptop fabrics\n  p2ptop fabrics --json")
 
     @OptionGroup var output: OutputOptions
 

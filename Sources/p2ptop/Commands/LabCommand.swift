@@ -17,6 +17,9 @@ struct LabCommand: ParsableCommand {
             p2ptop lab fabrics    the emulated machines
             p2ptop lab run        the explorer on the real kernel (or -- COMMAND…)
             p2ptop lab check      every prediction against what the kernel does (exit 1 on any disagreement)
+
+            Examples:
+              p2ptop lab check
             """,
         subcommands: [LabKernelCommand.self, LabFabricsCommand.self, LabRunCommand.self, LabCheckCommand.self, LabObserveCommand.self, LabHoldCommand.self])
 }
@@ -56,7 +59,7 @@ struct LabVariantOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Extra kernel arguments, e.g. pci=disable_acs_redir=0000:00:12.0.", valueName: "args"))
     var append: String?
 
-    @Option(help: ArgumentHelp("QEMU accelerator: tcg (default) or kvm.", valueName: "accel"))
+    @Option(help: ArgumentHelp("QEMU accelerator: tcg or kvm.", valueName: "accel"))
     var accel = "tcg"
 
     var given: Bool { fabric != nil || cpu != nil || iommu || append != nil }
@@ -86,9 +89,9 @@ func selfPath() -> String {
 
 struct LabKernelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "kernel", abstract: "Build (or reuse) the lab kernel: tinyconfig + the lab's fragment, cached per source version and fragment; prints its path last.")
+        commandName: "kernel", abstract: "Build (or reuse) the lab kernel: tinyconfig + the lab's fragment, cached per source version and fragment; prints its path last.", discussion: "Examples:\n  p2ptop lab kernel\n  p2ptop lab kernel --print-config")
 
-    @Option(help: ArgumentHelp("A kernel source tree or tarball (default: Debian's linux-source-6.12).", valueName: "path"))
+    @Option(help: ArgumentHelp("A kernel source tree or tarball.", valueName: "path"))
     var source: String = LabKernelBuild.defaultSource
 
     @Option(name: .customLong("kernel"), help: ArgumentHelp("Check this bzImage instead of building: its config must have what the lab needs.", valueName: "bzImage"))
@@ -165,7 +168,7 @@ extension String {
 }
 
 struct LabFabricsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "fabrics", abstract: "The lab's emulated machines, and the variants lab check boots.")
+    static let configuration = CommandConfiguration(commandName: "fabrics", abstract: "The lab's emulated machines, and the variants lab check boots.", discussion: "Examples:\n  p2ptop lab fabrics --json")
 
     @OptionGroup var output: OutputOptions
 
@@ -212,7 +215,7 @@ struct LabFabricsCommand: ParsableCommand {
 
 struct LabRunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Boot a lab fabric and run p2ptop (the explorer by default, or -- COMMAND…) on the real kernel; the guest always powers off.")
+        commandName: "run", abstract: "Boot a lab fabric and run p2ptop (the explorer by default, or -- COMMAND…) on the real kernel; the guest always powers off.", discussion: "Examples:\n  p2ptop lab run                                  # the explorer on the real kernel\n  p2ptop lab run -- p2ptop doctor")
 
     @OptionGroup var variantOptions: LabVariantOptions
     @OptionGroup var kernelOption: LabKernelOption
@@ -259,7 +262,7 @@ struct LabRunCommand: ParsableCommand {
 
 struct LabCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Conformance: boot every lab variant, predict each experiment from the guest's snapshot, run it on the real kernel, compare (exit 1 on any disagreement).")
+        commandName: "check", abstract: "Conformance: boot every lab variant, predict each experiment from the guest's snapshot, run it on the real kernel, compare (exit 1 on any disagreement).", discussion: "Examples:\n  p2ptop lab check\n  p2ptop lab check --cpu amd --json")
 
     @OptionGroup var variantOptions: LabVariantOptions
     @OptionGroup var kernelOption: LabKernelOption

@@ -5,7 +5,7 @@ import PCITopology
 /// `p2ptop list`: one line per function, filtered like lspci's -s and -d.
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List PCI functions, one per line (like lspci -nn), with aliases and links.")
+        commandName: "list", abstract: "List PCI functions, one per line (like lspci -nn), with aliases and links.", discussion: "Examples:\n  p2ptop list -d 10de:\n  p2ptop list --plain --dump box.lspci   # exactly lspci -nn")
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions

@@ -6,7 +6,7 @@ import PCITopology
 /// `p2ptop matrix`: the kernel's verdict for every ordered pair of endpoints.
 struct MatrixCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "matrix", abstract: "P2P DMA verdict for every ordered pair of endpoints (like nvidia-smi topo -m, for any device).")
+        commandName: "matrix", abstract: "P2P DMA verdict for every ordered pair of endpoints (like nvidia-smi topo -m, for any device).", discussion: "Examples:\n  p2ptop matrix --kind gpu,nic\n  p2ptop matrix --fabric epyc-mi25 --kernel 5.15 --cpu amd:0x17")
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var p2p: P2POptions

@@ -6,7 +6,7 @@ import PCITopology
 /// `p2ptop path A B`: the hops from A to B, each link and its ACS bits, the bottleneck, the verdict.
 struct PathCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "path", abstract: "Hop-by-hop path between two devices: links, ACS bits, bottleneck, P2P verdict and why.")
+        commandName: "path", abstract: "Hop-by-hop path between two devices: links, ACS bits, bottleneck, P2P verdict and why.", discussion: "Examples:\n  p2ptop path gpu0 nvme1\n  p2ptop path nic0 gpu1 --fabric icelake-gpu-switch --json")
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var p2p: P2POptions

@@ -8,7 +8,7 @@ import PCITopology
 /// others are out.
 struct ProviderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "provider", abstract: "Which published p2pmem provider the kernel would choose for a set of clients (pci_p2pmem_find_many), and why.")
+        commandName: "provider", abstract: "Which published p2pmem provider the kernel would choose for a set of clients (pci_p2pmem_find_many), and why.", discussion: "Examples:\n  p2ptop provider nic0 nvme0 --fabric icelake-gpu-switch")
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var p2p: P2POptions

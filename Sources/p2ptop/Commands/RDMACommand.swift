@@ -8,7 +8,7 @@ import PCITopology
 /// function behind each; "no RDMA devices (why)" where there are none.
 struct RDMACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rdma", abstract: "RDMA devices and ports through libibverbs (or a captured sys/class/infiniband): state, rate, counters.")
+        commandName: "rdma", abstract: "RDMA devices and ports through libibverbs (or a captured sys/class/infiniband): state, rate, counters.", discussion: "Examples:\n  p2ptop rdma\n  p2ptop rdma --json")
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions

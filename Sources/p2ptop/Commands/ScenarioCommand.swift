@@ -8,12 +8,12 @@ import PCITopology
 /// `p2ptop scenario list|run`: scripted engine stories, played headless.
 struct ScenarioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "scenario", abstract: "List or run scenario scripts (sequences of engine actions).",
+        commandName: "scenario", abstract: "List or run scenario scripts (sequences of engine actions).", discussion: "Examples:\n  p2ptop scenario list\n  p2ptop scenario run seed-story",
         subcommands: [ScenarioList.self, ScenarioRun.self])
 }
 
 struct ScenarioList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "The bundled scenarios.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "The bundled scenarios.", discussion: "Examples:\n  p2ptop scenario list --json")
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -35,7 +35,7 @@ struct ScenarioList: ParsableCommand {
 }
 
 struct ScenarioRun: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Play a scenario (bundled name or a script file); NDJSON events with --json.")
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Play a scenario (bundled name or a script file); NDJSON events with --json.", discussion: "Examples:\n  p2ptop scenario run seed-story\n  p2ptop scenario run my-story.p2p --json")
 
     @Argument(help: "A bundled scenario name or a script file.")
     var script: String

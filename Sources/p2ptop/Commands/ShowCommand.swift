@@ -5,7 +5,7 @@ import PCITopology
 /// `p2ptop show DEVICE`: everything the model knows about one function.
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "show", abstract: "Show everything known about one device (alias, BDF or slot selector).")
+        commandName: "show", abstract: "Show everything known about one device (alias, BDF or slot selector).", discussion: "Examples:\n  p2ptop show gpu0\n  p2ptop show 0000:3b:00.0 --json")
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions

@@ -5,7 +5,7 @@ import LinuxFiles
 /// `p2ptop snapshot [-o FILE]`: record any source with full fidelity.
 struct SnapshotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "snapshot", abstract: "Record the topology (raw config space, sysfs facts, kernel, CPU) as a replayable snapshot.")
+        commandName: "snapshot", abstract: "Record the topology (raw config space, sysfs facts, kernel, CPU) as a replayable snapshot.", discussion: "Examples:\n  p2ptop snapshot -o node17.json\n  p2ptop tree --snapshot node17.json")
 
     @OptionGroup var source: SourceOptions
 

@@ -19,6 +19,10 @@ struct TransferCommand: ParsableCommand {
             rdma / dmabuf: A is the RDMA NIC, B the device whose memory it registers. \
             zerocopy: A's memory (p2pmem or host) sent by the NIC B with MSG_ZEROCOPY. \
             cpu: MMIO copy through resourceN. "host" names host memory.
+
+            Examples:
+              p2ptop transfer --fabric icelake-gpu-switch --from nvme0 --to nvme1 --size 1G
+              p2ptop transfer --from file:/var/tmp/big.bin --to host --size 64M
             """)
 
     @OptionGroup var source: SourceOptions

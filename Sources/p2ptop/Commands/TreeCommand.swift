@@ -5,7 +5,7 @@ import PCITopology
 /// `p2ptop tree`: the `lspci -tv` tree, with each device's alias, kind and link.
 struct TreeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tree", abstract: "Show the PCI bus tree (like lspci -tv) with kinds, aliases and links.")
+        commandName: "tree", abstract: "Show the PCI bus tree (like lspci -tv) with kinds, aliases and links.", discussion: "Examples:\n  p2ptop tree\n  p2ptop tree --plain --no-hwdb --dump box.lspci   # exactly lspci -tv")
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions

@@ -11,7 +11,7 @@ import PCITopology
 /// `p2ptop watch`: a stream of samples (pins, VmPin, p2pmem, RDMA, block, links, AER).
 struct WatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "watch", abstract: "Sample pin counters, p2pmem, RDMA/block throughput and PCIe health; NDJSON with --json.")
+        commandName: "watch", abstract: "Sample pin counters, p2pmem, RDMA/block throughput and PCIe health; NDJSON with --json.", discussion: "Examples:\n  p2ptop watch --interval 0.5\n  p2ptop watch --textfile /var/lib/node_exporter/p2ptop.prom\n  p2ptop watch --json --count 10")
 
     @Option(help: ArgumentHelp("Seconds between samples (minimum 0.05).", valueName: "seconds"))
     var interval: Double = 1
@@ -19,7 +19,7 @@ struct WatchCommand: ParsableCommand {
     @Option(help: "Stop after this many samples (default: until interrupted).")
     var count: Int?
 
-    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Root to read proc/ and sys/ under (default /).", valueName: "dir"))
+    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Root to read proc/ and sys/ under.", valueName: "dir"))
     var root: String = "/"
 
     @Option(help: ArgumentHelp("Rewrite this file atomically each interval in OpenMetrics 1.0 text.", valueName: "file"))

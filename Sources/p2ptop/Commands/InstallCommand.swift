@@ -1,0 +1,85 @@
+import ArgumentParser
+import Lab
+import LinuxFiles
+import PCISources
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// `p2ptop install`: the shell completions (bash, zsh, fish) and the man page, generated from
+/// the command definitions and written where each shell and man look for them.
+struct InstallCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install", abstract: "Install p2ptop, its shell completions (bash, zsh, fish) and the p2ptop(1) man page, generated from the commands.",
+        discussion: "Examples:\n  p2ptop install                      # under /usr/local\n  p2ptop install --prefix ~/.local\n  p2ptop install --print man | man -l -")
+
+    @Option(help: ArgumentHelp("Install under this prefix.", valueName: "dir"))
+    var prefix: String = "/usr/local"
+
+    @Option(help: ArgumentHelp("Print one of them instead: man, bash, zsh or fish.", valueName: "what"))
+    var print: String?
+
+    @Flag(name: .customLong("no-binary"), help: "Only the completions and the man page (the binary is installed some other way).")
+    var noBinary = false
+
+    /// What goes where, relative to the prefix.
+    static let targets: [(what: String, path: String)] = [
+        ("bash", "share/bash-completion/completions/p2ptop"),
+        ("zsh", "share/zsh/site-functions/_p2ptop"),
+        ("fish", "share/fish/vendor_completions.d/p2ptop.fish"),
+        ("man", "share/man/man1/p2ptop.1"),
+    ]
+
+    func text(_ what: String) throws -> String {
+        switch what {
+        case "bash": return P2PTop.completionScript(for: .bash)
+        case "zsh": return P2PTop.completionScript(for: .zsh)
+        case "fish": return P2PTop.completionScript(for: .fish)
+        case "man": return try Self.manPage()
+        default: throw ValidationError("--print \(what): expected man, bash, zsh or fish")
+        }
+    }
+
+    /// The man page, from this binary's own `--experimental-dump-help`.
+    static func manPage() throws -> String {
+        let file = "/tmp/p2ptop-help-\(getpid()).json"
+        defer { unlink(file) }
+        guard (try? Subprocess.run(["/proc/self/exe", "--experimental-dump-help"], output: .file(file))) == 0,
+              case .success(let bytes) = FileIO.read(file), let help = try? JSON.parse(bytes) else {
+            throw CommandError(message: "install: cannot read this binary's command definitions (--experimental-dump-help)")
+        }
+        var t = time(nil)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        let date = String(format4(Int(tm.tm_year) + 1900)) + "-" + two(Int(tm.tm_mon) + 1) + "-" + two(Int(tm.tm_mday))
+        return ManPage.render(help, date: date)
+    }
+
+    static func format4(_ n: Int) -> String { String(n) }
+    static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+    func run() throws {
+        if let print {
+            TextFit.enabled = false   // the man page and the scripts are not text to fit
+            emit(try text(print))
+            return
+        }
+        // The binary itself first, so that the completions complete a command on the PATH.
+        if !noBinary {
+            let path = prefix + "/bin/p2ptop"
+            guard (try? Subprocess.run(["/bin/mkdir", "-p", prefix + "/bin"])) == 0,
+                  case .success(let bytes) = FileIO.read("/proc/self/exe", limit: 1 << 30) else { throw CommandError(message: "\(prefix)/bin: cannot create, or this binary cannot be read") }
+            if let e = FileIO.writeAtomically(path, bytes) { throw CommandError(message: "\(path): cannot write: \(e)") }
+            chmod(path, 0o755)
+            fputs("p2ptop: installed the binary: \(path)\n", stderr)
+        }
+        for (what, rel) in Self.targets {
+            let path = prefix + "/" + rel
+            let dir = String(path[..<path.lastIndex(of: "/")!])
+            guard (try? Subprocess.run(["/bin/mkdir", "-p", dir])) == 0 else { throw CommandError(message: "\(dir): cannot create") }
+            if let e = FileIO.writeAtomically(path, Array(try text(what).utf8)) { throw CommandError(message: "\(path): cannot write: \(e)") }
+            fputs("p2ptop: installed \(what == "man" ? "the man page" : what + " completion"): \(path)\n", stderr)
+        }
+    }
+}
