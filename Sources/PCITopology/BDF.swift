@@ -48,6 +48,10 @@ public struct BDF: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var short: String {
         hex(bus, width: 2) + ":" + hex(device, width: 2) + "." + String(function, radix: 16)
     }
+
+    /// `bb:dd.f` in domain 0000, the full form elsewhere (a VMD domain, a second segment):
+    /// short where that loses nothing.
+    public var compact: String { domain == 0 ? short : description }
 }
 
 /// Lower-case hex, zero padded to `width` digits.

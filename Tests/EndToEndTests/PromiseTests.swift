@@ -98,3 +98,28 @@ import Testing
         #expect(!show.stdout.contains("upper 32 bits"))
     }
 }
+
+/// `path` keeps its columns whatever the port type's length; `provider` keeps a PCI domain
+/// that is not 0000.
+@Suite struct ColumnTests {
+    @Test func pathColumnsAlignAndDomainsAreKept() throws {
+        let r = try CLI.run(["path", "gpu0", "nvme2", "--fabric", "icelake-gpu-switch"], env: ["COLUMNS": "100"])
+        let hops = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  ● ") || $0.hasPrefix("  ○ ") }
+        #expect(hops.count == 6 && hops.contains { $0.contains("switch downstream port") })
+        // The third column (link or ACS) starts at the same place on every hop that has one.
+        let starts = Set(hops.compactMap { line -> Int? in
+            let s = String(line)
+            for marker in ["GT/s", "ACSCtl"] {
+                if let r = s.range(of: marker) {
+                    let before = s[..<r.lowerBound]
+                    return marker == "ACSCtl" ? before.count : before.lastIndex(of: " ").map { before.distance(from: before.startIndex, to: $0) + 1 }
+                }
+            }
+            return nil
+        })
+        #expect(starts.count == 1, "\(hops)")
+        #expect(r.stdout.contains("nvme2 10000:01:00.0"))
+        let p = try CLI.run(["provider", "nvme2", "--fabric", "icelake-gpu-switch"])
+        #expect(p.stdout.contains("nvme2 (10000:01:00.0)") && !p.stdout.contains("nvme2 (01:00.0)"))
+    }
+}

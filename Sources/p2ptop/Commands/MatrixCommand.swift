@@ -49,7 +49,7 @@ struct MatrixGrid {
     var style: Style
     var width: Int
 
-    func label(_ d: Device) -> String { analyzer.topology.alias(d.bdf) ?? d.bdf.short }
+    func label(_ d: Device) -> String { analyzer.topology.alias(d.bdf) ?? d.bdf.compact }
 
     func text() -> String {
         let t = analyzer.topology

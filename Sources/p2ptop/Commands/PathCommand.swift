@@ -85,13 +85,17 @@ struct PathReport {
         // Without a common upstream bridge the path leaves the hierarchy after the provider's
         // root-bus device and comes back down to the client's.
         let crossing = verdict.commonUpstream == nil ? (hops.firstIndex { t.parent($0.bdf) == nil }).map { $0 + 1 } : nil
+        // Columns as wide as their longest entry: "switch downstream port" and a VMD domain's
+        // BDF keep the link column aligned.
+        let nameWidth = (hops.map { name($0.bdf).count }.max() ?? 20) + 2
+        let kindWidth = (hops.map { t.kind($0.bdf).tag.count }.max() ?? 20) + 2
         for (i, h) in hops.enumerated() {
             if i == crossing {
                 let hbs = verdict.hostBridges.isEmpty ? "root complex" : verdict.hostBridges.map { $0.description }.joined(separator: " ⇄ ")
                 lines.append("    " + style.warn("[host bridge \(hbs)]"))
             }
-            var s = "  " + (h.role == "provider" || h.role == "client" ? "●" : "○") + " " + name(h.bdf).padding(22)
-            s += t.kind(h.bdf).tag.padding(22)
+            var s = "  " + (h.role == "provider" || h.role == "client" ? "●" : "○") + " " + name(h.bdf).padding(nameWidth)
+            s += t.kind(h.bdf).tag.padding(kindWidth)
             if let l = h.link {
                 var linkText = "\(l.text) \(format1((l.bytesPerSecond ?? 0) / 1e9)) GB/s"
                 if let b = bottleneck, b.0 == h.bdf { linkText = style.warn(linkText + " ← bottleneck") }
@@ -101,11 +105,11 @@ struct PathReport {
             }
             if let acs = t.device(h.bdf)?.acs {
                 let bits = acs.control.intersection(.p2pRedirect).names
-                s += "  ACSCtl " + (bits.isEmpty ? "no redirect" : style.bad(bits.joined(separator: " ")))
+                s += "ACSCtl " + (bits.isEmpty ? "no redirect" : style.bad(bits.joined(separator: " ")))
             } else if verdict.acsUnknown.contains(h.bdf) {
-                s += "  ACS unknown (\(t.source.configUnreadableShort))"
+                s += "ACS unknown (\(t.source.configUnreadableShort))"
             }
-            lines.append(s)
+            lines.append(s.trimmingTrailingSpaces())
         }
         lines.append("")
         let verdictText = "\(verdict.mapType.rawValue), distance \(verdict.distance), path \(verdict.pathClass.rawValue)"

@@ -26,7 +26,7 @@ struct ProviderCommand: ParsableCommand {
         let a = p2p.analyzer(for: t)
         let bdfs = try clients.map { try t.device(named: $0).bdf }
         let choice = a.p2pmemFindMany(clients: bdfs)
-        func name(_ b: BDF) -> String { t.alias(b).map { "\($0) (\(b.short))" } ?? b.description }
+        func name(_ b: BDF) -> String { t.alias(b).map { "\($0) (\(b.compact))" } ?? b.description }
         if output.json {
             emit(JSON.object([
                 ("schema", .string("p2ptop.provider/1")),

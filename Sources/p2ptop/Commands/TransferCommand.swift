@@ -252,7 +252,7 @@ extension TransferCommand {
                 emit("  " + pinLine)
             }
             if let pair {
-                let b = pair.bottleneck.map { ", bottleneck \($0.1.text) at \($0.0.short)" } ?? ""
+                let b = pair.bottleneck.map { ", bottleneck \($0.1.text) at \($0.0.compact)" } ?? ""
                 emit("  predicted: " + (pair.verdict.map { "\($0.mapType.rawValue)\(b) — \(pair.why)" } ?? pair.why))
                 for line in pair.kernelSaid { emit("  kernel:    " + line) }
             }
@@ -328,9 +328,9 @@ enum TransferJSON {
     }
 
     static func text(_ r: TransferResult, _ q: TransferRequest, _ t: Topology, _ a: P2PAnalyzer, style: Style) -> String {
-        func name(_ b: BDF?) -> String { b.map { t.alias($0).map { "\($0) (\(b!.short))" } ?? $0.description } ?? "host" }
+        func name(_ b: BDF?) -> String { b.map { t.alias($0).map { "\($0) (\(b!.compact))" } ?? $0.description } ?? "host" }
         var lines = ["\(name(q.from)) → \(name(q.to)) via \(q.method.rawValue), kernel \(a.kernel) rules"]
-        if let m = r.mapType { lines.append("  map type   \(m.rawValue)" + (r.bottleneck.map { ", bottleneck \($0.link.text) at \($0.device.short) (\(format1($0.bytesPerSecond / 1e9)) GB/s)" } ?? "")) }
+        if let m = r.mapType { lines.append("  map type   \(m.rawValue)" + (r.bottleneck.map { ", bottleneck \($0.link.text) at \($0.device.compact) (\(format1($0.bytesPerSecond / 1e9)) GB/s)" } ?? "")) }
         if r.ok {
             lines.append("  moved      \(humanSize(UInt64(r.bytes))) in \(format2(r.seconds)) s = " + style.good("\(format2(r.gbps)) GB/s")
                          + (q.unthrottled ? " (unthrottled)" : " (fabric model)"))
