@@ -50,15 +50,27 @@ public enum HostJSON {
                          rdmaDevices: try strings(j["rdma_devices"], file, "\(field).rdma_devices"))
     }
 
+    /// The kernel's GID type (`RoCE v2`, `IB/RoCE v1`) as a JSON token (`roce_v2`, `ib_roce_v1`), and back.
+    static func gidTypeToken(_ kernel: String) -> String {
+        String(kernel.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+    static func gidType(token: String) -> String {
+        switch token {
+        case "roce_v2": return "RoCE v2"
+        case "ib_roce_v1": return "IB/RoCE v1"
+        default: return token   // snapshots before 0.4 kept the kernel's text
+        }
+    }
+
     public static func port(_ p: RDMAPort) -> JSON {
         func count(_ v: UInt64?) -> JSON { v.map { .uint($0) } ?? .null }
         return .object([
             ("port", .int(Int64(p.number))), ("state", p.state.map { .string($0.name) } ?? .null),
             ("phys_state", .string(p.physState)), ("rate", p.rate.map { .string($0.text) } ?? .null),
-            ("rate_gbps", p.rate.map { .double($0.gbps) } ?? .null), ("link_layer", .string(p.linkLayer.rawValue)),
+            ("rate_bits_per_s", p.rate.map { .double($0.gbps * 1e9) } ?? .null), ("link_layer", .string(p.linkLayer.rawValue)),
             ("lid", .int(Int64(p.lid))), ("xmit_bytes", count(p.transmittedBytes)), ("rcv_bytes", count(p.receivedBytes)),
             ("gids", .array(p.gids.map { g in
-                .object([("index", .int(Int64(g.index))), ("gid", .string(g.gid)), ("type", g.type.map(JSON.string) ?? .null),
+                .object([("index", .int(Int64(g.index))), ("gid", .string(g.gid)), ("type", g.type.map { .string(gidTypeToken($0)) } ?? .null),
                          ("netdev", g.netdev.map(JSON.string) ?? .null)])
             })),
         ])
@@ -93,13 +105,13 @@ public enum HostJSON {
                                       transmittedBytes: p["xmit_bytes"]?.uint64Value, receivedBytes: p["rcv_bytes"]?.uint64Value)
                 port.gids = (p["gids"]?.arrayValue ?? []).compactMap { g in
                     guard let i = g["index"]?.int64Value, let gid = g["gid"]?.stringValue else { return nil }
-                    return RDMAGID(index: Int(i), gid: gid, type: g["type"]?.stringValue, netdev: g["netdev"]?.stringValue)
+                    return RDMAGID(index: Int(i), gid: gid, type: g["type"]?.stringValue.map(gidType(token:)), netdev: g["netdev"]?.stringValue)
                 }
                 ports.append(port)
             }
             devices.append(RDMADevice(name: name, pciAddress: d["pci"]?.stringValue, nodeType: d["node_type"]?.stringValue ?? "unknown",
                                       firmware: d["firmware"]?.stringValue, nodeGUID: d["node_guid"]?.stringValue, ports: ports))
         }
-        return RDMAInventory(devices: devices, unavailable: j["reason"]?.stringValue, source: "snapshot (\(j["source"]?.stringValue ?? "?"))")
+        return RDMAInventory(devices: devices, unavailable: j["reason"]?.stringValue, source: "snapshot:" + (j["source"]?.stringValue ?? "unknown").split(separator: ":").last.map(String.init)!)
     }
 }

@@ -123,7 +123,7 @@ struct CLI {
         let host = { (r: CLI.Result) in ((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any])?["host"] as? [String: Any] }
         #expect(host(replayDoctor)?["p2pdma_config"] as? String == host(liveDoctor)?["p2pdma_config"] as? String && host(replayDoctor) != nil)
         let rdma = try CLI.run(["rdma", "--json", "--snapshot", path])
-        #expect(rdma.status == 0 && rdma.stdout.contains("\"source\": \"snapshot (verbs)\""))
+        #expect(rdma.status == 0 && rdma.stdout.contains("\"source\": \"snapshot:verbs\""))
     }
 
     @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))

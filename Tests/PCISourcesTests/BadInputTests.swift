@@ -93,7 +93,7 @@ import PCITopology
                                                          nodeGUID: "b859:9f03:00d4:e5a2", ports: [port])], unavailable: nil, source: "verbs")
         let replay = try Snapshot.decode(Snapshot.encode(t), file: "x.json")
         #expect(replay.host.facts == t.host.facts)
-        #expect(replay.host.rdma?.devices == t.host.rdma?.devices && replay.host.rdma?.source == "snapshot (verbs)")
+        #expect(replay.host.rdma?.devices == t.host.rdma?.devices && replay.host.rdma?.source == "snapshot:verbs")
         let bad = Self.write("{\"schema\": \"p2ptop.snapshot/1\", \"host\": {\"facts\": {\"p2pdma_config\": \"maybe\"}}, \"devices\": []}")
         #expect(error { try Snapshot.load(path: bad) }?.field == "host.facts.p2pdma_config")
         let old = Self.write("{\"schema\": \"p2ptop.snapshot/1\", \"host\": {\"kernel\": \"5.15\"}, \"devices\": []}")
