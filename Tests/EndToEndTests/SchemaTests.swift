@@ -110,6 +110,20 @@ import Testing
             try run(command + ["--json"])
         }
         try run(["snapshot", "-o", CLI.temp(""), "--json"])
+        // A real O_DIRECT transfer (host memory → a new file under .build, not tmpfs): the same
+        // p2ptop.transfer/1 shape as a modelled one, key for key.
+        let file = SourceCorpus.repo.appendingPathComponent(".build/schema-\(UUID().uuidString.prefix(8)).bin").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let real = try CLI.run(["transfer", "--from", "host", "--to", "file:" + file, "--size", "1M", "--json"])
+        let modelled = try CLI.run(["transfer", "--from", "nvme0", "--to", "nvme1", "--size", "1M", "--json", "--fabric", "icelake-gpu-switch"])
+        if let a = try? JSONSerialization.jsonObject(with: Data(real.stdout.utf8)) as? [String: Any],
+           let b = try? JSONSerialization.jsonObject(with: Data(modelled.stdout.utf8)) as? [String: Any] {
+            #expect(Set(a.keys) == Set(b.keys) && a["real"] as? Bool == true && b["real"] as? Bool == false)
+            #expect(Set((a["pins"] as? [String: Any] ?? [:]).keys) == Set((b["pins"] as? [String: Any] ?? [:]).keys))
+            Self.save(real.stdout, docs, &n)
+        } else {
+            Issue.record("transfer --json: \(real.stdout) \(real.stderr)")
+        }
         // bar reads a live function: the first endpoint of this machine (read-only; refused
         // when it has no resource file, which is still a document).
         if let live = SourceCorpus.withMemoryBAR() { try run(["bar", live, "--json"]) }
