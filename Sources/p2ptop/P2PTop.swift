@@ -11,7 +11,7 @@ struct P2PTop: ParsableCommand {
         commandName: "p2ptop",
         abstract: "See and drive PCIe peer-to-peer DMA: topology, BARs, P2P verdicts, pins and transfers.",
         discussion: """
-            Sources (every command): the live machine by default, or --dump FILE (lspci -x output), \
+            Sources (every command that reads a machine): the live machine by default, or --dump FILE (lspci -x output), \
             --sysfs-root DIR (a captured root containing sys/), --snapshot FILE (p2ptop snapshot), \
             --hwloc FILE (lstopo --of xml), --fabric NAME (a demo machine).
             A bare `p2ptop` starts the terminal UI (press ? for keys).

@@ -123,3 +123,23 @@ import Testing
         #expect(p.stdout.contains("nvme2 (10000:01:00.0)") && !p.stdout.contains("nvme2 (01:00.0)"))
     }
 }
+
+/// Every command that reads a machine takes every source flag; the others are not asked to.
+@Suite struct SourceFlagTests {
+    @Test func machineReadingCommandsTakeEverySource() throws {
+        guard let fixtures = CLI.fixtures else { return }
+        let dump = fixtures + "/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump"
+        for command in [["tree"], ["list"], ["matrix"], ["doctor"], ["snapshot"], ["show", "00:00.0"], ["scenario", "run", "seed-story"]] {
+            for source in [["--fabric", "icelake-gpu-switch"], ["--dump", dump]] {
+                let r = try CLI.run(command + source)
+                #expect(!r.stderr.contains("Unknown option") && r.status != 64, "\(command) \(source): \(r.stderr)")
+            }
+        }
+        // A scenario on a machine without the script's devices names the line and the device.
+        let r = try CLI.run(["scenario", "run", "seed-story", "--dump", fixtures + "/lspci/live-vm.dump"])
+        #expect(r.status == 2 && r.stderr.contains("seed-story:5:") && r.stderr.contains("no device 'nvme1'"), "\(r.stderr)")
+        // On a machine that has the devices but not their fabric, the steps run and differ: exit 1.
+        let other = try CLI.run(["scenario", "run", "seed-story", "--dump", dump])
+        #expect(other.status == 1 && other.stdout.contains("not as expected"))
+    }
+}

@@ -14,13 +14,16 @@ import TerminalUI
 /// `p2ptop demo [SCRIPT]`: presenter mode — a scenario step by step in the TUI.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo", abstract: "Presenter mode: play a scenario step by step (space = next), high-contrast by default.", discussion: "Examples:\n  p2ptop demo\n  p2ptop demo --fabric workstation")
+        commandName: "demo", abstract: "Presenter mode: play a scenario step by step (space = next), high-contrast by default.", discussion: "Examples:\n  p2ptop demo\n  p2ptop demo my-talk.p2p --theme mono")
 
     @Argument(help: "A bundled scenario name or a script file.")
     var script: String = "seed-story"
 
     @Option(help: ArgumentHelp("Theme.", valueName: "name|file"))
     var theme: String = "high-contrast"
+
+    /// The machine: any source; none given, the script's @fabric, else the default fabric.
+    @OptionGroup var source: SourceOptions
 
     func run() throws {
         var loaded: Theme
@@ -30,7 +33,8 @@ struct DemoCommand: ParsableCommand {
         guard let text else { throw CommandError(message: "\(script): no such bundled scenario or readable file") }
         let scenario: Scenario
         do { scenario = try Scenario.parse(text, name: script, file: script) } catch { throw CommandError(message: "\(error)") }
-        let t = try DemoFabrics.load(scenario.fabric ?? DemoFabrics.defaultName)
+        let t = try ScenarioRun.machine(for: scenario, file: script, source: source)
+        do { try scenario.validate(on: t) } catch { throw CommandError(message: "\(error)") }
         let kernel = KernelVersion(parsing: scenario.kernel ?? t.host.kernelRelease ?? "") ?? .latest
         let engine: Engine
         do { engine = try Engine(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: kernel, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))) }

@@ -40,13 +40,25 @@ struct ScenarioRun: ParsableCommand {
     @Argument(help: "A bundled scenario name or a script file.")
     var script: String
 
-    @Option(help: ArgumentHelp("Demo fabric (default: the script's @fabric, else the default fabric).", valueName: "name"))
-    var fabric: String?
+    /// The machine: any source; none given, the script's @fabric, else the default fabric.
+    @OptionGroup var source: SourceOptions
 
     @Option(help: ArgumentHelp("Kernel rules (default: the script's @kernel, else the fabric's).", valueName: "X.Y"))
     var kernel: String?
 
     @OptionGroup var output: OutputOptions
+
+    /// The machine a scenario plays on: the source given on the command line, else the
+    /// script's `@fabric` (named by file and line when unknown), else the default fabric.
+    static func machine(for scenario: Scenario, file: String, source: SourceOptions) throws -> Topology {
+        if source.source != .live { return try source.load() }
+        if let name = scenario.fabric, let line = scenario.fabricLine {
+            do { return try DemoFabrics.load(name) } catch {
+                throw CommandError(message: "\(Scenario.ParseError(file: file, line: line, message: "@fabric \(Scenario.shown(name)): no such demo fabric (p2ptop fabrics lists them)"))")
+            }
+        }
+        return try DemoFabrics.load(DemoFabrics.defaultName)
+    }
 
     func run() throws {
         let text: String
@@ -61,14 +73,7 @@ struct ScenarioRun: ParsableCommand {
         }
         let scenario: Scenario
         do { scenario = try Scenario.parse(text, name: script, file: file) } catch { throw CommandError(message: "\(error)") }
-        let t: Topology
-        if fabric == nil, let name = scenario.fabric, let line = scenario.fabricLine {
-            do { t = try DemoFabrics.load(name) } catch {
-                throw CommandError(message: "\(Scenario.ParseError(file: file, line: line, message: "@fabric \(Scenario.shown(name)): no such demo fabric (p2ptop fabrics lists them)"))")
-            }
-        } else {
-            t = try DemoFabrics.load(fabric ?? scenario.fabric ?? DemoFabrics.defaultName)
-        }
+        let t = try Self.machine(for: scenario, file: file, source: source)
         guard let k = KernelVersion(parsing: kernel ?? scenario.kernel ?? t.host.kernelRelease ?? KernelVersion.latest.description) else {
             throw CommandError(message: "--kernel \(Scenario.shown(kernel ?? "")): expected X.Y")
         }
