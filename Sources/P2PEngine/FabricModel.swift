@@ -5,6 +5,11 @@ import PCITopology
 /// direction (speed × width after line encoding); concurrent transfers share each link
 /// max-min fairly (progressive filling), and a transfer runs at its share of its tightest link.
 public enum FabricModel {
+    /// What one I/O costs beyond its bytes — command submission, the device's completion and
+    /// the interrupt — overlapped `queueDepth` at a time (an NVMe command's round trip on a
+    /// fast drive is in the tens of microseconds; 10 µs keeps small-block transfers honest).
+    public static let perIOSeconds = 10e-6
+
     /// One direction of the link between a device and its upstream port.
     public struct LinkKey: Hashable, Sendable {
         public var device: BDF

@@ -71,6 +71,12 @@ public struct TransferResult: Sendable {
     public var pinsReleased: Int
     public var pinsOutstandingAfter: Int
     public var ios: Int
+    /// Where `seconds` comes from: the fabric model's clock (throttled: the same fabric gives
+    /// the same numbers on any machine) or the engine's own wall time (unthrottled).
+    public enum RateSource: String, Sendable { case model, engine }
+    public var rateSource: RateSource = .engine
+    /// The engine's own wall time moving the bytes, when `seconds` is the model's.
+    public var engineSeconds: Double?
     public var window: Int
     public var error: EngineError?
     public var leaks: Engine.Leaks?
@@ -101,6 +107,8 @@ public struct TransferRunner {
     final class Pace {
         var flow: Int?
         var start = -1.0, bytes = 0, due = 0.0
+        /// The model's clock: the time the bytes and I/Os so far take on the fabric.
+        var modelled = 0.0, ios = 0
     }
 
     public init(engine: Engine, arbiter: FabricArbiter? = nil, progress: ((Int, Int) -> Void)? = nil, shouldCancel: (() -> Bool)? = nil) {
@@ -165,6 +173,13 @@ public struct TransferRunner {
             result.error = error
         }
         if let id = pace.flow { arbiter?.leave(id); pace.flow = nil }
+        // Throttled, the reported time is the model's: bytes over the bottleneck's share plus
+        // the per-I/O cost — the engine still moved and checked every byte, at its own speed.
+        if !r.unthrottled && pace.modelled > 0 && result.ok {
+            result.engineSeconds = result.seconds
+            result.seconds = pace.modelled
+            result.rateSource = .model
+        }
         result.pinsAcquired = engine.vmstat.nr_foll_pin_acquired - startPins.nr_foll_pin_acquired
         result.pinsReleased = engine.vmstat.nr_foll_pin_released - startPins.nr_foll_pin_released
         result.pinsOutstandingAfter = engine.vmstat.outstanding
@@ -188,7 +203,12 @@ public struct TransferRunner {
         guard !r.unthrottled, let link = result.bottleneck?.bytesPerSecond else { return }
         let bw = pace.flow.flatMap { arbiter?.rate($0) } ?? link
         if pace.start != start { pace.start = start; pace.bytes = 0; pace.due = start }
-        if bw.isFinite && bw > 0 { pace.due += Double(bytes - pace.bytes) / bw }
+        var step = bw.isFinite && bw > 0 ? Double(bytes - pace.bytes) / bw : 0
+        let newIOs = result.ios - pace.ios
+        if newIOs > 0 { step += Double((newIOs + r.queueDepth - 1) / max(1, r.queueDepth)) * FabricModel.perIOSeconds }
+        pace.ios = result.ios
+        pace.due += step
+        pace.modelled += step
         pace.bytes = bytes
         let due = pace.due
         let wait = due - TransferRunner.now()

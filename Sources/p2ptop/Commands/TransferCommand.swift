@@ -278,7 +278,7 @@ enum TransferJSON {
     /// The one shape of `p2ptop.transfer/1`, modelled or real: every key always present, in
     /// this order, null where the kind of transfer has no such fact.
     static let keys = ["ok", "real", "from", "to", "via", "kernel", "bytes", "verified", "seconds", "verify_seconds",
-                       "bytes_per_s", "rate_source", "throttled", "map_type", "path", "bottleneck", "window", "ios", "queue",
+                       "bytes_per_s", "rate_source", "engine_seconds", "throttled", "map_type", "path", "bottleneck", "window", "ios", "queue",
                        "device", "port", "gid_index", "prediction", "kernel_said", "pins", "leaks", "error", "works_via"]
     static let pinKeys = ["acquired", "released", "outstanding_after", "registered_vmpin_bytes", "source"]
 
@@ -306,7 +306,8 @@ enum TransferJSON {
             ("seconds", .double(r.seconds)),
             ("verify_seconds", .double(r.verifySeconds)),
             ("bytes_per_s", .double(r.gbps * 1e9)),
-            ("rate_source", .string(q.unthrottled ? "engine" : "model")),
+            ("rate_source", .string(r.rateSource.rawValue)),
+            ("engine_seconds", r.engineSeconds.map(JSON.double) ?? .null),
             ("throttled", .bool(!q.unthrottled)),
             ("map_type", r.mapType.map { .string($0.rawValue) } ?? .null),
             ("path", .array(r.path.map { .string($0.description) })),
@@ -333,7 +334,7 @@ enum TransferJSON {
         if let m = r.mapType { lines.append("  map type   \(m.rawValue)" + (r.bottleneck.map { ", bottleneck \($0.link.text) at \($0.device.compact) (\(format1($0.bytesPerSecond / 1e9)) GB/s)" } ?? "")) }
         if r.ok {
             lines.append("  moved      \(humanSize(UInt64(r.bytes))) in \(format2(r.seconds)) s = " + style.good("\(format2(r.gbps)) GB/s")
-                         + (q.unthrottled ? " (unthrottled)" : " (fabric model)"))
+                         + (r.rateSource == .model ? " (fabric model" + (r.engineSeconds.map { "; the engine took \(format2($0)) s" } ?? "") + ")" : " (engine, unthrottled)"))
             lines.append("  verified   every byte (\(format2(r.verifySeconds)) s), window \(humanSize(UInt64(r.window))), \(r.ios) I/Os")
         } else if let e = r.error {
             lines.append("  refused    " + style.bad(e.errno.description) + ": " + e.message)
