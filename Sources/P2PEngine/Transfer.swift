@@ -101,6 +101,9 @@ public struct TransferRunner {
     /// Shared with transfers running at the same time: the fabric's links are divided max-min
     /// fairly among them (nil: this transfer has the fabric to itself).
     public var arbiter: FabricArbiter?
+    /// A device that drops a write: the I/O with this index moves no bytes. For tests that
+    /// show verification catching it (nil in every real use).
+    public var dropIO: Int?
     private let pace = Pace()
 
     /// Where the pacing stands: the time the bytes so far are due by, at the rates they had.
@@ -129,6 +132,15 @@ public struct TransferRunner {
             words[i] = (x &* 0x9e37_79b9_7f4a_7c15) ^ seed
             x &+= 1
         }
+    }
+
+    /// The destination before a pass: every byte the complement of what the source holds there,
+    /// so that a byte the device never writes cannot pass verification by chance.
+    static func fillUnlike(_ p: UnsafeMutableRawPointer, source: UnsafeRawPointer, length: Int) {
+        let words = length / 8
+        let d = p.bindMemory(to: UInt64.self, capacity: words), s = source.bindMemory(to: UInt64.self, capacity: words)
+        for i in 0..<words { d[i] = ~s[i] }
+        for i in (words * 8)..<length { p.storeBytes(of: ~source.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
     }
 
     /// Touches each page once so that first-touch page faults of the simulated BAR (a cost a
@@ -263,6 +275,7 @@ public struct TransferRunner {
         while done < r.size {
             let pass = min(r.size - done, dest.length)
             TransferRunner.fill(media.base, length: pass, offset: done, seed: seed)   // the drive's data
+            TransferRunner.fillUnlike(dest.pointer(page: 0), source: media.base, length: pass)
             let passStart = TransferRunner.now()
             var page = 0
             let passPages = (pass + PAGE_SIZE - 1) / PAGE_SIZE
@@ -287,7 +300,7 @@ public struct TransferRunner {
                         for io in inflight where registered == nil { engine.dmaUnmap(io.dma); engine.putUserPages(io.pages) }
                         throw error
                     }
-                    inflight.append((pages, dma, page))
+                    inflight.append((pages, dma, result.ios == dropIO ? -1 : page))
                     page += pages.count
                     result.ios += 1
                 }
@@ -297,7 +310,8 @@ public struct TransferRunner {
                     throw EngineError(.ECANCELED, "cancelled after \(done + page * PAGE_SIZE) bytes")
                 }
                 for io in inflight {
-                    // The device's DMA engine writes each mapped segment.
+                    // The device's DMA engine writes each mapped segment (a dropped I/O: none).
+                    if io.at < 0 { engine.dmaUnmap(io.dma); if registered == nil { engine.putUserPages(io.pages) }; continue }
                     var off = io.at * PAGE_SIZE
                     for seg in io.dma {
                         let n = min(seg.segment.length, pass - off)
@@ -418,11 +432,12 @@ public struct TransferRunner {
         while done < r.size {
             let pass = min(r.size - done, window)
             TransferRunner.fill(media.base, length: pass, offset: done, seed: seed)
+            TransferRunner.fillUnlike(pointer(0), source: media.base, length: pass)
             let start = TransferRunner.now()
             var off = 0
             while off < pass {
                 let n = min(r.block, pass - off)
-                memcpy(pointer(off), media.pointer(off), n)
+                if result.ios != dropIO { memcpy(pointer(off), media.pointer(off), n) }
                 off += n
                 result.ios += 1
                 progress?(done + off, engine.vmstat.outstanding)

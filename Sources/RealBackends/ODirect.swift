@@ -22,6 +22,9 @@ public enum ODirect {
         public var bytes = 0
         public var seconds = 0.0
         public var verified = false
+        /// Verified, but the source was one byte value throughout (an empty disk, a sparse
+        /// file): the bytes arrived, their order and placement were not really tested.
+        public var uniformSource: UInt8?
         public var pinsAcquired = 0
         public var pinsReleased = 0
         public var outstandingAfter = 0
@@ -83,7 +86,7 @@ public enum ODirect {
     /// its one buffer) instead of landing the whole range in memory; nothing is verified then.
     /// `prefill`: a byte written over the whole destination before the I/O, so that bytes the
     /// device never wrote cannot pass verification by chance (a fresh CMB and an empty disk
-    /// are both zeros).
+    /// are both zeros). Not given: the complement of the source's first byte.
     public static func read(path: String, into destination: Destination, size: Int, block: Int, queueDepth: Int, ring: Bool = false,
                             queue: Queue = .threads, progress: Progress? = nil, prefill: UInt8? = nil) -> Result {
         var result = Result()
@@ -102,7 +105,14 @@ public enum ODirect {
         let lanes = max(1, min(queueDepth, (size + block - 1) / block))
         do { target = try RealBuffer(destination, size: ring ? lanes * block : size) } catch { result.error = error; return result }
         defer { withExtendedLifetime(target) {} }   // the mapping must outlive every use of its base
-        if let prefill { memset(target.base, Int32(prefill), target.size) }
+        var fill = prefill
+        if fill == nil {
+            var first: UInt8 = 0
+            let vfd = open(path, O_RDONLY | O_CLOEXEC)
+            if vfd >= 0 { _ = pread(vfd, &first, 1, 0); close(vfd) }
+            fill = ~first
+        }
+        if !ring, let fill { memset(target.base, Int32(fill), target.size) }
         run(fd, target.base, bufferSize: ring ? lanes * block : size, size: size, block: block, queueDepth: queueDepth, writing: false, ring: ring,
             queue: queue, progress: progress, &result)
         if result.error == nil && !ring { verify(path, target.base, size: size, &result) }
@@ -266,6 +276,8 @@ public enum ODirect {
         let copy = UnsafeMutableRawPointer.allocate(byteCount: step, alignment: 4096)
         defer { chunk.deallocate(); copy.deallocate() }
         var pos = 0
+        var uniform: UInt8? = nil
+        var first = true
         while pos < size {
             let want = min(step, size - pos)
             var got = 0
@@ -290,8 +302,13 @@ public enum ODirect {
                 result.error = EngineError(.EFAULT, "verification failed at offset \(pos)")
                 return
             }
+            // Is the source one byte value throughout? (each chunk equal to itself shifted by one)
+            let b = chunk.load(as: UInt8.self)
+            if first { uniform = b; first = false }
+            if let u = uniform, !(b == u && (want < 2 || memcmp(chunk, chunk + 1, want - 1) == 0)) { uniform = nil }
             pos += want
         }
         result.verified = true
+        result.uniformSource = uniform
     }
 }

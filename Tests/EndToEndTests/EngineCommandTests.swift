@@ -240,3 +240,22 @@ import Testing
         #expect(text.stdout.contains("port 1  ACTIVE  LinkUp  25 Gb/sec (1X EDR)  Ethernet  tx 1KB  rx 2KB"), "\(text.stdout)")
     }
 }
+
+/// A real read of a source that is one byte value throughout is verified only trivially, and
+/// says so; a varied source is verified for real. The destination starts unlike the source.
+@Suite struct TrivialVerificationTests {
+    @Test(.enabled(if: RealODirectTests.pinsCounted, "this kernel has no nr_foll_pin_* counters"))
+    func aUniformSourceIsVerifiedTrivially() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (name, data) in [("zeros", Data(count: 4 << 20)), ("varied", Data((0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }))] {
+            let file = dir.appendingPathComponent("trivial-\(name)-\(UUID().uuidString.prefix(8)).bin")
+            try data.write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let r = try CLI.run(["transfer", "--from", "file:" + file.path, "--to", "host", "--size", "4M", "--json"])
+            let d = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            if let e = d["error"] as? [String: Any], (e["message"] as? String ?? "").contains("O_DIRECT") { return }   // a filesystem without O_DIRECT
+            #expect(d["verified"] as? Bool == true && d["verified_trivially"] as? Bool == (name == "zeros"), "\(name): \(r.stdout)")
+        }
+    }
+}

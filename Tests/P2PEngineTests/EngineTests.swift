@@ -299,3 +299,43 @@ func expectErrno(_ errno: Errno, _ body: () throws -> Void, sourceLocation: Sour
         #expect(abs((arbiter.rate(others[2]) ?? 0) - bw) < 1 && (arbiter.rate(elsewhere) ?? 0) > 0)
     }
 }
+
+/// Verification that can fail: the destination starts as the complement of the source, so a
+/// write the device drops is caught; the reported rate follows the fabric model, not the host.
+@Suite struct VerificationTests {
+    func request(_ e: Engine, _ from: String, _ to: String, _ size: Int, _ method: TransferMethod, unthrottled: Bool = true) throws -> TransferRequest {
+        TransferRequest(from: try bdf(e, from), to: try bdf(e, to), size: size, block: 1 << 20, queueDepth: 4, method: method, unthrottled: unthrottled)
+    }
+
+    @Test func aDroppedWriteIsCaught() throws {
+        for (from, to, method) in [("nvme0", "nvme1", TransferMethod.odirect), ("nic0", "gpu0", .dmabuf)] {
+            let e = try makeEngine()
+            var runner = TransferRunner(engine: e)
+            runner.dropIO = 5
+            let r = runner.run(try request(e, from, to, 16 << 20, method))
+            #expect(!r.ok && !r.verified && r.error?.errno == .EFAULT && r.error?.message.contains("verification failed") == true, "\(method): \(String(describing: r.error))")
+            #expect(r.leaks?.isEmpty == true, "a failed verification still unwinds every pin")
+            // The same transfer without the fault verifies.
+            let ok = TransferRunner(engine: try makeEngine()).run(try request(e, from, to, 16 << 20, method))
+            #expect(ok.ok && ok.verified, "\(method)")
+        }
+    }
+
+    @Test func aThrottledRateIsTheModelsOnEveryRun() throws {
+        var seconds: Set<Double> = []
+        for _ in 0..<3 {
+            let e = try makeEngine()
+            let r = TransferRunner(engine: e).run(try request(e, "nvme0", "nvme1", 64 << 20, .odirect, unthrottled: false))
+            #expect(r.ok && r.rateSource == .model && r.engineSeconds != nil)
+            seconds.insert(r.seconds)
+            // 64 MiB over the x4 Gen4 bottleneck plus 16 batches of 4 I/Os at 10 µs each.
+            let link = try #require(r.bottleneck?.bytesPerSecond)
+            let expected = Double(64 << 20) / link + Double(64 / 4) * FabricModel.perIOSeconds
+            #expect(abs(r.seconds - expected) / expected < 1e-9, "\(r.seconds) vs \(expected)")
+        }
+        #expect(seconds.count == 1, "the model's clock does not depend on the machine")
+        let e = try makeEngine()
+        let fast = TransferRunner(engine: e).run(try request(e, "nvme0", "nvme1", 64 << 20, .odirect, unthrottled: true))
+        #expect(fast.rateSource == .engine && fast.engineSeconds == nil)
+    }
+}

@@ -150,7 +150,8 @@ extension TransferCommand {
         let file = writing ? path(to) : path(from), memorySide = writing ? from : to
         var pair = try predictedPair(client: { t in BlockDevices.function(holding: file, in: t) }, memory: memorySide)
         pair?.kernelSaid = (kernelLog?.drain() ?? []).filter { $0.contains("peer-to-peer") || $0.contains("ACS redirect") }
-        reportReal(method: "odirect", title: "\(from) → \(to) via O_DIRECT (\(queue), qd \(queueDepth))", extra: [("queue", .string(queue))], pair: pair, pins: pins, bytes: r.bytes, verified: r.verified,
+        reportReal(method: "odirect", title: "\(from) → \(to) via O_DIRECT (\(queue), qd \(queueDepth))", extra: [("queue", .string(queue)), ("verified_trivially", .bool(r.verified && r.uniformSource != nil))],
+                   pair: pair, pins: pins, bytes: r.bytes, verified: r.verified,
                    seconds: r.seconds, gbps: r.gbps, error: r.error,
                    pinLine: "kernel pins (/proc/vmstat): \(r.pinsAcquired) acquired, \(r.pinsReleased) released, \(r.outstandingAfter) outstanding system-wide after")
         if r.error != nil { throw ExitCode(P2PExit.refused) }
@@ -248,7 +249,9 @@ extension TransferCommand {
             if let e = error {
                 emit("\(title): " + output.style.bad(e.errno.description) + ": " + e.message)
             } else {
-                emit("\(title): \(humanSize(UInt64(bytes))) in \(format2(seconds)) s = \(format2(gbps)) GB/s, verified: \(verified)")
+                let trivially = extra.contains { $0.0 == "verified_trivially" && $0.1 == .bool(true) }
+                emit("\(title): \(humanSize(UInt64(bytes))) in \(format2(seconds)) s = \(format2(gbps)) GB/s, verified: \(verified)"
+                     + (trivially ? " (trivially: the source is one byte value throughout)" : ""))
                 emit("  " + pinLine)
             }
             if let pair {
@@ -279,7 +282,7 @@ enum TransferJSON {
     /// this order, null where the kind of transfer has no such fact.
     static let keys = ["ok", "real", "from", "to", "via", "kernel", "bytes", "verified", "seconds", "verify_seconds",
                        "bytes_per_s", "rate_source", "engine_seconds", "throttled", "map_type", "path", "bottleneck", "window", "ios", "queue",
-                       "device", "port", "gid_index", "prediction", "kernel_said", "pins", "leaks", "error", "works_via"]
+                       "device", "port", "gid_index", "prediction", "kernel_said", "pins", "leaks", "error", "works_via", "verified_trivially"]
     static let pinKeys = ["acquired", "released", "outstanding_after", "registered_vmpin_bytes", "source"]
 
     static func document(_ pairs: [(String, JSON)]) -> JSON {
@@ -325,6 +328,8 @@ enum TransferJSON {
             } ?? .null),
             ("error", r.error.map { e in .object([("errno", .string(e.errno.name)), ("message", .string(e.message))]) } ?? .null),
             ("works_via", worksVia.map { .array($0.map { .string($0.rawValue) }) } ?? .null),
+            // The engine's source is a pattern no two offsets share: never trivially verified.
+            ("verified_trivially", .bool(false)),
         ])
     }
 
