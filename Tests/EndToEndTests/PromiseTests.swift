@@ -143,3 +143,26 @@ import Testing
         #expect(other.status == 1 && other.stdout.contains("not as expected"))
     }
 }
+
+/// A modelled transfer's rate is the fabric model's, the same on every run and every machine.
+@Suite struct ModelRateTests {
+    @Test func fiveRunsReportTheModelsRate() throws {
+        var rates: [Double] = []
+        for _ in 0..<5 {
+            let r = try CLI.run(["transfer", "--fabric", "icelake-gpu-switch", "--from", "nvme0", "--to", "nvme1", "--size", "1G", "--json"])
+            let d = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let model = try #require((d["bottleneck"] as? [String: Any])?["bytes_per_s"] as? Double)
+            let rate = try #require(d["bytes_per_s"] as? Double)
+            #expect(d["rate_source"] as? String == "model" && d["verified"] as? Bool == true)
+            #expect(abs(rate - model) / model < 0.05, "\(rate) vs the model's \(model)")
+            rates.append(rate)
+        }
+        #expect(Set(rates).count == 1, "\(rates)")
+        // Another fabric, twice: the same value both times.
+        let other = try (0..<2).map { _ in
+            try CLI.run(["transfer", "--fabric", "epyc-mi25", "--from", "nic0", "--to", "gpu0", "--via", "dmabuf", "--size", "64M", "--json"]).stdout
+        }.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(other.allSatisfy { $0["ok"] as? Bool == true && $0["rate_source"] as? String == "model" })
+        #expect((other[0]["bytes_per_s"] as? Double ?? 0) > 0 && other[0]["bytes_per_s"] as? Double == other[1]["bytes_per_s"] as? Double)
+    }
+}
