@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "FuzzTargets", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "TerminalUI"]),
         .executableTarget(name: "p2ptop-fuzz", dependencies: ["FuzzTargets"]),
         .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology"]),
-        .testTarget(name: "PCISourcesTests", dependencies: ["PCISources", "PCITopology"]),
+        .testTarget(name: "PCISourcesTests", dependencies: ["PCISources", "PCITopology", "P2PDMA"]),
         .testTarget(name: "P2PDMATests", dependencies: ["P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Explorer", "PCISources", "P2PDMA", "P2PEngine", "PCITopology"]),

@@ -8,13 +8,14 @@ import TerminalUI
 /// comes out — anything else (a trap, a hang, a crash) is a finding. The libFuzzer executable
 /// (`p2ptop-fuzz`) and the replay tests call the same functions.
 public enum FuzzTargets {
-    public static let names = ["dump", "snapshot", "hwloc", "theme", "scenario", "config", "gzip"]
+    public static let names = ["dump", "snapshot", "hwloc", "nccl", "theme", "scenario", "config", "gzip"]
 
     public static func run(_ target: String, _ data: [UInt8]) {
         switch target {
         case "dump": dump(data)
         case "snapshot": snapshot(data)
         case "hwloc": hwloc(data)
+        case "nccl": if let t = try? NCCLSource.parse(data, path: "fuzz") { exercise(t) }
         case "theme": theme(data)
         case "scenario": scenario(data)
         case "config": config(data)

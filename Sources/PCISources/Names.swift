@@ -45,6 +45,8 @@ public final class NameDatabase: @unchecked Sendable {
 
     /// `Vendor Device` as `lspci -tv` prints it.
     public func vendorDevice(_ d: Device) -> String {
+        // NCCL's placeholders and p2ptop's stand-ins for what a file does not name.
+        if let p = d.sysfs?.placeholder { return p }
         if let f = fast() { return f.vendorDevice(d.vendorID, d.deviceID) }
         return open()?.deviceName(vendor: d.vendorID, device: d.deviceID)
             ?? "Device \(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4))"

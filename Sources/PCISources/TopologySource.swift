@@ -8,6 +8,7 @@ public enum TopologySource: Sendable, Equatable {
     case snapshot(String)
     case fabric(String)
     case hwloc(String)
+    case nccl(String)
 
     public func load() throws(SourceError) -> Topology {
         switch self {
@@ -17,6 +18,7 @@ public enum TopologySource: Sendable, Equatable {
         case .snapshot(let path): return try Snapshot.load(path: path)
         case .fabric(let name): return try DemoFabrics.load(name)
         case .hwloc(let path): return try HwlocSource.load(path: path)
+        case .nccl(let path): return try NCCLSource.load(path: path)
         }
     }
 
@@ -29,6 +31,7 @@ public enum TopologySource: Sendable, Equatable {
         case .snapshot(let p): return " --snapshot \(p)"
         case .fabric(let n): return " --fabric \(n)"
         case .hwloc(let p): return " --hwloc \(p)"
+        case .nccl(let p): return " --nccl \(p)"
         }
     }
 }

@@ -16,7 +16,7 @@ public struct HostInfo: Hashable, Sendable {
 
 /// Where a topology came from, for messages and for the `p2ptop …` equivalents.
 public struct SourceInfo: Hashable, Sendable {
-    public enum Kind: String, Sendable { case live, dump, sysfsRoot = "sysfs-root", snapshot, fabric, hwloc }
+    public enum Kind: String, Sendable { case live, dump, sysfsRoot = "sysfs-root", snapshot, fabric, hwloc, nccl }
     public var kind: Kind
     public var path: String?
     /// Whether config space past 64 bytes was readable (root on a live machine).
@@ -40,6 +40,8 @@ public struct Topology: Sendable {
     public let aliases: [BDF: String]
     /// Problems found while building the tree (bus-number loops and the like).
     public let anomalies: [String]
+    /// NVLinks the source states (NCCL, hwloc); none for PCI-only sources.
+    public var nvlinks: [NVLink] = []
     /// Buses hanging off each node: nil key = the host (root buses), in lspci's order.
     let busesByOwner: [BDF?: [BusKey]]
     let devicesOnBus: [OwnerBus: [BDF]]
@@ -47,7 +49,9 @@ public struct Topology: Sendable {
 
     struct BusKey: Hashable { var domain: UInt32; var bus: UInt8 }
 
-    public init(devices: [Device], host: HostInfo = HostInfo(), source: SourceInfo) {
+    /// `parents`: the tree as the source states it (NCCL's nesting), instead of the one bus
+    /// numbers imply — for sources whose functions' addresses do not form a PCI hierarchy.
+    public init(devices: [Device], host: HostInfo = HostInfo(), source: SourceInfo, parents explicit: [BDF: BDF]? = nil) {
         var sorted = devices.sorted { $0.bdf < $1.bdf }
         // Keep the first of duplicate addresses (a dump may repeat a header).
         var seen = Set<BDF>()
@@ -59,7 +63,7 @@ public struct Topology: Sendable {
         for (i, d) in sorted.enumerated() { index[d.bdf] = i }
         self.index = index
 
-        let placement = Topology.placeDevices(sorted)
+        let placement = explicit.map { Topology.placeDevices(sorted, parents: $0) } ?? Topology.placeDevices(sorted)
         var parents = placement.parents
         var anomalies: [String] = []
         Topology.breakCycles(&parents, anomalies: &anomalies)
@@ -140,6 +144,23 @@ public struct Topology: Sendable {
         return (parents, buses, ownerBusDevices)
     }
 
+    /// The same shapes from a stated tree: each device's bus, grouped under its stated parent.
+    static func placeDevices(_ devices: [Device], parents stated: [BDF: BDF]) -> (parents: [BDF: BDF], buses: [BDF?: [BusKey]], devicesOnBus: [OwnerBus: [BDF]]) {
+        let present = Set(devices.map(\.bdf))
+        var parents: [BDF: BDF] = [:]
+        var buses: [BDF?: [BusKey]] = [:]
+        var ownerBusDevices: [OwnerBus: [BDF]] = [:]
+        for d in devices {
+            let owner = stated[d.bdf].flatMap { present.contains($0) && $0 != d.bdf ? $0 : nil }
+            let key = BusKey(domain: d.bdf.domain, bus: d.bdf.bus)
+            if let owner { parents[d.bdf] = owner }
+            if !(buses[owner]?.contains(key) ?? false) { buses[owner, default: []].append(key) }
+            ownerBusDevices[OwnerBus(owner: owner, bus: key), default: []].append(d.bdf)
+        }
+        if buses[nil] == nil { buses[nil] = [] }
+        return (parents, buses, ownerBusDevices)
+    }
+
     struct OwnerBus: Hashable { var owner: BDF?; var bus: BusKey }
 
     static func breakCycles(_ parents: inout [BDF: BDF], anomalies: inout [String]) {
@@ -173,6 +194,7 @@ extension SourceInfo {
         case .snapshot: return "the snapshot holds only 64 bytes (taken without root)"
         case .hwloc: return "not in hwloc's XML"
         case .fabric: return "not in this fabric"
+        case .nccl: return "not in NCCL's file"
         }
     }
 
@@ -185,6 +207,7 @@ extension SourceInfo {
         case .snapshot: return "not in the snapshot"
         case .hwloc: return "not in hwloc's XML"
         case .fabric: return "not in this fabric"
+        case .nccl: return "not in NCCL's file"
         }
     }
 }

@@ -58,7 +58,7 @@ struct P2PCommandTests {
         let tree = try CLI.run(["tree", "--hwloc", xml, "--plain"])
         #expect(tree.status == 0 && tree.stdout.hasPrefix("-+-[0000:"))
         let show = try CLI.run(["show", "--hwloc", xml, "nvme0"], env: ["NO_COLOR": "1"])
-        #expect(show.status == 0 && show.stdout.contains("os devices    nvme0n1 (block)") && show.stdout.contains("unknown (hwloc XML keeps no BARs)"))
+        #expect(show.status == 0 && show.stdout.contains("os devices    nvme0n1 (block)") && show.stdout.contains("unknown (not in hwloc's XML: no BARs kept)"))
         let m = try CLI.run(["matrix", "--hwloc", xml, "--kind", "gpu", "--json"])
         #expect(m.status == 0 && m.stdout.contains("\"SYS\""), "MI25s on different dies")
     }

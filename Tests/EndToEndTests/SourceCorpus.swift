@@ -36,6 +36,8 @@ enum SourceCorpus {
         if let fixtures = CLI.fixtures {
             sources += files(fixtures + "/lspci", ".dump").map { ["--dump", $0] }
             sources += files(fixtures + "/hwloc", ".xml").map { ["--hwloc", $0] }
+            // NCCL's topology files (the graph file is not one: it is refused, tested apart).
+            sources += files(fixtures + "/nccl", ".xml").filter { !$0.contains("-graph") }.map { ["--nccl", $0] }
             sources += sysfsRoots
         }
         for variant in ["intel", "amd", "intel-iommu"] {

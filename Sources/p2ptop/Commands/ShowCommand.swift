@@ -51,10 +51,12 @@ struct DeviceReport {
         let path = t.upstreamPath(d.bdf)
         row("upstream", path.isEmpty ? "root bus" : path.map { b in t.alias(b).map { "\(b) (\($0))" } ?? b.description }.joined(separator: " → "))
         if let f = d.sysfs {
-            let hwloc = t.source.kind == .hwloc   // hwloc XML records no driver, IOMMU group or BARs
-            row("driver", f.driver ?? (hwloc ? style.dim("unknown (not in hwloc XML)") : "none"))
+            // hwloc's XML and NCCL's file record no driver, IOMMU group or BARs: unknown, not none.
+            let file = t.source.kind == .hwloc || t.source.kind == .nccl
+            let unknown = style.dim("unknown (\(t.source.configUnreadableShort))")
+            row("driver", f.driver ?? (file ? unknown : "none"))
             row("numa node", f.numaNode.map(String.init) ?? "unknown")
-            row("iommu group", f.iommuGroup.map { "\($0)" + (f.iommuType.map { " (\($0))" } ?? "") } ?? (hwloc ? style.dim("unknown (not in hwloc XML)") : "none"))
+            row("iommu group", f.iommuGroup.map { "\($0)" + (f.iommuType.map { " (\($0))" } ?? "") } ?? (file ? unknown : "none"))
             if !f.osDevices.isEmpty { row("os devices", f.osDevices.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")) }
             if let p = f.p2pmem {
                 row("p2pmem", "\(humanSize(p.size)) total, \(humanSize(p.available)) available, \(p.published ? "published" : "not published")")
@@ -64,7 +66,10 @@ struct DeviceReport {
         }
         lines.append("")
         lines.append(style.bold("  BARs"))
-        if d.bars.isEmpty { lines.append(t.source.kind == .hwloc ? "    " + style.dim("unknown (hwloc XML keeps no BARs)") : "    none") }
+        if d.bars.isEmpty {
+            let file = t.source.kind == .hwloc || t.source.kind == .nccl
+            lines.append(file ? "    " + style.dim("unknown (\(t.source.configUnreadableShort): no BARs kept)") : "    none")
+        }
         for b in d.bars {
             if let lower = b.upperHalfOf, b.address == nil {
                 lines.append("    \(b.index)  (upper 32 bits of BAR \(lower))")

@@ -40,9 +40,10 @@ struct WatchCommand: ParsableCommand {
     @Option(help: .hidden) var dump: String?
     @Option(help: .hidden) var snapshot: String?
     @Option(help: .hidden) var hwloc: String?
+    @Option(help: .hidden) var nccl: String?
 
     func validate() throws {
-        if let flag = [("--fabric", fabric), ("--dump", dump), ("--snapshot", snapshot), ("--hwloc", hwloc)].first(where: { $0.1 != nil })?.0 {
+        if let flag = [("--fabric", fabric), ("--dump", dump), ("--snapshot", snapshot), ("--hwloc", hwloc), ("--nccl", nccl)].first(where: { $0.1 != nil })?.0 {
             throw ValidationError("\(flag): watch samples live counters (procfs, sysfs, RDMA ports), which a recorded topology does not have; watch this machine, or a captured root with --sysfs-root DIR")
         }
         guard interval >= 0.05 && interval <= 3600 else { throw ValidationError("--interval must be 0.05 to 3600 seconds") }

@@ -21,10 +21,13 @@ struct SourceOptions: ParsableArguments {
     @Option(name: .customLong("hwloc"), help: ArgumentHelp("Read an hwloc XML topology (lstopo --of xml).", valueName: "file"))
     var hwloc: String?
 
+    @Option(name: .customLong("nccl"), help: ArgumentHelp("Read an NCCL topology file (NCCL_TOPO_FILE, NCCL_TOPO_DUMP_FILE).", valueName: "file"))
+    var nccl: String?
+
     func validate() throws {
-        let chosen = [dump, sysfsRoot, snapshot, fabric, hwloc].compactMap { $0 }
+        let chosen = [dump, sysfsRoot, snapshot, fabric, hwloc, nccl].compactMap { $0 }
         if chosen.count > 1 {
-            throw ValidationError("choose one source: --dump, --sysfs-root, --snapshot, --fabric or --hwloc")
+            throw ValidationError("choose one source: --dump, --sysfs-root, --snapshot, --fabric, --hwloc or --nccl")
         }
     }
 
@@ -34,6 +37,7 @@ struct SourceOptions: ParsableArguments {
         if let snapshot { return .snapshot(snapshot) }
         if let fabric { return .fabric(fabric) }
         if let hwloc { return .hwloc(hwloc) }
+        if let nccl { return .nccl(nccl) }
         return .live
     }
 
