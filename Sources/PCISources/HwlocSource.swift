@@ -35,7 +35,9 @@ public enum HwlocSource {
         var host = HostInfo(kernelRelease: info["OSRelease"], hostname: info["HostName"])
         if let v = info["CPUVendor"] { host.cpuVendor = HostProbe.normalizeVendor(v) }
         host.cpuFamily = info["CPUFamilyNumber"].flatMap { Int($0) }
-        return Topology(devices: devices, host: host, source: SourceInfo(kind: .hwloc, path: path, warnings: warnings))
+        var t = Topology(devices: devices, host: host, source: SourceInfo(kind: .hwloc, path: path, warnings: warnings))
+        t.nvlinks = nvlinks(root, devices: devices)
+        return t
     }
 
     /// Depth-first over objects; `info` collects the first value of each `<info name=…>`.
@@ -70,6 +72,39 @@ public enum HwlocSource {
             }
             try walk(child, path: path, numa: node, cpus: local, into: &devices, lines: &lines, info: &info, warnings: &warnings)
         }
+    }
+
+    /// hwloc's `NVLinkBandwidth` matrix (from its NVML backend: MB/s between the `nvmlN` OS
+    /// devices of GPUs, and their CPUs) as NVLinks between GPU pairs. hwloc multiplies the
+    /// links by the generation's rate: 20 000 MB/s a link for P100 (NVLink 1), 25 000 after.
+    static func nvlinks(_ root: XMLElement, devices: [Device]) -> [NVLink] {
+        var owner: [String: BDF] = [:]   // "OSDev:gp_index" → the PCI function it sits on
+        func walk(_ e: XMLElement, _ pci: BDF?) {
+            for c in e.children where c.name == "object" {
+                let here = c.attributes["pci_busid"].flatMap { BDF($0) } ?? pci
+                if c.attributes["type"] == "OSDev", let gp = c.attributes["gp_index"], let here { owner["OSDev:" + gp] = here }
+                walk(c, here)
+            }
+        }
+        walk(root, nil)
+        var links: [NVLink] = []
+        for m in root.children where m.name == "distances2hetero" && m.attributes["name"] == "NVLinkBandwidth" {
+            guard let n = m.attributes["nbobjs"].flatMap({ Int($0) }), n > 1, n <= 4096 else { continue }
+            let names = (m.children.first { $0.name == "indexes" }?.text ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" })
+            let values = m.children.filter { $0.name == "u64values" }
+                .flatMap { $0.text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).compactMap { UInt64($0) } }
+            guard names.count == n, values.count >= n * n else { continue }
+            for i in 0..<n {
+                for j in (i + 1)..<n {
+                    guard let a = owner[String(names[i])], let b = owner[String(names[j])], values[i * n + j] > 0 else { continue }
+                    let bw = values[i * n + j]
+                    let p100: Set<UInt16> = [0x15f7, 0x15f8, 0x15f9, 0x15fa]
+                    let perLink: UInt64 = devices.first { $0.bdf == a }.map { p100.contains($0.deviceID) } == true || bw % 25_000 != 0 ? 20_000 : 25_000
+                    links.append(NVLink(from: a, target: b, targetClass: 0x030200, count: Int(max(1, bw / perLink))))
+                }
+            }
+        }
+        return links
     }
 
     /// An hwloc bitmap (`0x000000ff,0xffffffff`: 32-bit words, most significant first) as the

@@ -6,11 +6,15 @@ struct XMLElement {
     var attributes: [String: String]
     var children: [XMLElement]
     var line: Int
+    /// Text directly inside the element (hwloc's `<indexes>` and `<u64values>` lists), at most
+    /// `XMLReader.maxText` bytes of it.
+    var text: String = ""
 }
 
 enum XMLReader {
     struct Failure: Error { var line: Int; var message: String }
     static let maxDepth = 256
+    static let maxText = 1 << 20
 
     static func parse(_ bytes: [UInt8]) throws(Failure) -> XMLElement {
         var i = 0, line = 1
@@ -38,9 +42,13 @@ enum XMLReader {
             return String(decoding: bytes[s..<i], as: UTF8.self)
         }
         while i < bytes.count {
-            if bytes[i] != 60 {   // text between elements: ignored
-                if bytes[i] == 10 { line += 1 }
-                i += 1
+            if bytes[i] != 60 {   // text: kept on the open element (bounded), else ignored
+                let s = i
+                while i < bytes.count && bytes[i] != 60 { if bytes[i] == 10 { line += 1 }; i += 1 }
+                if !stack.isEmpty, stack[stack.count - 1].text.utf8.count + (i - s) <= maxText,
+                   bytes[s..<i].contains(where: { !isSpace($0) }) {
+                    stack[stack.count - 1].text += unescape(String(decoding: bytes[s..<i], as: UTF8.self))
+                }
                 continue
             }
             if peek("<?") { try skip(past: "?>", what: "processing instruction"); continue }

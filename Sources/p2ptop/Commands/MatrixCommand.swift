@@ -69,7 +69,9 @@ struct MatrixGrid {
                 for c in cols {
                     if p.bdf == c.bdf { line += "X".padding(cell); continue }
                     let v = lookup[p.bdf]![c.bdf]!
-                    line += v.mapType.paint((v.pathClass.rawValue + " " + v.mapType.mark).padding(cell), style)
+                    // NVLink between two GPUs: nvidia-smi's NV#, beside the PCIe verdict's mark.
+                    let via = t.nvlinkCount(p.bdf, c.bdf).map { "NV\($0)" } ?? v.pathClass.rawValue
+                    line += v.mapType.paint((via + " " + v.mapType.mark).padding(cell), style)
                 }
                 out += line.trimmingTrailingSpaces() + "\n"
             }
@@ -81,7 +83,8 @@ struct MatrixGrid {
                     H  THRU_HOST_BRIDGE: allowed through the root complex
                     -  NOT_SUPPORTED: the kernel refuses the mapping (-EREMOTEIO)
             Path:   X same device, PIX at most one switch, PXB several bridges,
-                    PHB one host bridge, NODE host bridges of one NUMA node, SYS across NUMA
+                    PHB one host bridge, NODE host bridges of one NUMA node,
+                    SYS across NUMA, NV# # bonded NVLinks (the mark: the PCIe verdict)
             Rows provide the memory, columns do the DMA. Why: p2ptop path A B.
             What to change: p2ptop doctor.
 

@@ -115,6 +115,11 @@ struct PathReport {
         let verdictText = "\(verdict.mapType.rawValue), distance \(verdict.distance), path \(verdict.pathClass.rawValue)"
         lines.append("  verdict: " + verdict.mapType.paint(verdictText, style))
         lines += wrap("why:     " + verdict.reason, width: 78, hangingIndent: 9).map { "  " + $0 }
+        if let n = t.nvlinkCount(verdict.provider, verdict.client) {
+            lines.append("  nvlink:  NV\(n) — the two GPUs also reach each other over \(n) bonded NVLinks, not through PCIe")
+        } else if t.throughNVSwitch(verdict.provider) && t.throughNVSwitch(verdict.client) {
+            lines.append("  nvlink:  both GPUs sit on NVSwitch: GPU memory moves over NVLink, not through PCIe")
+        }
         if verdict.commonUpstream != nil && !verdict.acsRedirect.isEmpty {
             let change = Remedies.acsRedirectOff(verdict.acsRedirect, kernel: analyzer.kernel).map { $0 + " (may merge IOMMU groups); see p2ptop doctor" }
                 ?? Remedies.acsRedirectOffUnavailable(kernel: analyzer.kernel)

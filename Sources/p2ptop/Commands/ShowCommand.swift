@@ -57,6 +57,13 @@ struct DeviceReport {
             row("driver", f.driver ?? (file ? unknown : "none"))
             row("numa node", f.numaNode.map(String.init) ?? "unknown")
             row("iommu group", f.iommuGroup.map { "\($0)" + (f.iommuType.map { " (\($0))" } ?? "") } ?? (file ? unknown : "none"))
+            for l in t.nvlinks where l.from == d.bdf || l.target == d.bdf {
+                let peer = l.from == d.bdf ? l.target : l.from
+                let what = peer == d.bdf ? "itself (the file names no peer)"
+                    : (t.alias(peer).map { "\($0) (\(peer.compact))" } ?? peer.description)
+                    + (l.targetClass.map { $0 >> 8 == 0x0680 && l.from == d.bdf ? " — an NVSwitch" : "" } ?? "")
+                row("nvlink", "NV\(l.count) to \(what)")
+            }
             if !f.osDevices.isEmpty { row("os devices", f.osDevices.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")) }
             if let p = f.p2pmem {
                 row("p2pmem", "\(humanSize(p.size)) total, \(humanSize(p.available)) available, \(p.published ? "published" : "not published")")

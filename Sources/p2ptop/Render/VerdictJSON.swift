@@ -11,8 +11,13 @@ enum VerdictJSON {
         var text: [String: String] = [:]
         var reasons: [Int: String] = [:]
         var bridges: [HostBridge: String] = [:]
+        /// NVLinks between GPU pairs (nvidia-smi's NV#), both orders.
+        var nvlinks: [BDF: [BDF: Int]] = [:]
 
         init(_ t: Topology) {
+            for l in t.nvlinks where l.from != l.target {
+                if let n = t.nvlinkCount(l.from, l.target) { nvlinks[l.from, default: [:]][l.target] = n; nvlinks[l.target, default: [:]][l.from] = n }
+            }
             for d in t.devices {
                 bdf[d.bdf] = JSON.string(d.bdf.description).serialized()
                 alias[d.bdf] = t.alias(d.bdf).map { JSON.string($0).serialized() } ?? "null"
@@ -60,6 +65,7 @@ enum VerdictJSON {
         out += "\",\"host_bridges\":["
         for (i, h) in v.hostBridges.enumerated() { if i > 0 { out += "," }; out += f.bridge(h) }
         out += "],\"reason\":"; out += f.reason(v)
+        out += ",\"nvlinks\":"; out += f.nvlinks[v.provider]?[v.client].map { String($0) } ?? "null"
         out += "}"
     }
 
@@ -78,6 +84,7 @@ enum VerdictJSON {
             ("path_class", .string(v.pathClass.rawValue)),
             ("host_bridges", .array(v.hostBridges.map { .string($0.description) })),
             ("reason", .string(v.reason)),
+            ("nvlinks", t.nvlinkCount(v.provider, v.client).map { .int(Int64($0)) } ?? .null),
         ])
     }
 }
