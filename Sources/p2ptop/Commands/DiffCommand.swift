@@ -1,0 +1,112 @@
+import ArgumentParser
+import LinuxFiles
+import P2PDMA
+import PCISources
+import PCITopology
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// `p2ptop diff A B`: what differs between two machines or two moments of one — the change
+/// that explains a slow node first. Exit 0 equal, 1 different (as diff), 2 on error.
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff", abstract: "Compare two machines (live, fabric:NAME, or a snapshot, dump, sysfs root, hwloc or NCCL file): what changed, and which P2P verdicts it changed.",
+        discussion: """
+            Exit status 0 when equal, 1 when different, 2 on error. Fleet use: snapshot every node, \
+            diff each against a golden one.
+            Examples:
+              p2ptop diff golden.json node17.json
+              p2ptop diff live golden.json --ignore driver
+              p2ptop diff fabric:icelake-gpu-switch snapshot.json --json
+            """)
+
+    @Argument(help: ArgumentHelp("The first machine: live, fabric:NAME or a path (its kind is detected).", valueName: "a"))
+    var a: String
+
+    @Argument(help: ArgumentHelp("The second machine.", valueName: "b"))
+    var b: String
+
+    @Option(name: .customLong("ignore"), help: ArgumentHelp("A kind of change to leave out (repeatable): \(TopologyDiff.Field.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "field"))
+    var ignore: [String] = []
+
+    @OptionGroup var output: OutputOptions
+
+    /// What a name on the command line is: `live`, `fabric:NAME`, a directory (a captured root),
+    /// a JSON file (a snapshot), an XML file (hwloc's or NCCL's, by its root element), else a dump.
+    static func source(_ spec: String) throws -> TopologySource {
+        if spec == "live" { return .live }
+        if spec.hasPrefix("fabric:") { return .fabric(String(spec.dropFirst(7))) }
+        if FileIO.isDirectory(spec) { return .sysfsRoot(spec) }
+        // The first 4 KiB say what the file is.
+        let fd = open(spec, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            throw CommandError(message: "\(spec): \(errno == ENOENT ? "no such file or directory" : String(cString: strerror(errno))) (expected live, fabric:NAME, or a snapshot, dump, sysfs root, hwloc or NCCL file)")
+        }
+        var head = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &head, head.count)
+        close(fd)
+        head = Array(head.prefix(max(0, n)))
+        let text = String(decoding: head.prefix(4096), as: UTF8.self)
+        let start = text.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+        if start.hasPrefix("{") { return .snapshot(spec) }
+        if start.hasPrefix("<") {
+            if text.contains("<topology") { return .hwloc(spec) }
+            return .nccl(spec)   // <system>, or a <graphs> file the reader refuses with the reason
+        }
+        return .dump(spec)
+    }
+
+    func run() throws {
+        var fields = Set<TopologyDiff.Field>()
+        for f in ignore {
+            guard let field = TopologyDiff.Field(rawValue: f) else {
+                throw CommandError(message: "--ignore \(f): expected one of \(TopologyDiff.Field.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            fields.insert(field)
+        }
+        let sa = try Self.source(a), sb = try Self.source(b)
+        let ta = try sa.load(), tb = try sb.load()
+        for w in ta.source.warnings + tb.source.warnings { fputs("p2ptop: warning: \(w)\n", stderr) }
+        // Each side under its own kernel and CPU: a node on another kernel is a finding.
+        func analyzer(_ t: Topology) -> P2PAnalyzer {
+            P2PAnalyzer(topology: t, kernel: t.host.kernelRelease.flatMap(KernelVersion.init(parsing:)) ?? .latest,
+                        cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))
+        }
+        let aa = analyzer(ta), ab = analyzer(tb)
+        let d = TopologyDiff.compare(aa, ab, ignore: fields)
+        if output.json {
+            func side(_ spec: String, _ an: P2PAnalyzer) -> JSON {
+                .object([("source", .string(spec)), ("kind", .string(an.topology.source.kind.rawValue)), ("kernel", .string(an.kernel.description)),
+                         ("functions", .int(Int64(an.topology.devices.count)))])
+            }
+            emit(JSON.object([
+                ("schema", .string("p2ptop.diff/1")), ("a", side(a, aa)), ("b", side(b, ab)), ("equal", .bool(d.isEqual)),
+                ("changes", .array(d.changes.map { c in
+                    .object([("field", .string(c.field.rawValue)), ("device", c.device.map { .string($0.description) } ?? .null),
+                             ("client", c.client.map { .string($0.description) } ?? .null),
+                             ("before", .string(c.before)), ("after", .string(c.after)), ("text", .string(c.text))])
+                })),
+                ("not_compared", .array(d.notCompared.map(JSON.string))),
+                ("ignored", .array(fields.map(\.rawValue).sorted().map(JSON.string))),
+            ]).serialized(pretty: true))
+        } else {
+            let s = output.style
+            var lines = ["a: \(a) (\(ta.source.kind.rawValue), \(ta.devices.count) functions, kernel \(aa.kernel) rules)",
+                         "b: \(b) (\(tb.source.kind.rawValue), \(tb.devices.count) functions, kernel \(ab.kernel) rules)", ""]
+            if d.isEqual {
+                lines.append(s.good("equal") + (fields.isEmpty ? "" : " (ignoring \(fields.map(\.rawValue).sorted().joined(separator: ", ")))"))
+            } else {
+                lines.append("\(d.changes.count) change\(d.changes.count == 1 ? "" : "s"), the ones P2P feels first:")
+                for c in d.changes {
+                    let tag = c.field.rawValue.padding(9)
+                    lines.append("  " + (c.field == .verdict ? s.bad(tag) : s.warn(tag)) + c.text)
+                }
+            }
+            for n in d.notCompared { lines.append(s.dim("not compared: " + n)) }
+            emit(lines.joined(separator: "\n"))
+        }
+        if !d.isEqual { throw ExitCode(P2PExit.refused) }
+    }
+}
