@@ -55,7 +55,14 @@ public enum NCCLSource {
             let domain = cpuDomainBase + UInt32(index)
             // The root complex: a host bridge, then a root port per element under the CPU.
             let hb = BDF(domain: domain, bus: 0, device: 0, function: 0)
-            add(&state, synthetic(hb, classCode: 0x0600, header: 0), bdf: hb, numa: numa, cpus: cpus, parent: nil, line: cpu.line,
+            var bridge = synthetic(hb, classCode: 0x0600, header: 0)
+            // p2ptop's own export keeps the host bridge's IDs (NCCL ignores the attribute), so
+            // that the kernel's allowlist decides again on reading back.
+            if let ids = cpu.attributes["p2ptop_host_bridge"]?.split(separator: ":"), ids.count == 2,
+               let v = UInt16(ids[0], radix: 16), let d = UInt16(ids[1], radix: 16) {
+                bridge.w16(0, v); bridge.w16(2, d)
+            }
+            add(&state, bridge, bdf: hb, numa: numa, cpus: cpus, parent: nil, line: cpu.line,
                 placeholder: "CPU \(index) root complex (NCCL's <cpu numaid=\"\(numa)\">)")
             var port = 0
             for child in cpu.children where child.name == "pci" || child.name == "nic" {

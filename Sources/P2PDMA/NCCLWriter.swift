@@ -1,0 +1,120 @@
+import PCITopology
+
+/// A machine as NCCL's topology file (`NCCL_TOPO_FILE`), for handing NCCL a corrected view.
+///
+/// One `<cpu>` per root complex (host bridge), with its NUMA node and CPUs; under it every
+/// endpoint, nested in the PCIe switches (and conventional bridges) between it and its root
+/// port — root ports and a switch's downstream ports are not NCCL nodes. GPUs carry `<gpu>` with
+/// their `<nvlink>`s, NICs `<nic><net>` with their OS names. Two p2ptop attributes NCCL ignores
+/// keep what its format cannot: `p2ptop_host_bridge` (the host bridge's IDs, so the kernel's
+/// allowlist still decides on reading back) on `<cpu>`. ACS per port has no place in the format.
+public enum NCCLWriter {
+    public static func render(_ a: P2PAnalyzer) -> String {
+        let t = a.topology
+        var out = "<system version=\"1\">\n"
+        // Root complexes in address order, each with its endpoints.
+        var order: [HostBridge] = []
+        var members: [HostBridge: [Device]] = [:]
+        for d in a.endpoints {
+            let hb = a.hostBridge(of: d.bdf)
+            if members[hb] == nil { order.append(hb) }
+            members[hb, default: []].append(d)
+        }
+        var gpuIndex = 0
+        for (cpuIndex, hb) in order.enumerated() {
+            let devices = members[hb]!
+            let first = devices.first!
+            var attrs = "numaid=\"\(first.sysfs?.numaNode ?? cpuIndex)\""
+            if let cpus = first.sysfs?.localCPUs, let mask = mask(cpus) { attrs += " affinity=\"\(mask)\"" }
+            if let v = t.host.cpuVendor { attrs += " vendor=\"\(v == "amd" ? "AuthenticAMD" : v == "intel" ? "GenuineIntel" : v)\"" }
+            if let f = t.host.cpuFamily { attrs += " familyid=\"\(f)\"" }
+            if let v = hb.vendorID, let d = hb.deviceID { attrs += " p2ptop_host_bridge=\"\(hex(v, width: 4)):\(hex(d, width: 4))\"" }
+            out += "  <cpu \(attrs)>\n"
+            // The NCCL nodes above each endpoint: switches (by their upstream port) and
+            // conventional bridges, outermost first.
+            func nodes(_ b: BDF) -> [BDF] {
+                t.upstreamPath(b).compactMap { u -> BDF? in
+                    switch t.kind(u) {
+                    case .switchUpstream: return u
+                    case .bridge: return t.device(u)?.isBridge == true ? u : nil
+                    default: return nil
+                    }
+                }.reversed()
+            }
+            var tree: [BDF?: [BDF]] = [:]   // NCCL parent (nil: the CPU) → children, in order
+            for d in devices {
+                let chain = nodes(d.bdf)
+                var parent: BDF? = nil
+                for n in chain {
+                    if !(tree[parent]?.contains(n) ?? false) { tree[parent, default: []].append(n) }
+                    parent = n
+                }
+                tree[parent, default: []].append(d.bdf)
+            }
+            func element(_ b: BDF, _ indent: String) {
+                guard let d = t.device(b) else { return }
+                var e = "\(indent)<pci busid=\"\(b.description)\" class=\"0x\(hex(d.classCode, width: 4))\(hex(d.progIf, width: 2))\""
+                e += " vendor=\"0x\(hex(d.vendorID, width: 4))\" device=\"0x\(hex(d.deviceID, width: 4))\""
+                if let sv = d.subsystemVendorID, let sd = d.subsystemID { e += " subsystem_vendor=\"0x\(hex(sv, width: 4))\" subsystem_device=\"0x\(hex(sd, width: 4))\"" }
+                if let l = t.link(of: d)?.link.status { e += " link_speed=\"\(l.speed.text.replacingGTs())\" link_width=\"\(l.width)\"" }
+                let children = tree[b] ?? []
+                let isGPU = t.kind(b) == .gpu, nets = (d.sysfs?.osDevices ?? []).filter { $0.kind == .net || $0.kind == .openfabrics }
+                if children.isEmpty && !isGPU && nets.isEmpty { out += e + "/>\n"; return }
+                out += e + ">\n"
+                if isGPU {
+                    let links = t.nvlinks.filter { $0.from == b }
+                    out += "\(indent)  <gpu dev=\"\(gpuIndex)\"" + (links.isEmpty ? "/>\n" : ">\n")
+                    gpuIndex += 1
+                    for l in links {
+                        out += "\(indent)    <nvlink target=\"\(l.target.description)\" count=\"\(l.count)\""
+                            + (l.targetClass.map { " tclass=\"0x\(hex($0, width: 6))\"" } ?? "") + "/>\n"
+                    }
+                    if !links.isEmpty { out += "\(indent)  </gpu>\n" }
+                }
+                if !nets.isEmpty {
+                    out += "\(indent)  <nic>\n" + nets.map { "\(indent)    <net name=\"\(escape($0.name))\"/>\n" }.joined() + "\(indent)  </nic>\n"
+                }
+                for c in children { element(c, indent + "  ") }
+                out += "\(indent)</pci>\n"
+            }
+            for c in tree[nil] ?? [] { element(c, "    ") }
+            out += "  </cpu>\n"
+        }
+        return out + "</system>\n"
+    }
+
+    /// `0-21,44-65` → hwloc/NCCL's mask (32-bit words, most significant first).
+    static func mask(_ list: String) -> String? {
+        var bits: [Int] = []
+        for part in list.split(separator: ",") {
+            let r = part.split(separator: "-").compactMap { Int($0) }
+            guard let lo = r.first, let hi = r.last, lo <= hi, hi < 4096 else { return nil }
+            bits += Array(lo...hi)
+        }
+        guard let top = bits.max() else { return nil }
+        var words = [UInt32](repeating: 0, count: top / 32 + 1)
+        for b in bits { words[b / 32] |= 1 << UInt32(b % 32) }
+        return words.reversed().map { hex($0, width: 8) }.joined(separator: ",")
+    }
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for ch in s {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case "\"": out += "&quot;"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+}
+
+private extension String {
+    /// `16GT/s` → `16 GT/s`, as NCCL writes link speeds.
+    func replacingGTs() -> String {
+        guard hasSuffix("GT/s") else { return self }
+        return String(dropLast(4)) + " GT/s"
+    }
+}
