@@ -12,23 +12,39 @@ public enum Snapshot {
     public static let schema = "p2ptop.snapshot/1"
 
     public static func encode(_ t: Topology) -> JSON {
-        .object([
-            ("schema", .string(schema)),
-            ("source", .object([
-                ("kind", .string(t.source.kind.rawValue)),
-                ("path", t.source.path.map(JSON.string) ?? .null),
-                ("privileged", t.source.privileged.map(JSON.bool) ?? .null),
-            ])),
-            ("host", .object([
-                ("kernel", t.host.kernelRelease.map(JSON.string) ?? .null),
-                ("cpu_vendor", t.host.cpuVendor.map(JSON.string) ?? .null),
-                ("cpu_family", t.host.cpuFamily.map { .int(Int64($0)) } ?? .null),
-                ("hostname", t.host.hostname.map(JSON.string) ?? .null),
-                ("facts", t.host.facts.map(HostJSON.facts) ?? .null),
-                ("rdma", t.host.rdma.map(HostJSON.inventory) ?? .null),
-            ])),
-            ("devices", .array(t.devices.map(encodeDevice))),
+        let source: JSON = .object([
+            ("kind", .string(t.source.kind.rawValue)),
+            ("path", t.source.path.map(JSON.string) ?? .null),
+            ("privileged", t.source.privileged.map(JSON.bool) ?? .null),
         ])
+        let family: JSON = t.host.cpuFamily.map { .int(Int64($0)) } ?? .null
+        let host: JSON = .object([
+            ("kernel", t.host.kernelRelease.map(JSON.string) ?? .null),
+            ("cpu_vendor", t.host.cpuVendor.map(JSON.string) ?? .null),
+            ("cpu_family", family),
+            ("hostname", t.host.hostname.map(JSON.string) ?? .null),
+            ("facts", t.host.facts.map(HostJSON.facts) ?? .null),
+            ("rdma", t.host.rdma.map(HostJSON.inventory) ?? .null),
+        ])
+        var pairs: [(String, JSON)] = [("schema", .string(schema)), ("source", source), ("host", host)]
+        pairs.append(("devices", .array(t.devices.map(encodeDevice))))
+        // What a source states beyond config space: its own tree (NCCL) and NVLinks.
+        pairs.append(("parents", statedParents(t)))
+        pairs.append(("nvlinks", .array(t.nvlinks.map(encodeNVLink))))
+        return .object(pairs)
+    }
+
+    static func statedParents(_ t: Topology) -> JSON {
+        guard t.statedParents else { return .null }
+        var pairs: [(String, JSON)] = []
+        for d in t.devices { if let p = t.parent(d.bdf) { pairs.append((d.bdf.description, .string(p.description))) } }
+        return .object(pairs)
+    }
+
+    static func encodeNVLink(_ l: NVLink) -> JSON {
+        let tclass: JSON = l.targetClass.map { .string("0x" + hex($0, width: 6)) } ?? .null
+        return .object([("from", .string(l.from.description)), ("target", .string(l.target.description)),
+                        ("target_class", tclass), ("count", .int(Int64(l.count)))])
     }
 
     static func encodeDevice(_ d: Device) -> JSON {
@@ -61,6 +77,7 @@ public enum Snapshot {
                 (file, .object(f.aerCounters[file]!.keys.sorted().map { ($0, .uint(f.aerCounters[file]![$0]!)) }))
             })),
             ("os_devices", .array(f.osDevices.map { .object([("kind", .string($0.kind.rawValue)), ("name", .string($0.name))]) })),
+            ("placeholder", opt(f.placeholder, JSON.string)),
             ("resources", opt(f.resources) { rs in
                 .array(rs.map { .array([.string("0x" + String($0.base, radix: 16)), .uint($0.size), .string("0x" + String($0.flags, radix: 16))]) })
             }),
@@ -119,7 +136,27 @@ public enum Snapshot {
         if let f = h?["facts"], !f.isNull { host.facts = try HostJSON.facts(from: f, file: file, field: "host.facts") }
         if let r = h?["rdma"], !r.isNull { host.rdma = try HostJSON.inventory(from: r, file: file, field: "host.rdma") }
         let privileged = json["source"]?["privileged"]?.boolValue
-        return Topology(devices: devices, host: host, source: SourceInfo(kind: .snapshot, path: file, privileged: privileged))
+        var parents: [BDF: BDF]?
+        if case .object(let pairs)? = json["parents"] {
+            var stated: [BDF: BDF] = [:]
+            for (child, parent) in pairs {
+                guard let c = BDF(child), let p = parent.stringValue.flatMap(BDF.init) else {
+                    throw SourceError(file: file, field: "parents.\(child)", "expected a BDF for a BDF")
+                }
+                stated[c] = p
+            }
+            parents = stated
+        }
+        var t = Topology(devices: devices, host: host, source: SourceInfo(kind: .snapshot, path: file, privileged: privileged), parents: parents)
+        for (i, l) in (json["nvlinks"]?.arrayValue ?? []).enumerated() {
+            guard let from = l["from"]?.stringValue.flatMap(BDF.init), let target = l["target"]?.stringValue.flatMap(BDF.init),
+                  let count = l["count"]?.int64Value, count > 0, count < 1 << 16 else {
+                throw SourceError(file: file, field: "nvlinks[\(i)]", "expected {\"from\": BDF, \"target\": BDF, \"count\": N}")
+            }
+            let tclass = l["target_class"]?.stringValue.flatMap { UInt32($0.hasPrefix("0x") ? String($0.dropFirst(2)) : $0, radix: 16) }
+            t.nvlinks.append(NVLink(from: from, target: target, targetClass: tclass, count: Int(count)))
+        }
+        return t
     }
 
     static func decodeSysfs(_ s: JSON, file: String, field: String) throws(SourceError) -> SysfsFacts {
@@ -155,6 +192,7 @@ public enum Snapshot {
             }
             f.p2pmem = P2PMem(size: size, available: available, published: published)
         }
+        f.placeholder = try str("placeholder")
         f.resourceFiles = (s["resource_files"]?.arrayValue ?? []).compactMap { $0.int64Value.map { Int($0) } }
         f.resourceWCFiles = (s["resource_wc_files"]?.arrayValue ?? []).compactMap { $0.int64Value.map { Int($0) } }
         for (i, item) in (s["os_devices"]?.arrayValue ?? []).enumerated() {

@@ -42,6 +42,8 @@ public struct Topology: Sendable {
     public let anomalies: [String]
     /// NVLinks the source states (NCCL, hwloc); none for PCI-only sources.
     public var nvlinks: [NVLink] = []
+    /// The tree was stated by the source (NCCL), not implied by bus numbers: a snapshot keeps it.
+    public let statedParents: Bool
     /// Buses hanging off each node: nil key = the host (root buses), in lspci's order.
     let busesByOwner: [BDF?: [BusKey]]
     let devicesOnBus: [OwnerBus: [BDF]]
@@ -64,6 +66,7 @@ public struct Topology: Sendable {
         self.index = index
 
         let placement = explicit.map { Topology.placeDevices(sorted, parents: $0) } ?? Topology.placeDevices(sorted)
+        self.statedParents = explicit != nil
         var parents = placement.parents
         var anomalies: [String] = []
         Topology.breakCycles(&parents, anomalies: &anomalies)

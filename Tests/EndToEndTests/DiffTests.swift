@@ -77,6 +77,16 @@ import Testing
         #expect(text.status == 0 && text.stdout.contains("equal"))
     }
 
+    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    func statedTreesAndNVLinksSurviveASnapshot() throws {
+        for source in [["--nccl", CLI.fixtures! + "/nccl/aws-p4d-24xl-topo.xml"], ["--hwloc", CLI.fixtures! + "/hwloc/hwloc-power8gpudistances.xml"]] {
+            let snap = CLI.temp("")
+            #expect(try CLI.run(["snapshot", "-o", snap] + source).status == 0)
+            let (status, d) = try diff(source[1], snap)
+            #expect(status == 0 && d["equal"] as? Bool == true, "\(source): \(d["changes"] ?? "")")
+        }
+    }
+
     @Test func eachKindOfChangeIsReportedVerdictsFirst() throws {
         let base = try Self.snapshot(["--fabric", "icelake-gpu-switch"])
         let golden = try Self.write(base)
