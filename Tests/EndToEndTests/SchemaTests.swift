@@ -92,7 +92,7 @@ import Testing
             let eps = SourceCorpus.endpoints(source, 2)
             for command in [["list"], ["tree"], ["doctor"], ["matrix"]] { try run(command + ["--json"] + source) }
             try run(["snapshot"] + source)
-            if let first = eps.first { try run(["show", first, "--json"] + source) }
+            if let first = eps.first { try run(["show", first, "--json"] + source); try run(["bars", first, "--json"] + source) }
             if eps.count == 2 {
                 try run(["path", eps[0], eps[1], "--json"] + source)
                 try run(["provider", eps[0], eps[1], "--json"] + source)
@@ -138,7 +138,7 @@ import Testing
         let documents = Int(summary.split(separator: " ").first ?? "") ?? 0
         #expect(documents >= 200, "\(summary)")
         for schema in ["topology", "device", "doctor", "matrix", "path", "provider", "snapshot/", "transfer", "fabrics", "scenarios",
-                       "scenario-event", "rdma", "lab-fabrics", "sample/2", "snapshot-written", "bench", "lab-observed", "bar"] {
+                       "scenario-event", "rdma", "lab-fabrics", "sample/2", "snapshot-written", "bench", "lab-observed", "bar", "bars"] {
             #expect(summary.contains("p2ptop.\(schema)"), "no \(schema) document was validated: \(summary)")
         }
     }

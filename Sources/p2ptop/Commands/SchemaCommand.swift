@@ -26,7 +26,7 @@ struct SchemaCommand: ParsableCommand {
         ("scenario-event", PackageResources.scenario_event_json), ("rdma", PackageResources.rdma_json),
         ("sample", PackageResources.sample_json), ("snapshot", PackageResources.snapshot_json),
         ("snapshot-written", PackageResources.snapshot_written_json), ("bench", PackageResources.bench_json),
-        ("bar", PackageResources.bar_json), ("diff", PackageResources.diff_json), ("fabrics", PackageResources.fabrics_json), ("lab", PackageResources.lab_json),
+        ("bar", PackageResources.bar_json), ("bars", PackageResources.bars_json), ("diff", PackageResources.diff_json), ("fabrics", PackageResources.fabrics_json), ("lab", PackageResources.lab_json),
         ("lab-fabrics", PackageResources.lab_fabrics_json), ("lab-observed", PackageResources.lab_observed_json),
     ]
 
