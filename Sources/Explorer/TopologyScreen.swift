@@ -43,6 +43,39 @@ extension ExplorerApp {
         visit(nil, "")
     }
 
+    /// Bytes per second read and written, per PCI function, from the block devices and RDMA
+    /// ports sitting on it (their OS devices); a function with no rate yet is absent, never 0.
+    func deviceRates() -> [BDF: (read: Double, write: Double)] {
+        tickTelemetry()
+        var out: [BDF: (read: Double, write: Double)] = [:]
+        for d in topology.devices {
+            var read = 0.0, write = 0.0, known = false
+            for os in d.sysfs?.osDevices ?? [] {
+                switch os.kind {
+                case .block:
+                    if let r = telemetry.series["block.read_bytes{\(os.name)}"]?.rate { read += r; known = true }
+                    if let w = telemetry.series["block.write_bytes{\(os.name)}"]?.rate { write += w; known = true }
+                case .openfabrics:
+                    for (key, s) in telemetry.series where key.hasPrefix("rdma.") && key.contains("{\(os.name)/") {
+                        guard let r = s.rate else { continue }
+                        known = true
+                        if key.hasPrefix("rdma.rcv_bytes") { write += r } else { read += r }
+                    }
+                default: break
+                }
+            }
+            if known { out[d.bdf] = (read, write) }
+        }
+        return out
+    }
+
+    func rateText(_ bytesPerSecond: Double) -> String {
+        let units = ["B/s", "K/s", "M/s", "G/s"]
+        var v = bytesPerSecond, i = 0
+        while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
+        return (v >= 10 || i == 0 ? String(Int(v.rounded())) : format1(v)) + units[i]
+    }
+
     func renderTopology(_ body: Rect, _ c: inout Canvas) {
         let filter = kindFilter.map { " · filter: \($0.tag) (f)" } ?? ""
         let path = highlightedPath.isEmpty ? "" : " · ◆ path marked (Esc clears)"
@@ -55,6 +88,9 @@ extension ExplorerApp {
             guard !snap.finished, let r = snap.rates.last else { continue }
             for b in j.path { live[b, default: 0] += r }
         }
+        // Any process's traffic (a training job, dd, a storage daemon): block and RDMA counters
+        // attached to their PCI functions through the OS devices the topology knows — live only.
+        let measured = topology.source.kind == .live ? deviceRates() : [:]
         let items: [Line] = rows.map { row in
             guard let d = topology.device(row.bdf) else { return [] }
             let onPath = highlightedPath.contains(row.bdf)
@@ -71,6 +107,11 @@ extension ExplorerApp {
             if let n = d.sysfs?.numaNode { line.append(Span("  node\(n)", theme.dim)) }
             if let p = d.sysfs?.p2pmem { line.append(Span("  p2pmem \(sizeText(UInt64(p.size)))", theme.good)) }
             if let r = live[row.bdf] { line.append(Span("  ⇄ \(format2(r)) GB/s", theme.warn.bold())) }
+            if let m = measured[row.bdf], m.read + m.write > 0 {
+                var text = "  ⇅ r \(rateText(m.read)) w \(rateText(m.write))"
+                if let cap = d.link?.status?.bytesPerSecond { text += " of \(rateText(cap))" }
+                line.append(Span(text, theme.warn.bold()))
+            }
             if onPath { line.insert(Span("◆", theme.accent), at: 0) }
             return line
         }

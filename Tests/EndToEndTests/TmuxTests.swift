@@ -170,3 +170,69 @@ extension TmuxSession {
         return false
     }
 }
+
+/// Another process's O_DIRECT read shows its rate on that device's row of the tree: the block
+/// counters are attached to their PCI function through its OS devices.
+@Suite(.serialized) struct LiveRateTests {
+    static let build = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build").path
+
+    /// The disk under `.build` (a file there read with O_DIRECT reaches it) and the PCI function
+    /// it sits on, as p2ptop lists them.
+    static var disk: (bdf: String, block: String)? {
+        var st = stat()
+        guard stat(build, &st) == 0 else { return nil }
+        let node = "/sys/dev/block/\(major(st.st_dev)):\(minor(st.st_dev))"
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: node) else { return nil }
+        var parts = target.split(separator: "/").map(String.init)
+        // A partition's parent folder is its disk.
+        if FileManager.default.fileExists(atPath: node + "/partition") { parts.removeLast() }
+        guard let block = parts.last,
+              let r = try? CLI.run(["list", "--json"]),
+              let doc = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+              let devices = doc["devices"] as? [[String: Any]] else { return nil }
+        for d in devices {
+            for os in ((d["sysfs"] as? [String: Any])?["os_devices"] as? [[String: Any]]) ?? [] where os["name"] as? String == block {
+                return (d["bdf"] as! String, block)
+            }
+        }
+        return nil
+    }
+
+    static func major(_ d: dev_t) -> UInt32 { UInt32((d >> 8) & 0xfff) | UInt32((d >> 32) & ~0xfff) }
+    static func minor(_ d: dev_t) -> UInt32 { UInt32(d & 0xff) | UInt32((d >> 12) & ~0xff) }
+
+    @Test(.enabled(if: TmuxSession.available && LiveRateTests.disk != nil, "tmux, or a PCI disk under .build, missing"))
+    func anotherProcessesReadShowsOnItsRow() throws {
+        let (bdf, _) = LiveRateTests.disk!
+        // 256 MiB of real data (not a sparse file: its holes would need no I/O), read back with
+        // O_DIRECT by dd, again and again, while the explorer watches.
+        let file = Self.build + "/live-rate-\(UUID().uuidString.prefix(8)).bin"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let fill = try CLI.run(["-c", "head -c 268435456 /dev/urandom > '\(file)' && sync"], shell: true)
+        #expect(fill.status == 0)
+        let s = try TmuxSession([], width: 160, height: 40)
+        defer { s.kill() }
+        #expect(try s.waitFor("Topology"), "\((try? s.screen()) ?? "")")
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/bin/sh")
+        reader.arguments = ["-c", "for i in $(seq 40); do dd if='\(file)' of=/dev/null bs=1M iflag=direct 2>/dev/null || exit 1; done"]
+        try reader.run()
+        defer { if reader.isRunning { reader.terminate() } }
+        // Within two refreshes (1 s each) after two telemetry samples: the row shows a read rate
+        // of at least 20 MB/s — dd's, not the background's.
+        let short = String(bdf.dropFirst(5))
+        var best = 0.0, row = ""
+        let deadline = Date().addingTimeInterval(8)
+        while Date() < deadline && best < 20e6 {
+            Thread.sleep(forTimeInterval: 0.5)
+            guard let line = try s.screen().split(separator: "\n").first(where: { $0.contains(short) && $0.contains("⇅ r") }) else { continue }
+            row = String(line)
+            // "⇅ r 412M/s w 0B/s": the number and its unit.
+            let after = row.components(separatedBy: "⇅ r ").last ?? ""
+            let token = after.split(separator: " ").first.map(String.init) ?? ""
+            let units: [String: Double] = ["B/s": 1, "K/s": 1e3, "M/s": 1e6, "G/s": 1e9]
+            for (u, m) in units where token.hasSuffix(u) { best = max(best, (Double(token.dropLast(u.count)) ?? 0) * m) }
+        }
+        #expect(best >= 20e6, "row \(short): '\(row)'; screen: \((try? s.screen()) ?? "")")
+    }
+}
