@@ -166,3 +166,15 @@ import Testing
         #expect((other[0]["bytes_per_s"] as? Double ?? 0) > 0 && other[0]["bytes_per_s"] as? Double == other[1]["bytes_per_s"] as? Double)
     }
 }
+
+/// `demo --list` names every bundled story, one line each, within 80 columns, without a terminal.
+@Suite struct DemoListTests {
+    @Test func everyStoryOnOneLine() throws {
+        let r = try CLI.run(["demo", "--list"], env: ["COLUMNS": "80"])
+        let lines = r.stdout.split(separator: "\n")
+        let scenarios = try CLI.run(["scenario", "list", "--json"])
+        let names = ((try JSONSerialization.jsonObject(with: Data(scenarios.stdout.utf8)) as? [String: Any])?["scenarios"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(r.status == 0 && names.count >= 3 && lines.count == names.count)
+        for (line, name) in zip(lines, names) { #expect(line.hasPrefix(name + " ") && line.count <= 80 && line.count > name.count + 10) }
+    }
+}

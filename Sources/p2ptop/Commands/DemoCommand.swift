@@ -14,7 +14,7 @@ import TerminalUI
 /// `p2ptop demo [SCRIPT]`: presenter mode — a scenario step by step in the TUI.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo", abstract: "Presenter mode: play a scenario step by step (space = next), high-contrast by default.", discussion: "Examples:\n  p2ptop demo\n  p2ptop demo my-talk.p2p --theme mono")
+        commandName: "demo", abstract: "Presenter mode: play a scenario step by step (space = next), high-contrast by default.", discussion: "Examples:\n  p2ptop demo --list\n  p2ptop demo\n  p2ptop demo my-talk.p2p --theme mono")
 
     @Argument(help: "A bundled scenario name or a script file.")
     var script: String = "seed-story"
@@ -25,7 +25,20 @@ struct DemoCommand: ParsableCommand {
     /// The machine: any source; none given, the script's @fabric, else the default fabric.
     @OptionGroup var source: SourceOptions
 
+    @Flag(help: "Name the bundled stories, one line each, and exit.")
+    var list = false
+
     func run() throws {
+        if list {
+            for item in BundledScenarios.all {
+                guard let s = try? Scenario.parse(item.text, name: item.name, file: item.name) else { continue }
+                // One line: the name and the story's first sentence, cut to the width.
+                let first = s.description.split(separator: ":").first.map(String.init) ?? s.description
+                let line = item.name.padding(14) + first
+                emit(line.count > TextFit.width ? String(line.prefix(TextFit.width - 1)) + "…" : line)
+            }
+            return
+        }
         var loaded: Theme
         loaded = try loadTheme(theme)
         if let nc = getenv("NO_COLOR"), nc.pointee != 0 { loaded = loaded.monochrome }
