@@ -85,9 +85,22 @@ import Testing
         // The check can fail: the pre-catalog output (gauges named *_kb, counters without _total).
         let old = try Self.promtoolCheck("# TYPE p2ptop_vmpin_vmpin_kb gauge\np2ptop_vmpin_vmpin_kb{id=\"x\"} 1\n# TYPE p2ptop_block_read_bytes counter\np2ptop_block_read_bytes{id=\"vda\"} 1\n")
         #expect(old.status != 0 && old.stdout.contains("no help text"))
-        let (_, prom) = try Self.watch(try Self.makeRoot())
+        let (om, prom) = try Self.watch(try Self.makeRoot())
         let r = try Self.promtoolCheck(prom)
         #expect(r.status == 0 && r.stdout.isEmpty, "\(r.stdout)")
+        // Why --textfile exists beside --openmetrics: promtool reads the Prometheus text
+        // format, in which an OpenMetrics counter family (named without _total) has no HELP.
+        let onOpenMetrics = try Self.promtoolCheck(om)
+        #expect(onOpenMetrics.stdout.contains("_total no help text"), "\(onOpenMetrics.stdout)")
+    }
+
+    @Test(.enabled(if: ExpositionTests.python != nil, "python3 with prometheus_client not installed"))
+    func theOpenMetricsParserRefusesThePrometheusForm() throws {
+        // …and the OpenMetrics parser refuses the Prometheus text form (no # EOF; a counter
+        // family named with _total): one text cannot serve both, hence two files.
+        let (_, prom) = try Self.watch(try Self.makeRoot())
+        #expect(try Self.openMetricsParse(prom).status != 0)
+        #expect(try Self.openMetricsParse(prom + "# EOF\n").status != 0)
     }
 
     @Test(.enabled(if: ExpositionTests.python != nil, "python3 with prometheus_client not installed"))
