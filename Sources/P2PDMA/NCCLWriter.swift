@@ -5,13 +5,16 @@ import PCITopology
 /// One `<cpu>` per root complex (host bridge), with its NUMA node and CPUs; under it every
 /// endpoint, nested in the PCIe switches (and conventional bridges) between it and its root
 /// port — root ports and a switch's downstream ports are not NCCL nodes. GPUs carry `<gpu>` with
-/// their `<nvlink>`s, NICs `<nic><net>` with their OS names. Two p2ptop attributes NCCL ignores
-/// keep what its format cannot: `p2ptop_host_bridge` (the host bridge's IDs, so the kernel's
-/// allowlist still decides on reading back) on `<cpu>`. ACS per port has no place in the format.
+/// their `<nvlink>`s, NICs `<nic><net>` with their OS names. Attributes NCCL ignores keep what its
+/// format cannot, for reading back: `p2ptop_host_bridge` (the host bridge's IDs, so the kernel's
+/// allowlist still decides) on `<cpu>`; `p2ptop_port="upstream"` on a switch; and on an endpoint
+/// whose downstream port redirects peer traffic, `p2ptop_acs_port`/`p2ptop_acs_ctl` (that port
+/// and its ACS Control) — NCCL itself still sees one switch, as it should.
 public enum NCCLWriter {
     public static func render(_ a: P2PAnalyzer) -> String {
         let t = a.topology
-        var out = "<system version=\"1\">\n"
+        // The kernel whose rules decided (NCCL ignores the attribute; p2ptop reads it back).
+        var out = "<system version=\"1\"" + (t.host.kernelRelease.map { " p2ptop_kernel=\"\(escape($0))\"" } ?? "") + ">\n"
         // Root complexes in address order, each with its endpoints.
         var order: [HostBridge] = []
         var members: [HostBridge: [Device]] = [:]
@@ -24,19 +27,25 @@ public enum NCCLWriter {
         for (cpuIndex, hb) in order.enumerated() {
             let devices = members[hb]!
             let first = devices.first!
-            var attrs = "numaid=\"\(first.sysfs?.numaNode ?? cpuIndex)\""
+            // A root complex whose NUMA node the source does not know has no numaid: reading
+            // back, its devices' node stays unknown rather than becoming a node of its own.
+            var attrs = first.sysfs?.numaNode.map { "numaid=\"\($0)\"" } ?? "p2ptop_numa=\"unknown\""
             if let cpus = first.sysfs?.localCPUs, let mask = mask(cpus) { attrs += " affinity=\"\(mask)\"" }
             if let v = t.host.cpuVendor { attrs += " vendor=\"\(v == "amd" ? "AuthenticAMD" : v == "intel" ? "GenuineIntel" : v)\"" }
             if let f = t.host.cpuFamily { attrs += " familyid=\"\(f)\"" }
             if let v = hb.vendorID, let d = hb.deviceID { attrs += " p2ptop_host_bridge=\"\(hex(v, width: 4)):\(hex(d, width: 4))\"" }
             out += "  <cpu \(attrs)>\n"
-            // The NCCL nodes above each endpoint: switches (by their upstream port) and
-            // conventional bridges, outermost first.
+            // The NCCL nodes above each endpoint: switches (by their upstream port), conventional
+            // bridges, and a root port that more than one endpoint shares (a multi-function
+            // device: its functions meet below it), outermost first.
+            var below: [BDF: Int] = [:]
+            for d in devices { for u in t.upstreamPath(d.bdf) { below[u, default: 0] += 1 } }
             func nodes(_ b: BDF) -> [BDF] {
                 t.upstreamPath(b).compactMap { u -> BDF? in
                     switch t.kind(u) {
                     case .switchUpstream: return u
                     case .bridge: return t.device(u)?.isBridge == true ? u : nil
+                    case .rootPort: return (below[u] ?? 0) > 1 ? u : nil
                     default: return nil
                     }
                 }.reversed()
@@ -57,6 +66,15 @@ public enum NCCLWriter {
                 e += " vendor=\"0x\(hex(d.vendorID, width: 4))\" device=\"0x\(hex(d.deviceID, width: 4))\""
                 if let sv = d.subsystemVendorID, let sd = d.subsystemID { e += " subsystem_vendor=\"0x\(hex(sv, width: 4))\" subsystem_device=\"0x\(hex(sd, width: 4))\"" }
                 if let l = t.link(of: d)?.link.status { e += " link_speed=\"\(l.speed.text.replacingGTs())\" link_width=\"\(l.width)\"" }
+                if t.kind(b) == .switchUpstream { e += " p2ptop_port=\"upstream\"" }
+                if t.kind(b) == .rootPort {
+                    e += " p2ptop_port=\"root\""
+                    if let acs = d.acs { e += " p2ptop_acs_ctl=\"0x\(hex(acs.control.rawValue, width: 4))\"" }
+                }
+                if !d.isBridge, let port = t.parent(b), t.kind(port) == .switchDownstream, let acs = t.device(port)?.acs,
+                   !acs.control.intersection(.p2pRedirect).isEmpty {
+                    e += " p2ptop_acs_port=\"\(port.description)\" p2ptop_acs_ctl=\"0x\(hex(acs.control.rawValue, width: 4))\""
+                }
                 let children = tree[b] ?? []
                 let isGPU = t.kind(b) == .gpu, nets = (d.sysfs?.osDevices ?? []).filter { $0.kind == .net || $0.kind == .openfabrics }
                 if children.isEmpty && !isGPU && nets.isEmpty { out += e + "/>\n"; return }

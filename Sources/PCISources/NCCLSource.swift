@@ -45,10 +45,12 @@ public enum NCCLSource {
         }
         var state = State()
         var host = HostInfo()
+        host.kernelRelease = root.attributes["p2ptop_kernel"]   // p2ptop's own export keeps it
         let cpus = root.children.filter { $0.name == "cpu" }
         guard !cpus.isEmpty else { throw SourceError(file: path, line: root.line, "<system> holds no <cpu>: nothing to place") }
         for (index, cpu) in cpus.enumerated() {
-            let numa = cpu.attributes["numaid"].flatMap { Int($0) } ?? index
+            // No numaid: the CPU's index — unless p2ptop's own export says the node is unknown.
+            let numa: Int? = cpu.attributes["p2ptop_numa"] == "unknown" ? nil : (cpu.attributes["numaid"].flatMap { Int($0) } ?? index)
             if host.cpuVendor == nil, let v = cpu.attributes["vendor"] { host.cpuVendor = HostProbe.normalizeVendor(v) }
             if host.cpuFamily == nil { host.cpuFamily = cpu.attributes["familyid"].flatMap { Int($0) } }
             let cpus = cpu.attributes["affinity"].flatMap { HwlocSource.cpuList($0) }
@@ -63,7 +65,7 @@ public enum NCCLSource {
                 bridge.w16(0, v); bridge.w16(2, d)
             }
             add(&state, bridge, bdf: hb, numa: numa, cpus: cpus, parent: nil, line: cpu.line,
-                placeholder: "CPU \(index) root complex (NCCL's <cpu numaid=\"\(numa)\">)")
+                placeholder: "CPU \(index) root complex (NCCL's <cpu>" + (numa.map { ", NUMA node \($0)" } ?? "") + ")")
             var port = 0
             for child in cpu.children where child.name == "pci" || child.name == "nic" {
                 port += 1
@@ -88,7 +90,7 @@ public enum NCCLSource {
         return c
     }
 
-    static func add(_ s: inout State, _ c: ConfigSpaceBuilder, bdf b: BDF, numa: Int, cpus: String?, parent: BDF?, line: Int,
+    static func add(_ s: inout State, _ c: ConfigSpaceBuilder, bdf b: BDF, numa: Int?, cpus: String?, parent: BDF?, line: Int,
                     link: (speed: String, width: Int)? = nil, osDevices: [OSDevice] = [], placeholder: String? = nil) {
         var f = SysfsFacts()
         f.placeholder = placeholder
@@ -112,7 +114,7 @@ public enum NCCLSource {
     }
 
     /// One `<pci>` (a function or a switch) or a CPU-level `<nic>`, and everything below it.
-    static func element(_ e: XMLElement, parent: BDF, numa: Int, cpus: String?, cpuIndex: Int, path: String, into s: inout State) throws(SourceError) {
+    static func element(_ e: XMLElement, parent: BDF, numa: Int?, cpus: String?, cpuIndex: Int, path: String, into s: inout State) throws(SourceError) {
         if e.name == "nic" {
             // A NIC NCCL knows only by its network name: a function with no PCI identity.
             s.syntheticNICs += 1
@@ -137,9 +139,15 @@ public enum NCCLSource {
         let classCode = UInt16((cls ?? 0xff_0000) >> 8)
         let isBridge = classCode >> 8 == 0x06 && classCode & 0xff == 0x04
         let vendor = UInt16(try hex("vendor", 4) ?? 0xffff), device = UInt16(try hex("device", 4) ?? 0xffff)
-        var c = ConfigSpaceBuilder(size: 64, vendor: vendor, device: device, classCode: classCode, header: isBridge ? 1 : 0)
+        // p2ptop's own export marks a switch's upstream port and a shared root port (with its
+        // ACS Control): a PCIe port of that type, not a bare bridge.
+        let portType: UInt8? = isBridge ? ["upstream": 5, "root": 4][e.attributes["p2ptop_port"] ?? ""] : nil
+        let upstream = portType != nil
+        var c = ConfigSpaceBuilder(size: upstream ? 4096 : 64, vendor: vendor, device: device, classCode: classCode, header: isBridge ? 1 : 0)
+        if let portType { c.express(type: portType, capSpeed: 0, capWidth: 0, staSpeed: 0, staWidth: 0) }
+        if portType != nil, let ctl = try hex("p2ptop_acs_ctl", 4) { c.acs(capability: ACSBits(rawValue: 0x7f), control: ACSBits(rawValue: UInt16(ctl))) }
         c.bytes[9] = UInt8((cls ?? 0) & 0xff)
-        c.bytes[6] |= 0x10   // capabilities (ACS, the link's registers) are not in NCCL's file
+        if !upstream { c.bytes[6] |= 0x10 }   // capabilities (ACS, the link's registers) are not in NCCL's file
         if let sv = try hex("subsystem_vendor", 4), let sd = try hex("subsystem_device", 4), !isBridge {
             c.w16(0x2c, UInt16(sv)); c.w16(0x2e, UInt16(sd))
         }
@@ -151,6 +159,17 @@ public enum NCCLSource {
             for net in nic.children where net.name == "net" {
                 if let name = net.attributes["name"] { osDevices.append(OSDevice(kind: name.hasPrefix("mlx") || name.hasPrefix("ib") ? .openfabrics : .net, name: name)) }
             }
+        }
+        // The downstream port p2ptop's export names for an endpoint whose ACS redirects peer traffic.
+        var parent = parent
+        if let p = e.attributes["p2ptop_acs_port"].flatMap({ BDF($0) }), let ctl = try hex("p2ptop_acs_ctl", 4), s.lines[p] == nil {
+            var port = ConfigSpaceBuilder(size: 4096, vendor: 0xffff, device: 0xffff, classCode: 0x0604, header: 1)
+            port.buses(primary: p.bus, secondary: bdf.bus, subordinate: bdf.bus)
+            port.express(type: 6, capSpeed: 0, capWidth: 0, staSpeed: 0, staWidth: 0)
+            port.acs(capability: ACSBits(rawValue: 0x7f), control: ACSBits(rawValue: UInt16(ctl)))
+            add(&s, port, bdf: p, numa: numa, cpus: cpus, parent: parent, line: e.line,
+                placeholder: "downstream port with ACS redirect (p2ptop_acs_port)")
+            parent = p
         }
         if let first = s.lines[bdf] {
             s.warnings.append("\(path):\(e.line): busid \(bdf) appears twice (first on line \(first)): kept the first; one function per address")

@@ -1,35 +1,60 @@
 import ArgumentParser
 import LinuxFiles
 import P2PDMA
+import PCISources
 
-/// `p2ptop export --nccl`: the machine shown (any source) as an NCCL topology file.
+/// `p2ptop export --nccl`: the machine shown (any source but an NCCL file) as an NCCL topology
+/// file. Here `--nccl` names the format, so the sources are the other five flags.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Write the machine (any source) in another tool's format: an NCCL topology file for NCCL_TOPO_FILE.",
         discussion: """
             One <cpu> per root complex, endpoints nested in their switches, GPUs with their NVLinks, \
-            NICs with their network names. ACS per port has no place in NCCL's format: reading the \
-            file back gives the same path classes and NVLinks, and the same verdicts where ACS \
-            redirect does not decide.
+            NICs with their network names; attributes NCCL ignores keep the host bridge's IDs and \
+            ACS redirect, so reading the file back gives the same matrix.
             Examples:
-              p2ptop export nccl -o topo.xml
+              p2ptop export --nccl -o topo.xml
               NCCL_TOPO_FILE=topo.xml ./all_reduce_perf -b 8 -e 1G
               p2ptop matrix --nccl topo.xml
             """)
 
-    @OptionGroup var source: SourceOptions
-    @OptionGroup var p2p: P2POptions
+    @Flag(name: .customLong("nccl"), help: "An NCCL topology file (<system>).")
+    var ncclFormat = false
 
-    /// The format; `nccl` is the one there is. (`--nccl FILE` is the source flag every command
-    /// takes, so the format is a word, not a flag.)
-    @Argument(help: ArgumentHelp("The format: nccl (an NCCL topology file, <system>).", valueName: "format"))
-    var format: String
+    @Argument(help: ArgumentHelp("The format as a word (nccl), the same as --nccl.", valueName: "format"))
+    var format: String?
+
+    @Option(name: .customLong("dump"), help: ArgumentHelp("Read an `lspci -x`/`-xxx`/`-xxxx` dump.", valueName: "file"))
+    var dump: String?
+    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Read a captured filesystem root containing sys/.", valueName: "dir"))
+    var sysfsRoot: String?
+    @Option(name: .customLong("snapshot"), help: ArgumentHelp("Read a p2ptop snapshot.", valueName: "file"))
+    var snapshot: String?
+    @Option(name: .customLong("fabric"), help: ArgumentHelp("Use a bundled demo machine.", valueName: "name"))
+    var fabric: String?
+    @Option(name: .customLong("hwloc"), help: ArgumentHelp("Read an hwloc XML topology.", valueName: "file"))
+    var hwloc: String?
+
+    @OptionGroup var p2p: P2POptions
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (atomically) instead of stdout.", valueName: "file"))
     var output: String?
 
     func validate() throws {
-        guard format == "nccl" else { throw ValidationError("format '\(format)': expected nccl") }
+        if let format, format != "nccl" { throw ValidationError("format '\(format)': expected nccl") }
+        guard ncclFormat || format == "nccl" else { throw ValidationError("choose a format: --nccl") }
+        if [dump, sysfsRoot, snapshot, fabric, hwloc].compactMap({ $0 }).count > 1 {
+            throw ValidationError("choose one source: --dump, --sysfs-root, --snapshot, --fabric or --hwloc")
+        }
+    }
+
+    var source: TopologySource {
+        if let dump { return .dump(dump) }
+        if let sysfsRoot { return .sysfsRoot(sysfsRoot) }
+        if let snapshot { return .snapshot(snapshot) }
+        if let fabric { return .fabric(fabric) }
+        if let hwloc { return .hwloc(hwloc) }
+        return .live
     }
 
     func run() throws {
