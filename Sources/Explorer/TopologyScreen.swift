@@ -132,9 +132,12 @@ extension ExplorerApp {
         let up = topology.upstreamPath(d.bdf)
         row("upstream", up.isEmpty ? "root bus" : up.map { topology.alias($0) ?? $0.short }.joined(separator: " → "))
         if let f = d.sysfs {
-            row("driver", f.driver ?? "none")
+            // A file that records no drivers (hwloc, NCCL) says so: unknown, never "none".
+            let file = topology.source.kind == .hwloc || topology.source.kind == .nccl
+            let unknown = "unknown (\(topology.source.configUnreadableShort))"
+            row("driver", f.driver ?? (file ? unknown : "none"))
             if !f.osDevices.isEmpty { row("os devices", f.osDevices.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")) }
-            row("numa / iommu", "\(f.numaNode.map(String.init) ?? "?") / \(f.iommuGroup.map { "group \($0)" } ?? "none")\(f.iommuType.map { " (\($0))" } ?? "")")
+            row("numa / iommu", "\(f.numaNode.map(String.init) ?? "?") / \(f.iommuGroup.map { "group \($0)" } ?? (file ? "unknown" : "none"))\(f.iommuType.map { " (\($0))" } ?? "")")
             if let p = f.p2pmem {
                 row("p2pmem", "\(sizeText(p.size)) total, \(sizeText(p.available)) available, " + (p.published ? "published" : "not published"), theme.good)
             }
@@ -157,6 +160,9 @@ extension ExplorerApp {
         }
         lines.append([])
         lines.append([Span("BARs", theme.title)])
+        if d.bars.isEmpty && (topology.source.kind == .hwloc || topology.source.kind == .nccl) {
+            lines.append([Span("  unknown (\(topology.source.configUnreadableShort): no BARs kept)", theme.dim)])
+        }
         for b in d.bars where b.upperHalfOf == nil || b.address != nil {
             let addr = b.address.map { "0x" + String($0, radix: 16) } ?? "unassigned"
             let kind = b.space == .io ? "I/O" : (b.is64Bit ? "64-bit" : "32-bit") + (b.prefetchable ? " pref" : "")

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Explorer
+@testable import Explorer
 import P2PDMA
 import PCISources
 import PCITopology
@@ -375,5 +375,28 @@ extension ExplorerTests {
         let c = frame(a, 140, 40)
         #expect(c.text.contains("what to change") && c.text.contains("p2ptop doctor"), "\(c.text)")
         #expect(c.text.contains("pci=disable_acs_redir") || c.text.contains("allowlist"), "a concrete remedy")
+    }
+}
+
+/// An NCCL file's device on the device screen: what the file does not hold is "not in NCCL's
+/// file", never "none".
+@Suite struct ExplorerNCCLTests {
+    @Test func unknownIsNotNone() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("p2ptop-nccl-\(UUID().uuidString).xml").path
+        try Data("""
+            <system version="1"><cpu numaid="0">
+              <pci busid="0000:01:00.0" class="0x030200" vendor="0x10de" device="0x20b0" link_speed="16 GT/s" link_width="16"/>
+            </cpu></system>
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        let t = try NCCLSource.load(path: file)
+        let a = P2PAnalyzer(topology: t, kernel: .latest, cpu: CPUInfo(vendor: nil, family: nil))
+        let app = ExplorerApp(topology: t, analyzer: a, names: NameDatabase(useHWDB: false), theme: try Theme.load("default", readFile: { _ in nil }), sourceFlags: " --nccl x")
+        app.treeState.selected = app.rows.firstIndex { $0.bdf == BDF("0000:01:00.0")! } ?? 0
+        app.handle(.key(.character("2")))
+        var c = Canvas(width: 120, height: 40)
+        app.render(into: &c)
+        let text = c.lines.joined(separator: "\n")
+        #expect(text.contains("unknown (not in NCCL's file)") && text.contains("no BARs kept"), "\(text)")
+        #expect(!text.contains("driver        none"))
     }
 }
