@@ -38,9 +38,12 @@ public enum SysfsSource {
             return Device(bdf: r.bdf, config: ConfigSpace(r.config), sysfs: facts)
         }
         let privileged = root == "/" ? geteuid() == 0 : nil
-        return Topology(devices: devices, host: HostProbe.probe(root: root),
-                        source: SourceInfo(kind: root == "/" ? .live : .sysfsRoot, path: root == "/" ? nil : root,
-                                           privileged: privileged))
+        var t = Topology(devices: devices, host: HostProbe.probe(root: root),
+                         source: SourceInfo(kind: root == "/" ? .live : .sysfsRoot, path: root == "/" ? nil : root,
+                                            privileged: privileged))
+        // NVLinks are not in sysfs: on the live machine NVIDIA's driver tells them, where it is.
+        if root == "/" && devices.contains(where: { $0.vendorID == 0x10de && $0.baseClass == 0x03 }) { t.nvlinks = NVLinkProbe.live() }
+        return t
     }
 }
 

@@ -136,3 +136,28 @@ import P2PDMA
         }
     }
 }
+
+/// The live machine's NVLinks from nvidia-smi's matrix and bus IDs (the driver is not on this
+/// machine: the parser is checked on text in nvidia-smi's format).
+@Suite struct NVLinkProbeTests {
+    @Test func nvidiaSMIsMatrixGivesOneLinkPerGPUPair() {
+        let topo = """
+        \tGPU0\tGPU1\tGPU2\tGPU3\tNIC0\tCPU Affinity\tNUMA Affinity\tGPU NUMA ID
+        GPU0\t X \tNV12\tNV2\tSYS\tPXB\t0-15\t0\t\tN/A
+        GPU1\tNV12\t X \tSYS\tNV4\tPXB\t0-15\t0\t\tN/A
+        GPU2\tNV2\tSYS\t X \tPHB\tSYS\t16-31\t1\t\tN/A
+        GPU3\tSYS\tNV4\tPHB\t X \tSYS\t16-31\t1\t\tN/A
+        NIC0\tPXB\tPXB\tSYS\tSYS\t X
+
+        Legend:
+          NV# = Connection traversing a bonded set of # NVLinks
+        """
+        let ids = "0, 00000000:07:00.0\n1, 00000000:0F:00.0\n2, 00000001:47:00.0\n3, 00000001:4E:00.0\n"
+        let links = NVLinkProbe.parse(topo: topo, busIDs: ids)
+        let pairs = Set(links.map { "\($0.from) \($0.target) \($0.count)" })
+        #expect(pairs == ["0000:07:00.0 0000:0f:00.0 12", "0000:07:00.0 0001:47:00.0 2", "0000:0f:00.0 0001:4e:00.0 4"], "\(pairs)")
+        // No GPU columns (one GPU, or a failed run): nothing, never a guess.
+        #expect(NVLinkProbe.parse(topo: "\tGPU0\tCPU Affinity\nGPU0\t X \t0-7\n", busIDs: "0, 00000000:07:00.0\n").isEmpty)
+        #expect(NVLinkProbe.parse(topo: topo, busIDs: "").isEmpty)
+    }
+}

@@ -106,6 +106,9 @@ struct MatrixGrid {
         }
         out += "Devices:\n" + rows.joined(separator: "\n")
         if !affinityKnown { out += "\nCPU and NUMA affinity: \(t.source.kind == .live ? "not reported by this kernel" : "not in this source")" }
+        if t.source.kind == .live && devices.contains(where: { $0.vendorID == 0x10de && $0.baseClass == 0x03 }) && !NVLinkProbe.available {
+            out += "\nNVLink: not read (no NVIDIA driver: nvidia-smi and /dev/nvidiactl are needed)"
+        }
         return out
     }
 }
