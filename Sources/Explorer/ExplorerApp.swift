@@ -71,6 +71,9 @@ public final class ExplorerApp {
     public var hostFacts: HostFacts?
     let telemetry = Telemetry.standard(root: "/")
     var lastTelemetry = 0.0
+    /// Where the tree's per-device rates come from: the live counters by default; a bench (or a
+    /// recorded machine's replay) may supply its own.
+    public var measuredRates: (() -> [BDF: (read: Double, write: Double)])?
 
     public init(topology: Topology, analyzer: P2PAnalyzer, names: NameDatabase, theme: Theme, sourceFlags: String) {
         self.topology = topology; self.analyzer = analyzer; self.names = names; self.theme = theme

@@ -90,8 +90,8 @@ extension ExplorerApp {
         }
         // Any process's traffic (a training job, dd, a storage daemon): block and RDMA counters
         // attached to their PCI functions through the OS devices the topology knows — live only.
-        let measured = topology.source.kind == .live ? deviceRates() : [:]
-        let items: [Line] = rows.map { row in
+        let measured = measuredRates?() ?? (topology.source.kind == .live ? deviceRates() : [:])
+        let lineOf: (TreeRow) -> Line = { [self] row in
             guard let d = topology.device(row.bdf) else { return [] }
             let onPath = highlightedPath.contains(row.bdf)
             var line: Line = [Span(row.prefix, onPath ? theme.accent : theme.dim), Span(row.bdf.short + " ", onPath ? theme.accent.bold() : theme.text)]
@@ -116,7 +116,8 @@ extension ExplorerApp {
             return line
         }
         treeArea = inner
-        ListView(items, highlight: theme.selection).render(in: inner, on: &c, state: &treeState)
+        let visibleRows = rows
+        ListView(count: visibleRows.count, highlight: theme.selection) { lineOf(visibleRows[$0]) }.render(in: inner, on: &c, state: &treeState)
     }
 
     func renderDevice(_ body: Rect, _ c: inout Canvas) {

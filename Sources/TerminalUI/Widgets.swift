@@ -74,21 +74,24 @@ public struct ListState: Hashable, Sendable {
 
 /// A selectable list of lines (the tree and tables are built on it).
 public struct ListView {
-    public var items: [Line]
+    public let count: Int
+    /// The line of item `i`: only the visible ones are ever made (a 1 200-row tree draws 60).
+    public let line: (Int) -> Line
     public var highlight: Style
-    public init(_ items: [Line], highlight: Style) { self.items = items; self.highlight = highlight }
+    public init(_ items: [Line], highlight: Style) { self.count = items.count; self.line = { items[$0] }; self.highlight = highlight }
+    public init(count: Int, highlight: Style, line: @escaping (Int) -> Line) { self.count = count; self.line = line; self.highlight = highlight }
 
     public func render(in a: Rect, on c: inout Canvas, state: inout ListState) {
-        state.scrollIntoView(height: a.height, count: items.count)
+        state.scrollIntoView(height: a.height, count: count)
         for row in 0..<a.height {
             let i = state.offset + row
-            guard i < items.count else { break }
-            c.put(items[i], x: a.x, y: a.y + row, clip: a)
+            guard i < count else { break }
+            c.put(line(i), x: a.x, y: a.y + row, clip: a)
             if i == state.selected { c.restyle(Rect(x: a.x, y: a.y + row, width: a.width, height: 1), highlight) }
         }
-        if items.count > a.height && a.width > 0 {
+        if count > a.height && a.width > 0 {
             // A scroll indicator in the last column.
-            let pos = a.y + (a.height - 1) * state.offset / max(1, items.count - a.height)
+            let pos = a.y + (a.height - 1) * state.offset / max(1, count - a.height)
             c.put("▐", x: a.maxX - 1, y: pos, highlight)
         }
     }
