@@ -9,7 +9,7 @@ import TerminalUI
 /// It knows nothing about terminals; the loop in the executable feeds it events.
 public final class ExplorerApp {
     public enum Screen: Int, CaseIterable, Sendable {
-        case topology = 1, device, matrix, pins, transfers
+        case topology = 1, device, matrix, pins, transfers, bars
         var title: String {
             switch self {
             case .topology: return "Topology"
@@ -17,6 +17,7 @@ public final class ExplorerApp {
             case .matrix: return "P2P matrix"
             case .pins: return "Pins"
             case .transfers: return "Transfers"
+            case .bars: return "BARs"
             }
         }
     }
@@ -74,6 +75,8 @@ public final class ExplorerApp {
     /// Where the tree's per-device rates come from: the live counters by default; a bench (or a
     /// recorded machine's replay) may supply its own.
     public var measuredRates: (() -> [BDF: (read: Double, write: Double)])?
+    /// The BAR map's scale: logarithmic (sizes from 4K to 64G side by side) or linear.
+    var barsLinear = false
 
     public init(topology: Topology, analyzer: P2PAnalyzer, names: NameDatabase, theme: Theme, sourceFlags: String) {
         self.topology = topology; self.analyzer = analyzer; self.names = names; self.theme = theme
@@ -142,9 +145,10 @@ public final class ExplorerApp {
         switch key {
         case .character("q"): quit = true
         case .character("?"), .function(1): helpVisible = true
-        case .tab: screen = Screen(rawValue: screen.rawValue % 5 + 1)!
-        case .backTab: screen = Screen(rawValue: (screen.rawValue + 3) % 5 + 1)!
-        case .character(let c) where ("1"..."5").contains(c): screen = Screen(rawValue: Int(String(c))!)!
+        case .tab: screen = Screen(rawValue: screen.rawValue % Screen.allCases.count + 1)!
+        case .backTab: screen = Screen(rawValue: (screen.rawValue + Screen.allCases.count - 2) % Screen.allCases.count + 1)!
+        case .character(let c) where ("1"..."6").contains(c): screen = Screen(rawValue: Int(String(c))!)!
+        case .character("l") where screen == .bars: barsLinear.toggle()
         case .character("/"): if screen == .topology { searching = true; search = "" }
         case .character("n"): jumpToMatch(from: treeState.selected + 1)
         case .character("f"):
@@ -279,6 +283,7 @@ public final class ExplorerApp {
         case .matrix: renderMatrix(body, &c)
         case .pins: renderPins(body, &c)
         case .transfers: renderTransfers(body, &c)
+        case .bars: renderBarMap(body, &c)
         }
         renderStatus(status, &c)
         if pathVisible && screen == .matrix { renderPath(c.area, &c) }
@@ -320,6 +325,7 @@ public final class ExplorerApp {
             let p = endpoints[matrixRow], q = endpoints[matrixCol]
             return "p2ptop path \(topology.alias(p.bdf) ?? p.bdf.description) \(topology.alias(q.bdf) ?? q.bdf.description)" + sourceFlags
         case .pins: return "p2ptop watch"
+        case .bars: return "p2ptop bars \(selectedDevice.map { topology.alias($0.bdf) ?? $0.bdf.description } ?? "")" + sourceFlags
         case .transfers:
             guard let j = jobs.last else { return "p2ptop transfer" + sourceFlags + " --from … --to …" }
             return j.command
@@ -338,7 +344,8 @@ public final class ExplorerApp {
         let lines: [Line] = [
             [Span("q", theme.accent), Span("  quit")],
             [Span("? F1", theme.accent), Span("  this help; Esc closes it")],
-            [Span("Tab Shift-Tab 1-5", theme.accent), Span("  switch screens: topology, device, matrix, pins, transfers")],
+            [Span("Tab Shift-Tab 1-6", theme.accent), Span("  switch screens: topology, device, matrix, pins, transfers, BARs")],
+            [Span("l", theme.accent), Span("  BARs: log or linear scale")],
             [Span("↑↓ j k  PgUp PgDn Home End", theme.accent), Span("  move")],
             [Span("← → h l", theme.accent), Span("  collapse / expand a bridge (matrix: move)")],
             [Span("Enter", theme.accent), Span("  expand, or open the device; on the matrix: mark the pair's path in the tree")],

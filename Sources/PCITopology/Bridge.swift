@@ -72,3 +72,13 @@ enum BridgeDecoder {
         return result
     }
 }
+
+extension Topology {
+    /// The enabled windows of every bridge above a function, outermost bridge first: the address
+    /// ranges its BARs must fall in (`p2ptop bars`, the explorer's BAR map).
+    public func windowsAbove(_ bdf: BDF) -> [(bridge: BDF, window: BridgeWindow)] {
+        upstreamPath(bdf).reversed().flatMap { b in
+            (device(b)?.bridge?.windows ?? []).filter(\.isEnabled).map { (bridge: b, window: $0) }
+        }
+    }
+}

@@ -29,7 +29,7 @@ import P2PEngine
         for theme in BuiltinThemes.names {
             for mono in [false, true] {
                 let a = try app(t, theme: theme, mono: mono)
-                for key in ["1", "2", "3", "4", "5"] {
+                for key in ["1", "2", "3", "4", "5", "6"] {
                     a.handle(.key(.character(Character(key))))
                     let c = frame(a, size.0, size.1, mono: mono)
                     #expect(c.lines[0].contains("p2ptop") && c.lines[0].contains("Topology"))
@@ -64,7 +64,7 @@ import P2PEngine
         a.handle(.key(.tab))
         #expect(a.screen == .device)
         a.handle(.key(.backTab)); a.handle(.key(.backTab))
-        #expect(a.screen == .transfers)
+        #expect(a.screen == .bars, "back from the first screen wraps to the last")
         a.handle(.key(.character("?")))
         #expect(frame(a, 100, 30).text.contains("Keys") && a.helpVisible)
         a.handle(.key(.escape))
@@ -398,5 +398,43 @@ extension ExplorerTests {
         let text = c.lines.joined(separator: "\n")
         #expect(text.contains("unknown (not in NCCL's file)") && text.contains("no BARs kept"), "\(text)")
         #expect(!text.contains("driver        none"))
+    }
+}
+
+/// Screen 6, the BAR map: windows above the selected function, its BARs to scale, the p2pmem
+/// pool; `l` switches log and linear scale.
+@Suite struct BarMapScreenTests {
+    func app(_ t: Topology) throws -> ExplorerApp {
+        let a = P2PAnalyzer(topology: t, kernel: .latest, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))
+        return ExplorerApp(topology: t, analyzer: a, names: NameDatabase(useHWDB: false), theme: try Theme.load("default", readFile: { _ in nil }), sourceFlags: "")
+    }
+
+    func screen(_ app: ExplorerApp, select bdf: BDF, keys: [Character] = ["6"]) -> String {
+        app.treeState.selected = app.rows.firstIndex { $0.bdf == bdf } ?? 0
+        for k in keys { app.handle(.key(.character(k))) }
+        var c = Canvas(width: 140, height: 40)
+        app.render(into: &c)
+        return c.lines.joined(separator: "\n")
+    }
+
+    @Test func theLabsNVMeSitsInItsWindowsWithItsPool() throws {
+        let snap = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("LabTests/Recorded/intel/snapshot.json").path
+        let t = try Snapshot.load(path: snap)
+        let nvme1 = try #require(t.devices.first { $0.sysfs?.p2pmem != nil })
+        let a = try app(t)
+        let text = screen(a, select: nvme1.bdf)
+        #expect(text.contains("BARs of \(nvme1.bdf)") && text.contains("log scale"))
+        #expect(text.contains("prefetchable") && text.contains("BAR 2") && text.contains("p2pmem pool"), "\(text)")
+        #expect(!text.contains("outside its bridge's windows"))
+        #expect(text.contains("█"))
+        let linear = screen(a, select: nvme1.bdf, keys: ["l"])
+        #expect(linear.contains("linear scale"))
+        #expect(a.commandEquivalent.hasPrefix("p2ptop bars "))
+    }
+
+    @Test func aDemoFabricSaysItHasNoWindows() throws {
+        let t = try DemoFabrics.load("icelake-gpu-switch")
+        let text = screen(try app(t), select: try t.resolve("gpu0").bdf)
+        #expect(text.contains("no bridge windows in this demo fabric") && text.contains("BAR 1") && text.contains("64G"), "\(text)")
     }
 }

@@ -22,13 +22,9 @@ struct BarsCommand: ParsableCommand {
     /// Windows above `d`, outermost first: host bridge apertures, then each bridge's enabled
     /// memory, prefetchable and I/O windows.
     static func windows(_ t: Topology, _ d: Device, apertures: [Window]) -> [Window] {
-        var out = apertures
-        for b in t.upstreamPath(d.bdf).reversed() {
-            for w in t.device(b)?.bridge?.windows ?? [] where w.isEnabled {
-                out.append(Window(bridge: b, kind: w.kind == .memory ? "mem" : w.kind.rawValue, base: w.base, size: w.size))
-            }
+        apertures + t.windowsAbove(d.bdf).map { b, w in
+            Window(bridge: b, kind: w.kind == .memory ? "mem" : w.kind.rawValue, base: w.base, size: w.size)
         }
-        return out
     }
 
     /// The root buses' MMIO apertures from /proc/iomem (`PCI Bus 0000:00`), live and root only
