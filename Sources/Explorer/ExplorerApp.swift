@@ -77,6 +77,10 @@ public final class ExplorerApp {
     public var measuredRates: (() -> [BDF: (read: Double, write: Double)])?
     /// The BAR map's scale: logarithmic (sizes from 4K to 64G side by side) or linear.
     var barsLinear = false
+    /// `--readonly`: every action that changes anything (the engine's or the machine's) is off.
+    public var readonly = false
+    /// The keys that change something: transfers, ACS flips, maps, pins, unbinds, exports, revokes.
+    static let actionKeys: Set<Character> = ["t", "a", "m", "P", "U", "u", "x", "r", "c"]
 
     public init(topology: Topology, analyzer: P2PAnalyzer, names: NameDatabase, theme: Theme, sourceFlags: String) {
         self.topology = topology; self.analyzer = analyzer; self.names = names; self.theme = theme
@@ -142,9 +146,14 @@ public final class ExplorerApp {
             }
             return
         }
+        if readonly, case .character(let ch) = key, ExplorerApp.actionKeys.contains(ch) {
+            message = "read-only (--readonly): '\(ch)' would change something"
+            return
+        }
         switch key {
-        case .character("q"): quit = true
+        case .character("q"), .function(10): quit = true
         case .character("?"), .function(1): helpVisible = true
+        case .function(3): if screen == .topology { searching = true; search = "" }
         case .tab: screen = Screen(rawValue: screen.rawValue % Screen.allCases.count + 1)!
         case .backTab: screen = Screen(rawValue: (screen.rawValue + Screen.allCases.count - 2) % Screen.allCases.count + 1)!
         case .character(let c) where ("1"..."6").contains(c): screen = Screen(rawValue: Int(String(c))!)!
@@ -341,8 +350,8 @@ public final class ExplorerApp {
     }
 
     func renderHelp(_ screenArea: Rect, _ c: inout Canvas) {
-        let lines: [Line] = [
-            [Span("q", theme.accent), Span("  quit")],
+        var lines: [Line] = [
+            [Span("q F10", theme.accent), Span("  quit")],
             [Span("? F1", theme.accent), Span("  this help; Esc closes it")],
             [Span("Tab Shift-Tab 1-6", theme.accent), Span("  switch screens: topology, device, matrix, pins, transfers, BARs")],
             [Span("l", theme.accent), Span("  BARs: log or linear scale")],
@@ -350,7 +359,7 @@ public final class ExplorerApp {
             [Span("← → h l", theme.accent), Span("  collapse / expand a bridge (matrix: move)")],
             [Span("Enter", theme.accent), Span("  expand, or open the device; on the matrix: mark the pair's path in the tree")],
             [Span("p", theme.accent), Span("  on the matrix: the pair's hops, links, ACS bits and bottleneck")],
-            [Span("/ n", theme.accent), Span("  search the tree, next match")],
+            [Span("/ F3 n", theme.accent), Span("  search the tree, next match")],
             [Span("f", theme.accent), Span("  filter the tree by kind: all, GPU, NIC, NVMe, accelerator, storage")],
             [Span("Esc", theme.accent), Span("  clear the path marked from the matrix")],
             [Span("t  c", theme.accent), Span("  start a transfer (a dialog; Enter accepts; live: a real O_DIRECT read), cancel it")],
@@ -361,6 +370,15 @@ public final class ExplorerApp {
             [Span("", theme.dim)],
             [Span("The bottom line shows the p2ptop command for what is on screen.", theme.dim)],
         ]
+        // --readonly: the keys that would change something are not offered at all.
+        if readonly {
+            lines.removeAll { line in
+                guard let first = line.first?.text else { return false }
+                let keys = first.split(separator: " ")
+                return first.hasSuffix("in the dialog") || (!keys.isEmpty && keys.allSatisfy { $0.count == 1 && ExplorerApp.actionKeys.contains($0.first!) })
+            }
+            lines.insert([Span("read-only (--readonly): nothing here changes the machine or the model", theme.warn)], at: 0)
+        }
         Dialog(title: "Keys", lines: lines, style: theme.text, border: theme.border).render(in: screenArea, on: &c)
     }
 }

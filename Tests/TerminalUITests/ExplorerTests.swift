@@ -438,3 +438,35 @@ extension ExplorerTests {
         #expect(text.contains("no bridge windows in this demo fabric") && text.contains("BAR 1") && text.contains("64G"), "\(text)")
     }
 }
+
+/// `--readonly` and htop's function keys: F1 help, F3 search, F10 quit; no action key changes
+/// anything, and the help does not offer them.
+@Suite struct ReadonlyTests {
+    @Test func actionKeysDoNothingAndAreNotOffered() throws {
+        let t = try DemoFabrics.load("icelake-gpu-switch")
+        let a = ExplorerApp(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: .latest, cpu: CPUInfo(vendor: "intel", family: 6)),
+                            names: NameDatabase(useHWDB: false), theme: try Theme.load("default", readFile: { _ in nil }), sourceFlags: "")
+        a.readonly = true
+        a.treeState.selected = a.rows.firstIndex { $0.bdf == (try? t.resolve("nvme1").bdf) } ?? 0
+        for k in ["t", "m", "P", "U", "u", "x", "r", "a"] { a.handle(.key(.character(Character(k)))) }
+        #expect(a.jobs.isEmpty && a.pendingTransfer == nil && a.pendingAction == nil && a.pendingACS == nil)
+        #expect(a.message?.contains("read-only") == true)
+        a.handle(.key(.function(1)))
+        var c = Canvas(width: 140, height: 40)
+        a.render(into: &c)
+        let help = c.lines.joined(separator: "\n")
+        #expect(help.contains("read-only") && !help.contains("start a transfer") && !help.contains("unbind the selected provider") && help.contains("search the tree"))
+        a.handle(.key(.escape))
+        #expect(!a.helpVisible)
+        a.handle(.key(.function(3)))
+        #expect(a.searching)
+        a.handle(.key(.escape)); a.searching = false
+        a.handle(.key(.function(10)))
+        #expect(a.quit)
+        // Without --readonly the same keys act.
+        let b = ExplorerApp(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: .latest, cpu: CPUInfo(vendor: "intel", family: 6)),
+                            names: NameDatabase(useHWDB: false), theme: try Theme.load("default", readFile: { _ in nil }), sourceFlags: "")
+        b.handle(.key(.character("P")))
+        #expect(b.pendingAction != nil)
+    }
+}

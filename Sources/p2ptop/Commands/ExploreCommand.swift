@@ -27,6 +27,9 @@ struct ExploreCommand: ParsableCommand {
     @Flag(name: .customLong("no-mouse"), help: "Do not capture the mouse.")
     var noMouse = false
 
+    @Flag(help: "Hide every action that changes anything (transfers, maps, pins, unbinds, ACS flips): look only.")
+    var readonly = false
+
     func run() throws {
         // Load everything that can fail before touching the terminal.
         var loaded: Theme
@@ -40,6 +43,7 @@ struct ExploreCommand: ParsableCommand {
         let t = try source.load()
         let app = ExplorerApp(topology: t, analyzer: p2p.analyzer(for: t), names: NameDatabase(), theme: loaded, sourceFlags: source.source.flags)
         app.hostFacts = DoctorCommand.hostFacts(for: source.source, t)
+        app.readonly = readonly
         switch source.source {
         case .live:
             app.rdma = RDMACommand.inventory(for: source.source, t)
