@@ -163,11 +163,4 @@ public struct TopologyDiff: Sendable {
         case .dump, .hwloc, .nccl: return false
         }
     }
-
-    static func sizeText(_ b: UInt64) -> String {
-        let units = ["B", "K", "M", "G", "T"]
-        var v = b, i = 0
-        while v >= 1024 && v % 1024 == 0 && i < units.count - 1 { v /= 1024; i += 1 }
-        return "\(v)\(units[i] == "B" ? "" : units[i])"
-    }
 }

@@ -107,17 +107,24 @@ public enum HwlocSource {
         return links
     }
 
-    /// An hwloc bitmap (`0x000000ff,0xffffffff`: 32-bit words, most significant first) as the
-    /// kernel's list format (`0-39`, `0-21,44-65`); nil when unreadable or empty.
-    static func cpuList(_ mask: String) -> String? {
-        var bits: [Int] = []
+    /// The set bits of an hwloc bitmap: 32-bit hex words, most significant first, an empty
+    /// word zero; nil when a word is not hex or the map is absurdly long.
+    static func bits(_ mask: String) -> [Int]? {
         let words = mask.split(separator: ",", omittingEmptySubsequences: false).reversed()
         guard words.count <= 64 else { return nil }
+        var bits: [Int] = []
         for (w, word) in words.enumerated() {
             let hex = word.hasPrefix("0x") ? word.dropFirst(2) : word
             guard let v = hex.isEmpty ? 0 : UInt32(hex, radix: 16) else { return nil }
             for b in 0..<32 where v & (1 << UInt32(b)) != 0 { bits.append(w * 32 + b) }
         }
+        return bits
+    }
+
+    /// An hwloc bitmap (`0x000000ff,0xffffffff`: 32-bit words, most significant first) as the
+    /// kernel's list format (`0-39`, `0-21,44-65`); nil when unreadable or empty.
+    static func cpuList(_ mask: String) -> String? {
+        guard let bits = bits(mask) else { return nil }
         guard var start = bits.first else { return nil }
         var ranges: [String] = [], previous = start
         for b in bits.dropFirst() + [Int.max] {
@@ -131,13 +138,7 @@ public enum HwlocSource {
     /// `0x00000002` → 1; `0x00000003,0xf0000000` (several nodes) → nil. Words are 32-bit hex,
     /// most significant first; an empty word is zero.
     static func singleNode(_ nodeset: String) -> Int? {
-        var bits: [Int] = []
-        let words = nodeset.split(separator: ",", omittingEmptySubsequences: false).reversed()
-        for (w, word) in words.enumerated() {
-            let hex = word.hasPrefix("0x") ? word.dropFirst(2) : word
-            guard let v = hex.isEmpty ? 0 : UInt32(hex, radix: 16) else { return nil }
-            for b in 0..<32 where v & (1 << UInt32(b)) != 0 { bits.append(w * 32 + b) }
-        }
+        guard let bits = bits(nodeset) else { return nil }
         return bits.count == 1 ? bits[0] : nil
     }
 

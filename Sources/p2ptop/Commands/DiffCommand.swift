@@ -70,11 +70,7 @@ struct DiffCommand: ParsableCommand {
         let ta = try sa.load(), tb = try sb.load()
         for w in ta.source.warnings + tb.source.warnings { fputs("p2ptop: warning: \(w)\n", stderr) }
         // Each side under its own kernel and CPU: a node on another kernel is a finding.
-        func analyzer(_ t: Topology) -> P2PAnalyzer {
-            P2PAnalyzer(topology: t, kernel: t.host.kernelRelease.flatMap(KernelVersion.init(parsing:)) ?? .latest,
-                        cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))
-        }
-        let aa = analyzer(ta), ab = analyzer(tb)
+        let aa = P2POptions.analyzer(for: ta), ab = P2POptions.analyzer(for: tb)
         let d = TopologyDiff.compare(aa, ab, ignore: fields)
         if output.json {
             func side(_ spec: String, _ an: P2PAnalyzer) -> JSON {

@@ -48,14 +48,7 @@ struct ExportCommand: ParsableCommand {
         }
     }
 
-    var source: TopologySource {
-        if let dump { return .dump(dump) }
-        if let sysfsRoot { return .sysfsRoot(sysfsRoot) }
-        if let snapshot { return .snapshot(snapshot) }
-        if let fabric { return .fabric(fabric) }
-        if let hwloc { return .hwloc(hwloc) }
-        return .live
-    }
+    var source: TopologySource { SourceOptions.source(dump: dump, sysfsRoot: sysfsRoot, snapshot: snapshot, fabric: fabric, hwloc: hwloc, nccl: nil) }
 
     func run() throws {
         let t = try source.load()

@@ -21,8 +21,13 @@ struct P2POptions: ParsableArguments {
 
     func analyzer(for t: Topology) -> P2PAnalyzer {
         let k = kernel.flatMap(KernelVersion.init(parsing:))
-            ?? t.host.kernelRelease.flatMap(KernelVersion.init(parsing:)) ?? .latest
-        let c = cpu.flatMap(CPUInfo.init(parsing:)) ?? CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily)
-        return P2PAnalyzer(topology: t, kernel: k, cpu: c)
+        let c = cpu.flatMap(CPUInfo.init(parsing:))
+        return P2POptions.analyzer(for: t, kernel: k, cpu: c)
+    }
+
+    /// The source's own kernel and CPU where not overridden (else the latest rules, CPU unknown).
+    static func analyzer(for t: Topology, kernel: KernelVersion? = nil, cpu: CPUInfo? = nil) -> P2PAnalyzer {
+        P2PAnalyzer(topology: t, kernel: kernel ?? t.host.kernelRelease.flatMap(KernelVersion.init(parsing:)) ?? .latest,
+                    cpu: cpu ?? CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))
     }
 }

@@ -31,7 +31,10 @@ struct SourceOptions: ParsableArguments {
         }
     }
 
-    var source: TopologySource {
+    var source: TopologySource { SourceOptions.source(dump: dump, sysfsRoot: sysfsRoot, snapshot: snapshot, fabric: fabric, hwloc: hwloc, nccl: nccl) }
+
+    /// The one source the flags name (at most one is given), else the live machine.
+    static func source(dump: String?, sysfsRoot: String?, snapshot: String?, fabric: String?, hwloc: String?, nccl: String?) -> TopologySource {
         if let dump { return .dump(dump) }
         if let sysfsRoot { return .sysfsRoot(sysfsRoot) }
         if let snapshot { return .snapshot(snapshot) }
