@@ -164,7 +164,8 @@ public enum HwlocSource {
         if isBridge {
             // bridge_pci="0000:[04-04]": the secondary and subordinate buses.
             let range = e.attributes["bridge_pci"] ?? ""
-            guard let open = range.firstIndex(of: "["), let close = range.firstIndex(of: "]"),
+            // The "]" looked for after the "[": "]0[" must be refused, not make a reversed range.
+            guard let open = range.firstIndex(of: "["), let close = range[open...].firstIndex(of: "]"),
                   case let buses = range[range.index(after: open)..<close].split(separator: "-"), buses.count == 2,
                   let sec = UInt8(buses[0], radix: 16), let sub = UInt8(buses[1], radix: 16) else {
                 throw SourceError(file: path, line: e.line, "bridge_pci '\(range)': expected dddd:[ss-ee]")

@@ -106,9 +106,10 @@ public enum NCCLSource {
         s.lines[b] = line
     }
 
-    /// `16 GT/s`, `8 GT/s`, `32.0 GT/s PCIe`, `2.5 GT/s` → the kernel's `16.0 GT/s PCIe`; empty → nil.
+    /// `16 GT/s`, `8 GT/s`, `32.0 GT/s PCIe`, `2.5 GT/s` → the kernel's `16.0 GT/s PCIe`; empty,
+    /// `inf`, `nan` or an absurd figure (no PCIe link runs at 1 000 GT/s) → nil.
     static func speed(_ text: String?) -> String? {
-        guard let text, let number = text.split(separator: " ").first, let gts = Double(number), gts > 0 else { return nil }
+        guard let text, let number = text.split(separator: " ").first, let gts = Double(number), gts.isFinite, gts > 0, gts < 1_000 else { return nil }
         let s = gts == gts.rounded() ? "\(Int(gts)).0" : "\(gts)"
         return s + " GT/s PCIe"
     }

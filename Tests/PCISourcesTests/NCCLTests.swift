@@ -118,6 +118,18 @@ import P2PDMA
         #expect(pairs > 100, "GPU and NIC pairs compared: \(pairs)")
     }
 
+    /// NCCL's `link_speed` becomes the kernel's text; figures no link runs at are unknown, not a
+    /// trap (CI's fuzzer found `1e300 GT/s` converting to Int).
+    @Test func linkSpeedsAsTheKernelWritesThem() {
+        #expect(NCCLSource.speed("16 GT/s") == "16.0 GT/s PCIe")
+        #expect(NCCLSource.speed("2.5 GT/s") == "2.5 GT/s PCIe")
+        #expect(NCCLSource.speed("32.0 GT/s PCIe") == "32.0 GT/s PCIe")
+        for bad in ["1e300 GT/s", "inf GT/s", "nan GT/s", "-8 GT/s", "", "fast"] {
+            #expect(NCCLSource.speed(bad) == nil, "\(bad)")
+        }
+        #expect(NCCLSource.speed(nil) == nil)
+    }
+
     @Test func badFilesAreOneLineWithFileAndLine() throws {
         let cases: [(String, String)] = [
             ("<system version=\"1\">\n  <cpu numaid=\"0\">\n    <pci busid=\"zz:1\"/>\n  </cpu>\n</system>\n", ":3: <pci busid='zz:1'>: expected a bus ID"),

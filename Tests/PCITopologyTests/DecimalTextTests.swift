@@ -18,4 +18,13 @@ import Testing
         #expect(format1(-12.34) == "-12.3")
         #expect(format2(-0.001) == "0.00")
     }
+
+    /// Figures read from files reach these (hwloc's NVLink bandwidth): the fuzzer's 1e300 trapped.
+    @Test func figuresNoIntegerHoldsAreWrittenNotTrapped() {
+        #expect(format1(.infinity) == "inf")
+        #expect(format1(-.infinity) == "-inf")
+        #expect(format2(.nan) == "nan")
+        #expect(format1(1e300) == "1e+300")
+        #expect(format1(1e17) == "100000000000000000.0")
+    }
 }
