@@ -34,7 +34,7 @@ public enum Action: Sendable {
     }
 }
 
-extension ExplorerApp {
+extension ExplorerModel {
     func makeSession() -> ActionSession? {
         if let s = actionSession { return s }
         guard topology.source.kind != .live, let e = try? Engine(topology: topology, analyzer: analyzer) else { return nil }
@@ -109,14 +109,5 @@ extension ExplorerApp {
             message = "scenario: \(line) → \(err.errno.description): \(err.message)"
             s.record(line + " → " + err.errno.name)
         }
-    }
-
-    func renderActionDialog(_ a: Action, _ screenArea: Rect, _ c: inout Canvas) {
-        let (what, line) = describe(a)
-        Dialog(title: a.title, lines: [
-            [Span(what, theme.text)], [],
-            [Span("headless: ", theme.dim), Span(line, theme.accent)], [],
-            [Span("Enter", theme.accent), Span(" does it   "), Span("Esc", theme.accent), Span(" cancels")],
-        ], style: theme.text, border: theme.border).render(in: screenArea, on: &c)
     }
 }

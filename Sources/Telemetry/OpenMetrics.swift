@@ -48,6 +48,8 @@ public enum MetricCatalog {
                                            help: "VmLck summed over every process (/proc/PID/status).", scale: 1024, labels: none),
             "vmpin_kb": MetricFamily(name: "p2ptop_process_pinned_bytes", kind: .gauge, unit: "bytes",
                                      help: "VmPin of the processes that pin the most.", scale: 1024, labels: process),
+            "vmlck_kb": MetricFamily(name: "p2ptop_process_locked_bytes", kind: .gauge, unit: "bytes",
+                                     help: "VmLck of the processes that pin the most.", scale: 1024, labels: process),
         ],
         "p2pmem": [
             "size": MetricFamily(name: "p2ptop_p2pmem_size_bytes", kind: .gauge, unit: "bytes",

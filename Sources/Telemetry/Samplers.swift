@@ -46,7 +46,8 @@ public struct VMStatSampler: Sampler {
     }
 }
 
-/// `/proc/<pid>/status`: VmPin and VmLck (kB) of every process; the top holders by VmPin.
+/// `/proc/<pid>/status`: VmPin and VmLck (kB) of every process; the top holders by VmPin (then
+/// VmLck), each with both.
 public struct ProcessPinSampler: Sampler {
     public let root: String
     public let top: Int
@@ -66,7 +67,10 @@ public struct ProcessPinSampler: Sampler {
             if pin > 0 || lck > 0 { rows.append(("\(comm)[\(pid)]", pin, lck)) }
         }
         var v: [String: Double] = ["total_vmpin_kb": rows.reduce(0) { $0 + $1.1 }, "total_vmlck_kb": rows.reduce(0) { $0 + $1.2 }]
-        for r in rows.sorted(by: { $0.1 > $1.1 }).prefix(top) { v["vmpin_kb{\(r.0)}"] = r.1 }
+        for r in rows.sorted(by: { $0.1 > $1.1 || ($0.1 == $1.1 && $0.2 > $1.2) }).prefix(top) {
+            v["vmpin_kb{\(r.0)}"] = r.1
+            v["vmlck_kb{\(r.0)}"] = r.2
+        }
         return Reading(values: v)
     }
 }

@@ -112,7 +112,8 @@ import Testing
         let r = try Self.openMetricsParse(om)
         #expect(r.status == 0, "\(r.stdout)")
         let lines = r.stdout.split(separator: "\n")
-        #expect(lines.count == 16, "\(r.stdout)")
+        #expect(lines.count == 17, "\(r.stdout)")
+        #expect(lines.contains("p2ptop_process_locked_bytes gauge bytes p2ptop_process_locked_bytes [('comm', 'ib \"write\" [bw]'), ('pid', '42')] 0"))
         #expect(!lines.contains { $0.contains(" unknown ") }, "every sample belongs to its typed family")
         #expect(lines.contains("p2ptop_block_written_bytes counter bytes p2ptop_block_written_bytes_total [('device', 'nvme0n1')] 2097152"))
     }

@@ -149,8 +149,9 @@ struct TmuxLiveTests {
         #expect(try s.waitFor("Start a transfer"))
         try s.keys("Enter")
         #expect(try s.waitFor("GB/s"))
-        // A row like "nvme0 → nvme1 16G odirect  ███ 12%  3.10 GB/s   1024".
-        let running = try s.waitForMatch(#"GB/s +[1-9][0-9]*"#)
+        // A row like "nvme0 → nvme1 16G odirect  ██░░░░░░░░ 12%  7.73    1024   running": the
+        // rate in the GB/s column, the pins held in PINS.
+        let running = try s.waitForMatch(#"[0-9]+\.[0-9]{2} +[1-9][0-9]* +running"#)
         #expect(running, "pins while running: \((try? s.screen()) ?? "")")
         try s.keys("c")
         #expect(try s.waitFor("ECANCELED"))

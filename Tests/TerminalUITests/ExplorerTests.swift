@@ -391,7 +391,7 @@ extension ExplorerTests {
         let t = try NCCLSource.load(path: file)
         let a = P2PAnalyzer(topology: t, kernel: .latest, cpu: CPUInfo(vendor: nil, family: nil))
         let app = ExplorerApp(topology: t, analyzer: a, names: NameDatabase(useHWDB: false), theme: try Theme.load("default", readFile: { _ in nil }), sourceFlags: " --nccl x")
-        app.treeState.selected = app.rows.firstIndex { $0.bdf == BDF("0000:01:00.0")! } ?? 0
+        app.select(BDF("0000:01:00.0")!)
         app.handle(.key(.character("2")))
         var c = Canvas(width: 120, height: 40)
         app.render(into: &c)
@@ -410,7 +410,7 @@ extension ExplorerTests {
     }
 
     func screen(_ app: ExplorerApp, select bdf: BDF, keys: [Character] = ["6"]) -> String {
-        app.treeState.selected = app.rows.firstIndex { $0.bdf == bdf } ?? 0
+        app.select(bdf)
         for k in keys { app.handle(.key(.character(k))) }
         var c = Canvas(width: 140, height: 40)
         app.render(into: &c)
@@ -447,9 +447,9 @@ extension ExplorerTests {
         let a = ExplorerApp(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: .latest, cpu: CPUInfo(vendor: "intel", family: 6)),
                             names: NameDatabase(useHWDB: false), theme: try Theme.load("default", readFile: { _ in nil }), sourceFlags: "")
         a.readonly = true
-        a.treeState.selected = a.rows.firstIndex { $0.bdf == (try? t.resolve("nvme1").bdf) } ?? 0
+        a.select(try t.resolve("nvme1").bdf)
         for k in ["t", "m", "P", "U", "u", "x", "r", "a"] { a.handle(.key(.character(Character(k)))) }
-        #expect(a.jobs.isEmpty && a.pendingTransfer == nil && a.pendingAction == nil && a.pendingACS == nil)
+        #expect(a.jobs.isEmpty && a.dialogs.isEmpty)
         #expect(a.message?.contains("read-only") == true)
         a.handle(.key(.function(1)))
         var c = Canvas(width: 140, height: 40)
@@ -459,14 +459,15 @@ extension ExplorerTests {
         a.handle(.key(.escape))
         #expect(!a.helpVisible)
         a.handle(.key(.function(3)))
-        #expect(a.searching)
-        a.handle(.key(.escape)); a.searching = false
+        #expect(a.dialogs.last is SearchDialog)
+        a.handle(.key(.escape))
+        #expect(a.dialogs.isEmpty)
         a.handle(.key(.function(10)))
         #expect(a.quit)
         // Without --readonly the same keys act.
         let b = ExplorerApp(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: .latest, cpu: CPUInfo(vendor: "intel", family: 6)),
                             names: NameDatabase(useHWDB: false), theme: try Theme.load("default", readFile: { _ in nil }), sourceFlags: "")
         b.handle(.key(.character("P")))
-        #expect(b.pendingAction != nil)
+        #expect(b.dialogs.last is ActionDialog)
     }
 }

@@ -4,6 +4,7 @@ import Explorer
 import P2PDMA
 import PCISources
 import PCITopology
+import Telemetry
 import TerminalUI
 
 #if canImport(Glibc)
@@ -48,6 +49,8 @@ struct ExploreCommand: ParsableCommand {
         case .live:
             app.rdma = RDMACommand.inventory(for: source.source, t)
             app.blockDevices = BlockDevices.list(t, root: "/")
+            // GPU PCIe throughput and BAR1 use where NVIDIA's driver is (loaded, never linked).
+            if t.devices.contains(where: { t.kind($0.bdf) == .gpu }) { app.gpuCounters = NVML() }
         case .sysfsRoot, .snapshot: app.rdma = RDMACommand.inventory(for: source.source, t)
         default: break
         }

@@ -1,0 +1,127 @@
+import PCITopology
+import TerminalUI
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+extension ScreenID { static let bars = ScreenID("BARs") }
+
+/// Screen 6: the selected function's BARs inside the windows of every bridge above it, each
+/// drawn to scale (log or linear, `l`) against the outermost window, with the p2pmem pool and
+/// its pins per page, what the engine holds on the BARs now (mappings, pins, dma-bufs), and
+/// Resizable BAR sizes — why a 64 GiB BAR does not fit, which BAR memory is in use.
+final class BarMapScreen: ExplorerScreen {
+    let id = ScreenID.bars
+    var linear = false
+    var scroll = 0
+
+    var help: [(keys: String, what: String)] { [("l", "BARs: log or linear scale")] }
+
+    func handle(_ key: Key, _ m: ExplorerModel) -> ExplorerAction {
+        switch key {
+        case .character("l"): linear.toggle(); return .none
+        default:
+            let before = m.tree.selected
+            let action = TopologyScreen.navigate(key == .right || key == .left ? .character("_") : key, m)
+            if m.tree.selected != before { scroll = 0 }
+            return action
+        }
+    }
+
+    func click(x: Int, y: Int, button: Int, _ m: ExplorerModel) -> ExplorerAction {
+        if button == 4 { scroll = max(0, scroll - 3) }
+        if button == 5 { scroll += 3 }
+        return .none
+    }
+
+    func command(_ m: ExplorerModel) -> String { "p2ptop bars \(m.selectedDevice.map { m.topology.alias($0.bdf) ?? $0.bdf.description } ?? "")" + m.sourceFlags }
+
+    func render(in body: Rect, on c: inout Canvas, _ m: ExplorerModel) {
+        let t = m.theme, topology = m.topology
+        guard let d = m.selectedDevice else { return }
+        let alias = topology.alias(d.bdf).map { " (\($0))" } ?? ""
+        Block(title: "BARs of \(d.bdf)\(alias) within the windows above it · \(linear ? "linear" : "log") scale (l)",
+              style: t.border, titleStyle: t.title).render(in: body, on: &c)
+        let inner = body.inner
+        let windows = topology.windowsAbove(d.bdf)
+        let bars = d.bars.filter { $0.space == .memory && ($0.upperHalfOf == nil || $0.address != nil) }
+        let largest = max(windows.map(\.window.size).max() ?? 0, bars.compactMap(\.size).max() ?? 0, 1)
+        let barWidth = max(10, min(40, inner.width - 50))
+        func scaled(_ size: UInt64) -> Int {
+            guard size > 0 else { return 0 }
+            let r = linear ? Double(size) / Double(largest) : log2(Double(size)) / log2(Double(max(largest, 2)))
+            return max(1, min(barWidth, Int((r * Double(barWidth)).rounded())))
+        }
+        func gauge(_ size: UInt64) -> String { String(repeating: "█", count: scaled(size)) + String(repeating: "·", count: barWidth - scaled(size)) }
+        var lines: [Line] = []
+        var heat: [Int] = [], heatAt: Int?
+        var depth = 0, last: BDF?
+        for (b, w) in windows {
+            if b != last { depth += 1; last = b }
+            let who = (topology.alias(b) ?? "") + " " + b.short
+            let kind = w.kind == .memory ? "mem" : w.kind.rawValue
+            lines.append([Span(String(repeating: " ", count: depth * 2) + who.padded(16) + kind.padded(13), t.dim),
+                          Span(gauge(w.size), t.accent), Span(" " + sizeText(w.size).padded(6), t.text),
+                          Span(" 0x" + String(w.base, radix: 16), t.dim)])
+        }
+        if windows.isEmpty {
+            let why = topology.source.kind == .fabric ? "no bridge windows in this demo fabric" : "no windows known above it"
+            lines.append([Span("  " + why, t.dim)])
+        }
+        let above = topology.upstreamPath(d.bdf).first
+        let own = windows.filter { $0.bridge == above && $0.window.kind != .io }.map(\.window)
+        for b in bars {
+            let kind = (b.is64Bit ? "64-bit" : "32-bit") + (b.prefetchable ? " pref" : "")
+            var line: Line = [Span(String(repeating: " ", count: (depth + 1) * 2) + "BAR \(b.index)".padded(16) + kind.padded(13), t.text)]
+            if let size = b.size {
+                line += [Span(gauge(size), t.good), Span(" " + sizeText(size).padded(6), t.text)]
+            } else {
+                line.append(Span("size unknown (\(topology.source.kind == .dump ? "not in the dump" : "no sysfs"))", t.dim))
+            }
+            if let a = b.address { line.append(Span(" 0x" + String(a, radix: 16), t.dim)) } else { line.append(Span(" unassigned", t.warn)) }
+            if let a = b.address, let size = b.size, !own.isEmpty, !own.contains(where: { a >= $0.base && a &+ size &- 1 <= $0.limit }) {
+                line.append(Span("  outside its bridge's windows", t.bad))
+            }
+            lines.append(line)
+        }
+        if let p = m.pool(d.bdf) {
+            let used = p.size - p.available
+            lines.append([])
+            lines.append([Span("p2pmem pool  ", t.title), Span("\(sizeText(UInt64(p.size)))" + (p.bar.map { " on BAR \($0)" } ?? " on BAR") + ", \(sizeText(UInt64(used))) allocated, \(sizeText(UInt64(p.available))) free",
+                                                           p.published ? t.good : t.warn),
+                          Span((p.published ? "  published" : "  not published") + " · " + p.source, t.dim)])
+            if !p.heat.isEmpty {
+                let pinned = p.heat.reduce(0, +)
+                lines.append([Span("  pins per page of the pool (\(pinned) pinned now):", t.dim)])
+                heatAt = lines.count
+                heat = p.heat
+            }
+        }
+        let held = m.holdings(d.bdf)
+        if !held.isEmpty {
+            lines.append([])
+            lines.append([Span("in use now (this session's engine)", t.title)])
+            for h in held { lines.append([Span("  " + h, t.warn)]) }
+        }
+        for r in d.capabilities.resizableBARs where !r.isVF {
+            let narrowest = windows.filter { $0.window.kind == .prefetchable }.map(\.window).min { $0.size < $1.size }
+            var text = "Resizable BAR \(r.barIndex): \(sizeText(r.currentSize)) now, up to \(sizeText(r.largestSize))"
+            if let n = narrowest {
+                let fits = r.supportedSizes.filter { $0 <= n.size }.max()
+                text += "; the narrowest prefetchable window above (\(sizeText(n.size))) holds " + (fits.map { "at most \(sizeText($0))" } ?? "none of them")
+            }
+            lines.append([Span(text, r.currentSize < r.largestSize ? t.warn : t.dim)])
+        }
+        // The heat map takes the rows after its caption (two at most); lines after it move down.
+        let heatRows = heatAt == nil ? 0 : min(2, max(1, (heat.count + inner.width - 3) / max(1, inner.width - 2)))
+        if let at = heatAt { lines.insert(contentsOf: Array(repeating: [], count: heatRows), at: at) }
+        scroll = max(0, min(scroll, lines.count - inner.height))
+        let area = Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height)
+        Paragraph(lines, offset: scroll).render(in: area, on: &c)
+        if let at = heatAt, at - scroll >= 0, at - scroll + heatRows <= area.height {
+            Heatmap(heat, maximum: max(1, heat.max() ?? 1), levels: [t.dim, t.good, t.warn, t.bad])
+                .render(in: Rect(x: area.x + 2, y: area.y + at - scroll, width: area.width - 2, height: heatRows), on: &c)
+        }
+    }
+}
