@@ -5,6 +5,9 @@ public struct ConfigSpaceBuilder: Sendable {
     private var lastStandardCap: Int?
     private var lastExtendedCap: Int?
 
+    /// Edits existing bytes (a fabric's bridge getting its windows once its children exist).
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+
     public init(size: Int = 4096, vendor: UInt16, device: UInt16, classCode: UInt16, header: UInt8 = 0) {
         bytes = [UInt8](repeating: 0, count: size)
         w16(0, vendor); w16(2, device); w16(0x0a, classCode); bytes[0x0e] = header

@@ -5,6 +5,39 @@ import PCITopology
 
 /// The bundled demo machines keep the promises the demos rely on.
 @Suite struct DemoFabricTests {
+    /// Every demo fabric's bridges forward what is below them, as after the kernel's resource
+    /// assignment: each BAR inside the window of its kind on every bridge above it, sibling
+    /// ports' windows disjoint, and a port with nothing below forwarding nothing.
+    @Test(arguments: DemoFabrics.all.map(\.name))
+    func bridgeWindowsHoldTheBARsBelow(_ name: String) throws {
+        let t = try DemoFabrics.load(name)
+        var checked = 0
+        for d in t.devices where d.bridge == nil {
+            for bar in d.bars where bar.space == .memory {
+                guard let a = bar.address, let size = bar.size, size > 0 else { continue }
+                let kind: BridgeWindow.Kind = bar.prefetchable && a >= 1 << 32 ? .prefetchable : .memory
+                for b in t.upstreamPath(d.bdf) where t.device(b)?.headerType == 1 {
+                    let w = try #require(t.device(b)?.bridge?.windows.first { $0.kind == kind && $0.isEnabled }, "\(name): \(b) has no \(kind) window for \(d.bdf) BAR \(bar.index)")
+                    #expect(a >= w.base && a + size - 1 <= w.limit, "\(name): \(d.bdf) BAR \(bar.index) outside \(b)'s \(kind) window")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 0, "\(name): no BAR under any bridge — nothing was checked")
+        for parent in Set(t.devices.compactMap { t.parent($0.bdf) }) {
+            let siblings = t.devices.filter { t.parent($0.bdf) == parent && $0.bridge != nil && $0.headerType == 1 }
+            for (i, p) in siblings.enumerated() {
+                for q in siblings.dropFirst(i + 1) {
+                    for wp in p.bridge!.windows where wp.isEnabled {
+                        for wq in q.bridge!.windows where wq.isEnabled && wq.kind == wp.kind {
+                            #expect(wp.limit < wq.base || wq.limit < wp.base, "\(name): \(p.bdf) and \(q.bdf) \(wp.kind) windows overlap")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func defaultFabricHasTheCast() throws {
         let t = try DemoFabrics.load(DemoFabrics.defaultName)
         let a = P2PAnalyzer(topology: t, kernel: KernelVersion(parsing: t.host.kernelRelease!)!,

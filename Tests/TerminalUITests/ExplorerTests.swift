@@ -432,10 +432,14 @@ extension ExplorerTests {
         #expect(a.commandEquivalent.hasPrefix("p2ptop bars "))
     }
 
-    @Test func aDemoFabricSaysItHasNoWindows() throws {
+    /// A demo fabric's GPU: its 64 GiB BAR 1 inside the prefetchable windows of the root port,
+    /// the switch's upstream port and its downstream port, none flagged outside.
+    @Test func aDemoFabricsGPUSitsInItsWindows() throws {
         let t = try DemoFabrics.load("icelake-gpu-switch")
         let text = screen(try app(t), select: try t.resolve("gpu0").bdf)
-        #expect(text.contains("no bridge windows in this demo fabric") && text.contains("BAR 1") && text.contains("64G"), "\(text)")
+        #expect(text.contains("rp0 16:02.0") && text.contains("sw0 17:00.0") && text.contains("18:00.0"), "\(text)")
+        #expect(text.components(separatedBy: "prefetchable").count - 1 >= 3 && text.contains("BAR 1") && text.contains("64G"), "\(text)")
+        #expect(!text.contains("outside its bridge's windows") && !text.contains("no bridge windows"))
     }
 }
 

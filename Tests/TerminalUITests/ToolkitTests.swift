@@ -109,3 +109,33 @@ import Testing
         #expect(c[0, 0].character == "·" && c[3, 0].character == "█" && c[3, 0].style.fg == .red && c[1, 0].style.fg == .green)
     }
 }
+
+@Suite struct TableTests {
+    static let columns = [TableColumn("NAME", width: 6), TableColumn("RATE", width: 6, numeric: true)]
+    static func row(_ name: String, _ rate: Double?) -> TableRow {
+        TableRow(cells: [Span(name), Span(rate.map { "\(Int($0))" } ?? "?")], keys: [.text(name), rate.map { .number($0) } ?? .unknown])
+    }
+    static let rows = [row("b", 5), row("a", nil), row("c", 50), row("d", 5)]
+
+    @Test func sortsByTheCursorColumnNumbersLargestFirstUnknownLast() {
+        var s = TableState()
+        #expect(s.order(Self.rows) == [0, 1, 2, 3], "unsorted: as given")
+        s.cursorColumn = 1; s.sortByCursor(Self.columns)
+        #expect(s.order(Self.rows) == [2, 0, 3, 1], "largest first, ties stable, unknown last")
+        s.sortByCursor(Self.columns)
+        #expect(s.order(Self.rows) == [0, 3, 2, 1], "reversed; unknown still last")
+        s.cursorColumn = 0; s.sortByCursor(Self.columns)
+        #expect(s.order(Self.rows) == [1, 0, 2, 3] && !s.descending, "text A→Z")
+    }
+
+    @Test func headerMarksCursorAndSortAndClicksFindTheirColumn() {
+        var s = TableState()
+        s.cursorColumn = 1; s.sortByCursor(Self.columns)
+        var c = Canvas(width: 20, height: 6)
+        Table(columns: Self.columns, rows: Self.rows, header: Style(), highlight: Style().reversed()).render(in: c.area, on: &c, state: &s)
+        #expect(c.lines[0].hasPrefix("NAME   RATE▼") && c.lines[1].hasPrefix("c      50"))
+        #expect(c[7, 0].style.attributes.contains(.underline) && !c[0, 0].style.attributes.contains(.underline))
+        #expect(TableState.column(at: 3, from: 0, Self.columns) == 0 && TableState.column(at: 8, from: 0, Self.columns) == 1)
+        #expect(TableState.column(at: 19, from: 0, Self.columns) == nil)
+    }
+}

@@ -66,7 +66,7 @@ final class BarMapScreen: ExplorerScreen {
                           Span(" 0x" + String(w.base, radix: 16), t.dim)])
         }
         if windows.isEmpty {
-            let why = topology.source.kind == .fabric ? "no bridge windows in this demo fabric" : "no windows known above it"
+            let why = "no windows known above it"
             lines.append([Span("  " + why, t.dim)])
         }
         let above = topology.upstreamPath(d.bdf).first

@@ -52,8 +52,21 @@ struct FabricBuilder {
         c.ext(at: 0x100, id: 0x01)   // AER
         var resources = [OSResource](repeating: OSResource(base: 0, size: 0), count: 6)
         let key = b.domain << 8 | UInt32(rootBus(of: b))
+        // Each function starts on a 1 MiB boundary, the granularity of a bridge's windows, so the
+        // windows of sibling ports never overlap (as the kernel's resource assignment keeps them).
+        nextMMIO32 = (nextMMIO32 + 0xfffff) & ~0xfffff
+        if let next = nextMMIO[key] { nextMMIO[key] = (next + 0xfffff) & ~0xfffff }
         for bar in bars {
             let is64 = bar.index < 5 && !bars.contains { $0.index == bar.index + 1 }
+            // Non-prefetchable memory must sit in a bridge's 32-bit memory window: below 4 GiB
+            // even when the BAR is 64-bit (an NVMe's BAR 0), as Linux places it.
+            if is64 && !bar.prefetchable {
+                let base = (nextMMIO32 + bar.size - 1) / bar.size * bar.size
+                nextMMIO32 = base + bar.size
+                c.bar64(bar.index, address: base, prefetchable: false)
+                resources[bar.index] = OSResource(base: base | 0x4, size: bar.size, flags: 0x0014_0200)
+                continue
+            }
             if !is64 {
                 let base = (nextMMIO32 + bar.size - 1) / bar.size * bar.size
                 nextMMIO32 = base + bar.size
@@ -124,7 +137,7 @@ struct FabricBuilder {
     }
 
     func topology(name: String, kernel: String, cpuVendor: String, cpuFamily: Int) -> Topology {
-        Topology(devices: devices, host: HostInfo(kernelRelease: kernel, cpuVendor: cpuVendor, cpuFamily: cpuFamily, hostname: name),
+        Topology(devices: withWindows(devices), host: HostInfo(kernelRelease: kernel, cpuVendor: cpuVendor, cpuFamily: cpuFamily, hostname: name),
                  source: SourceInfo(kind: .fabric, path: name, privileged: true))
     }
 }
@@ -134,5 +147,39 @@ extension LinkSpeed {
     var sysfsText: String {
         guard let g = gts else { return "Unknown" }
         return (g == g.rounded() ? "\(Int(g)).0" : "\(g)") + " GT/s PCIe"
+    }
+}
+
+extension FabricBuilder {
+    /// Each bridge's memory and prefetchable windows, as the kernel's assignment leaves them:
+    /// the smallest 1 MiB-aligned ranges holding every BAR below it — prefetchable BARs above
+    /// 4 GiB in the 64-bit prefetchable window, the rest in the memory window; a bridge with
+    /// nothing below forwards nothing (base above limit, lspci's "[disabled]").
+    func withWindows(_ devices: [Device]) -> [Device] {
+        devices.map { d in
+            guard let br = d.bridge, d.headerType & 0x7f == 1, d.config.count >= 0x30 else { return d }
+            var mem: (lo: UInt64, hi: UInt64)?, pref: (lo: UInt64, hi: UInt64)?
+            for e in devices where e.bridge == nil && e.bdf.domain == d.bdf.domain && e.bdf.bus >= br.secondary && e.bdf.bus <= br.subordinate {
+                for bar in e.bars where bar.space == .memory {
+                    guard let a = bar.address, let size = bar.size, size > 0 else { continue }
+                    let end = a + size - 1
+                    if bar.prefetchable && a >= 1 << 32 { pref = (min(pref?.lo ?? a, a), max(pref?.hi ?? end, end)) }
+                    else { mem = (min(mem?.lo ?? a, a), max(mem?.hi ?? end, end)) }
+                }
+            }
+            var c = ConfigSpaceBuilder(bytes: d.config.bytes)
+            if let m = mem {
+                c.w16(0x20, UInt16((m.lo >> 16) & 0xfff0)); c.w16(0x22, UInt16((m.hi >> 16) & 0xfff0))
+            } else {
+                c.w16(0x20, 0xfff0); c.w16(0x22, 0)
+            }
+            if let p = pref {
+                c.w16(0x24, UInt16((p.lo >> 16) & 0xfff0) | 1); c.w16(0x26, UInt16((p.hi >> 16) & 0xfff0) | 1)
+                c.w32(0x28, UInt32(p.lo >> 32)); c.w32(0x2c, UInt32(p.hi >> 32))
+            } else {
+                c.w16(0x24, 0xfff1); c.w16(0x26, 1); c.w32(0x28, 0); c.w32(0x2c, 0)
+            }
+            return Device(bdf: d.bdf, config: c.config, sysfs: d.sysfs)
+        }
     }
 }
