@@ -105,8 +105,8 @@ public final class ExplorerModel {
                     if let r = telemetry.series["block.read_bytes{\(os.name)}"]?.rate { read += r; known = true }
                     if let w = telemetry.series["block.write_bytes{\(os.name)}"]?.rate { write += w; known = true }
                 case .openfabrics:
-                    for (key, s) in telemetry.series where key.hasPrefix("rdma.") && key.contains("{\(os.name)/") {
-                        guard let r = s.rate else { continue }
+                    for (key, s) in telemetry.series where key.contains("{\(os.name)/") {
+                        guard key.hasPrefix("rdma.rcv_bytes{") || key.hasPrefix("rdma.xmit_bytes{"), let r = s.rate else { continue }
                         known = true
                         if key.hasPrefix("rdma.rcv_bytes") { write += r } else { read += r }
                     }
@@ -119,6 +119,22 @@ public final class ExplorerModel {
             guard let b = BDF(g.busID), let rx = g.rxBytesPerSecond, let tx = g.txBytesPerSecond else { continue }
             // NVML's RX is what the GPU receives (a write into it), TX what it sends (a read).
             out[b] = ((out[b]?.read ?? 0) + tx, (out[b]?.write ?? 0) + rx)
+        }
+        return out
+    }
+
+    /// Packets per second through the software RDMA ports (rxe) on each function — those keep
+    /// packet counters only, so their traffic is shown in packets, never guessed as bytes.
+    func packetRates() -> [BDF: Double] {
+        guard measuredRates == nil, topology.source.kind == .live else { return [:] }
+        tickTelemetry()
+        var out: [BDF: Double] = [:]
+        for d in topology.devices {
+            for os in d.sysfs?.osDevices ?? [] where os.kind == .openfabrics {
+                for (key, s) in telemetry.series where key.contains("{\(os.name)/") && (key.hasPrefix("rdma.xmit_packets{") || key.hasPrefix("rdma.rcv_packets{")) {
+                    if let r = s.rate { out[d.bdf, default: 0] += r }
+                }
+            }
         }
         return out
     }
@@ -150,6 +166,11 @@ func rateText(_ bytesPerSecond: Double) -> String {
     var v = bytesPerSecond, i = 0
     while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
     return (v >= 10 || i == 0 ? String(Int(v.rounded())) : format1(v)) + units[i]
+}
+
+/// `12k pkt/s`: packets per second, for ports that count packets only.
+func packetText(_ perSecond: Double) -> String {
+    perSecond >= 1e6 ? "\(format1(perSecond / 1e6))M pkt/s" : perSecond >= 1e3 ? "\(Int((perSecond / 1e3).rounded()))k pkt/s" : "\(Int(perSecond.rounded())) pkt/s"
 }
 
 extension String {

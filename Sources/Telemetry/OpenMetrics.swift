@@ -62,6 +62,10 @@ public enum MetricCatalog {
                                        help: "Bytes sent by the RDMA port (port_xmit_data, 4-byte words).", scale: 1, labels: rdmaPort),
             "rcv_bytes": MetricFamily(name: "p2ptop_rdma_port_received_bytes", kind: .counter, unit: "bytes",
                                       help: "Bytes received by the RDMA port (port_rcv_data, 4-byte words).", scale: 1, labels: rdmaPort),
+            "xmit_packets": MetricFamily(name: "p2ptop_rdma_port_transmitted_packets", kind: .counter, unit: "packets",
+                                         help: "Packets sent by a software RDMA port with no byte counters (rxe hw_counters/sent_pkts).", scale: 1, labels: rdmaPort),
+            "rcv_packets": MetricFamily(name: "p2ptop_rdma_port_received_packets", kind: .counter, unit: "packets",
+                                        help: "Packets received by a software RDMA port with no byte counters (rxe hw_counters/rcvd_pkts).", scale: 1, labels: rdmaPort),
         ],
         "block": [
             "read_bytes": MetricFamily(name: "p2ptop_block_read_bytes", kind: .counter, unit: "bytes",

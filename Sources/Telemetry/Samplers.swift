@@ -108,6 +108,10 @@ public struct RDMAPortSampler: Sampler {
                 let c = path(base, "\(dev)/ports/\(port)/counters")
                 if let x = readNumber(path(c, "port_xmit_data")) { v["xmit_bytes{\(dev)/\(port)}"] = x * 4 }
                 if let r = readNumber(path(c, "port_rcv_data")) { v["rcv_bytes{\(dev)/\(port)}"] = r * 4 }
+                // Soft-RoCE (rxe) keeps no byte counters (no PMA): its packet counters instead.
+                let hw = path(base, "\(dev)/ports/\(port)/hw_counters")
+                if v["xmit_bytes{\(dev)/\(port)}"] == nil, let x = readNumber(path(hw, "sent_pkts")) { v["xmit_packets{\(dev)/\(port)}"] = x }
+                if v["rcv_bytes{\(dev)/\(port)}"] == nil, let r = readNumber(path(hw, "rcvd_pkts")) { v["rcv_packets{\(dev)/\(port)}"] = r }
             }
         }
         return Reading(values: v)

@@ -87,6 +87,28 @@ struct LabCommandTests {
         #expect(try c.terminalRestored())
     }
 
+    /// Other processes' traffic on the real kernel shows on the tree within two refreshes: a
+    /// looping `dd iflag=direct` on the NVMe (its read rate, of its link) and a looping RDMA
+    /// loopback on the soft-RoCE device (its packets, on the virtio NIC it runs over).
+    @Test(.enabled(if: TmuxSession.available, "tmux not installed"))
+    func otherProcessesTrafficOnTheRealKernel() throws {
+        let load = "while :; do dd if=/dev/nvme0n1 of=/dev/null iflag=direct bs=1M 2>/dev/null; done & "
+            + "while :; do p2ptop transfer --from rdma --to host --via rdma --size 64M >/dev/null 2>&1; done & sleep 2; exec p2ptop"
+        let s = try TmuxSession(["lab", "run", "--", "sh", "-c", "'\(load)'"], width: 160, height: 40)
+        defer { s.kill() }
+        #expect(try s.waitFor("p2pmem 64M", seconds: 60), "\((try? s.screen()) ?? "")")
+        // nvme0's row: "… nvme0  QEMU NVM Express …  ⇅ r 180M/s w 0B/s of 7.9G/s".
+        let disk = try s.waitForMatch(#"nvme0 .*⇅ r [0-9.]+[KMG]/s w [0-9.]+[KMGB]/?s? of "#, seconds: 20)
+        #expect(disk, "no read rate on nvme0: \((try? s.screen()) ?? "")")
+        let rdma = try s.waitForMatch(#"Virtio .*⇅ rdma [0-9.]+[kM]? pkt/s"#, seconds: 30)
+        #expect(rdma, "no RDMA packets on the NIC: \((try? s.screen()) ?? "")")
+        try s.keys("5")
+        #expect(try s.waitFor("soft-RoCE counts packets"), "\((try? s.screen()) ?? "")")
+        #expect(try s.waitForMatch(#"nvme0 +r [0-9.]+[KMG]/s"#), "\((try? s.screen()) ?? "")")
+        try s.keys("q")
+        #expect(try s.exitStatus(seconds: 30) == 0, "\((try? s.screen()) ?? "")")
+    }
+
     /// Every real backend the README lists, once, on the real kernel (one boot): O_DIRECT with
     /// threads, io_uring and a registered buffer, into p2pmem and to a new file, RDMA into host
     /// memory, p2pmem and a dma-buf, BAR reads and the write round trip, the refusals.

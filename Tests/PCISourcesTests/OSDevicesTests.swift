@@ -17,16 +17,24 @@ import PCITopology
                        ("sys/class/drm/card1-DP-1", "../../devices/pci0000:00/0000:00:01.0/0000:01:00.0/drm/card1/card1-DP-1"),
                        ("sys/class/nvme/nvme0", "../../devices/pci0000:00/0000:00:1d.0/0000:02:00.0/nvme/nvme0"),
                        ("sys/block/nvme0n1", "../devices/pci0000:00/0000:00:1d.0/0000:02:00.0/nvme/nvme0/nvme0n1"),
-                       ("sys/block/loop0", "../devices/virtual/block/loop0")]
+                       ("sys/block/loop0", "../devices/virtual/block/loop0"),
+                       // Soft-RoCE: virtual in the device tree, over a netdev on a PCI function.
+                       ("sys/class/net/eth0", "../../devices/pci0000:00/0000:00:06.0/virtio0/net/eth0"),
+                       ("sys/class/infiniband/rxe0", "../../devices/virtual/infiniband/rxe0"),
+                       ("sys/class/infiniband/siw0", "../../devices/virtual/infiniband/siw0")]
         for (entry, link) in entries {
             try fm.createDirectory(atPath: (root + "/" + entry as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try fm.createSymbolicLink(atPath: root + "/" + entry, withDestinationPath: link)
         }
+        // rxe0's port 1 runs over eth0 (`rdma link`: netdev eth0); siw0 names no netdev.
+        try fm.createDirectory(atPath: root + "/sys/devices/virtual/infiniband/rxe0/ports/1/gid_attrs/ndevs", withIntermediateDirectories: true)
+        try "eth0\n".write(toFile: root + "/sys/devices/virtual/infiniband/rxe0/ports/1/gid_attrs/ndevs/0", atomically: true, encoding: .utf8)
         let found = OSDevices.scan(root: root)
+        #expect(found[BDF("0000:00:06.0")!] == [OSDevice(kind: .net, name: "eth0"), OSDevice(kind: .openfabrics, name: "rxe0")])
         #expect(found[BDF("0000:3b:00.0")!] == [OSDevice(kind: .net, name: "ens1f0"), OSDevice(kind: .openfabrics, name: "mlx5_0")])
         #expect(found[BDF("0000:01:00.0")!] == [OSDevice(kind: .gpu, name: "card1"), OSDevice(kind: .gpu, name: "renderD128")], "connectors are not devices")
         #expect(found[BDF("0000:02:00.0")!] == [OSDevice(kind: .block, name: "nvme0n1"), OSDevice(kind: .nvme, name: "nvme0")])
-        #expect(found.count == 3, "lo and loop0 sit on no PCI function")
+        #expect(found.count == 4, "lo, loop0 and siw0 (no netdev named) sit on no PCI function")
     }
 
     /// Every OS device lstopo attaches to a PCI function in the real captured trees, p2ptop

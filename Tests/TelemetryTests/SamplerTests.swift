@@ -58,17 +58,24 @@ import Testing
         try write("sys/class/infiniband/mlx5_0/ports/1/counters/port_xmit_data", "1000\n")
         try write("sys/class/infiniband/mlx5_0/ports/1/counters/port_rcv_data", "250\n")
         try write("sys/block/nvme0n1/stat", "  10 0 2048 5 20 0 4096 7 0 9 12 0 0 0 0 0 0\n")
+        // Soft-RoCE keeps packet counters only (hw_counters), mlx5 has both: bytes win there.
+        try write("sys/class/infiniband/rxe0/ports/1/hw_counters/sent_pkts", "700\n")
+        try write("sys/class/infiniband/rxe0/ports/1/hw_counters/rcvd_pkts", "690\n")
+        try write("sys/class/infiniband/mlx5_0/ports/1/hw_counters/sent_pkts", "9\n")
         let t = Telemetry.standard(root: root.path)
         t.tick(time: 0)
         #expect(t.lastReadings["vmpin"]?.values["vmpin_kb{ib_write_bw[42]}"] == 2048 && t.lastReadings["vmpin"]?.values["total_vmpin_kb"] == 2048)
         #expect(t.lastReadings["p2pmem"]?.values["available{0000:1c:00.0}"] == 134217728)
         #expect(t.lastReadings["rdma"]?.values["xmit_bytes{mlx5_0/1}"] == 4000, "4-byte words")
+        #expect(t.lastReadings["rdma"]?.values["xmit_packets{rxe0/1}"] == 700 && t.lastReadings["rdma"]?.values["rcv_packets{rxe0/1}"] == 690)
+        #expect(t.lastReadings["rdma"]?.values["xmit_packets{mlx5_0/1}"] == nil && t.lastReadings["rdma"]?.values["xmit_bytes{rxe0/1}"] == nil)
         let readBytes: Double? = t.lastReadings["block"]?.values["read_bytes{nvme0n1}"]
         #expect(readBytes == 1_048_576)
         #expect(t.lastReadings["pci"]?.values["link_gts{0000:1c:00.0}"] == 16 && t.lastReadings["pci"]?.values["aer_total_err_cor{0000:1c:00.0}"] == 3)
         let om = OpenMetrics.render(t.lastReadings)
         #expect(om.contains("# TYPE p2ptop_rdma_port_transmitted_bytes counter\n") && om.hasSuffix("# EOF\n"))
         #expect(om.contains("p2ptop_rdma_port_transmitted_bytes_total{device=\"mlx5_0\",port=\"1\"} 4000\n"))
+        #expect(om.contains("# UNIT p2ptop_rdma_port_transmitted_packets packets\n") && om.contains("p2ptop_rdma_port_transmitted_packets_total{device=\"rxe0\",port=\"1\"} 700\n"))
     }
 
     @Test func seriesRingIsBounded() {

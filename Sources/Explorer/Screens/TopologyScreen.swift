@@ -81,6 +81,7 @@ final class TopologyScreen: ExplorerScreen {
             for b in j.path { live[b, default: 0] += r }
         }
         let measured = m.deviceRates()
+        let packets = m.packetRates()
         let highlighted = Set(m.tree.highlightedPath)
         let lineOf: (TreeRow) -> Line = { row in
             guard let d = topology.device(row.bdf) else { return [] }
@@ -103,6 +104,7 @@ final class TopologyScreen: ExplorerScreen {
                 if let cap = d.link?.status?.bytesPerSecond { text += " of \(rateText(cap))" }
                 line.append(Span(text, t.warn.bold()))
             }
+            if let p = packets[row.bdf], p > 0 { line.append(Span("  ⇅ rdma \(packetText(p))", t.warn.bold())) }
             if onPath { line.insert(Span("◆", t.accent), at: 0) }
             return line
         }

@@ -120,8 +120,14 @@ final class TransfersScreen: ExplorerScreen {
     @discardableResult func renderTraffic(from top: Int, _ inner: Rect, _ c: inout Canvas, _ m: ExplorerModel) -> Int {
         let t = m.theme
         let rates = m.deviceRates().filter { $0.value.read + $0.value.write > 0 }.sorted { $0.value.read + $0.value.write > $1.value.read + $1.value.write }
+        let packets = m.packetRates().filter { $0.value > 0 }.sorted { $0.value > $1.value }
         var y = top
         guard y < inner.maxY else { return y }
+        for (b, p) in packets.prefix(3) where y < inner.maxY {
+            c.put([Span(m.name(b).padded(10), t.accent), Span("rdma \(packetText(p))", t.warn.bold()),
+                   Span("  (soft-RoCE counts packets, not bytes)", t.dim)], x: inner.x, y: y, clip: inner)
+            y += 1
+        }
         if rates.isEmpty {
             if m.topology.source.kind == .live { c.put("no device traffic measured right now (block, RDMA and GPU counters)", x: inner.x, y: y, t.dim, clip: inner); y += 1 }
             if let why = m.gpuCounters?.unavailable, m.topology.source.kind == .live { c.put("GPU PCIe counters: " + why, x: inner.x, y: y, t.dim, clip: inner); y += 1 }
