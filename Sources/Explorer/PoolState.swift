@@ -27,6 +27,14 @@ extension ExplorerModel {
             let heat = (0..<min(buckets, p.pageCount)).map { b in (b * per..<min(p.pageCount, (b + 1) * per)).reduce(0) { $0 + p.pins($1) } }
             return PoolState(size: p.size, available: p.available, published: sysfs.published, heat: heat, bar: p.bar, source: "engine")
         }
+        // The live machine: p2pmem/available as it is now (another process's allocations show).
+        if topology.source.kind == .live, measuredRates == nil {
+            tickTelemetry()
+            let now = telemetry.lastReadings["p2pmem"]?.values
+            if let size = now?["size{\(bdf)}"], let available = now?["available{\(bdf)}"] {
+                return PoolState(size: Int(size), available: Int(available), published: sysfs.published, heat: [], bar: nil, source: "sysfs now")
+            }
+        }
         return PoolState(size: Int(sysfs.size), available: Int(sysfs.available), published: sysfs.published, heat: [], bar: nil, source: "sysfs")
     }
 

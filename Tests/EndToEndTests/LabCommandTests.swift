@@ -105,6 +105,10 @@ struct LabCommandTests {
         try s.keys("5")
         #expect(try s.waitFor("soft-RoCE counts packets"), "\((try? s.screen()) ?? "")")
         #expect(try s.waitForMatch(#"nvme0 +r [0-9.]+[KMG]/s"#), "\((try? s.screen()) ?? "")")
+        // The CMB's BAR on the BAR map: the pool as sysfs says it now, the kernel's pin count.
+        try s.keys("1"); try s.keys("/nvme1"); try s.keys("Enter"); try s.keys("6")
+        #expect(try s.waitFor("sysfs now"), "\((try? s.screen()) ?? "")")
+        #expect(try s.waitForMatch(#"pins on this machine now \(/proc/vmstat\): [0-9]+ outstanding"#), "\((try? s.screen()) ?? "")")
         try s.keys("q")
         #expect(try s.exitStatus(seconds: 30) == 0, "\((try? s.screen()) ?? "")")
     }

@@ -432,6 +432,20 @@ extension ExplorerTests {
         #expect(a.commandEquivalent.hasPrefix("p2ptop bars "))
     }
 
+    /// The laptop whose root port's prefetchable window (8224M) is the narrowest above the
+    /// RTX 3070 Ti: the BAR screen shows it, the BARs inside it, and that ReBAR 1 cannot grow
+    /// past 8G there.
+    @Test func theNarrowPrefetchableWindowLimitsTheResizableBAR() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dump = repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump").path
+        guard FileManager.default.fileExists(atPath: dump) else { print("skipped: \(dump) absent (../shared is absent)"); return }
+        let t = try DumpReader.load(path: dump)
+        let text = screen(try app(t), select: try t.resolve("gpu0").bdf)
+        #expect(text.contains("rp0 00:01.0") && text.contains("prefetchable") && text.contains("8224M") && text.contains("0x6000000000"), "\(text)")
+        #expect(text.contains("BAR 1") && text.contains("8G") && !text.contains("outside its bridge's windows"))
+        #expect(text.contains("Resizable BAR 1: 8G now, up to 8G; the narrowest prefetchable window above (8224M) holds at most 8G"), "\(text)")
+    }
+
     /// A demo fabric's GPU: its 64 GiB BAR 1 inside the prefetchable windows of the root port,
     /// the switch's upstream port and its downstream port, none flagged outside.
     @Test func aDemoFabricsGPUSitsInItsWindows() throws {

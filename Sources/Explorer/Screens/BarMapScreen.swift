@@ -98,6 +98,12 @@ final class BarMapScreen: ExplorerScreen {
                 heat = p.heat
             }
         }
+        if p2pmemLive(m, d) {
+            // A real kernel keeps pins per page to itself: its FOLL_PIN counters are the live figure.
+            if let p = m.telemetry.lastReadings["pins"], p.stale == nil {
+                lines.append([Span("  pins on this machine now (/proc/vmstat): \(Int(p.values["outstanding"] ?? 0)) outstanding", t.dim)])
+            }
+        }
         let held = m.holdings(d.bdf)
         if !held.isEmpty {
             lines.append([])
@@ -124,4 +130,6 @@ final class BarMapScreen: ExplorerScreen {
                 .render(in: Rect(x: area.x + 2, y: area.y + at - scroll, width: area.width - 2, height: heatRows), on: &c)
         }
     }
+
+    func p2pmemLive(_ m: ExplorerModel, _ d: Device) -> Bool { m.topology.source.kind == .live && d.sysfs?.p2pmem != nil }
 }
