@@ -237,3 +237,43 @@ extension TmuxSession {
         #expect(best >= 20e6, "row \(short): '\(row)'; screen: \((try? s.screen()) ?? "")")
     }
 }
+
+/// The presenter in a real terminal at a projector's 80×24 and a laptop's 120×40: the opening
+/// card, steps one per key with the counter matching the list, back, restart, quit restoring
+/// the terminal; a recording made while presenting replays without running anything.
+@Suite(.enabled(if: TmuxSession.available, "tmux not installed"), .serialized)
+struct DemoTmuxTests {
+    @Test(arguments: [(80, 24), (120, 40)])
+    func stepsBackRestartAndQuit(_ size: (Int, Int)) throws {
+        let rec = FileManager.default.temporaryDirectory.appendingPathComponent("p2ptop-demo-\(UUID().uuidString.prefix(8)).json").path
+        defer { try? FileManager.default.removeItem(atPath: rec) }
+        let s = try TmuxSession(["demo", "--record", rec], width: size.0, height: size.1)
+        defer { s.kill() }
+        #expect(try s.waitFor("What you will see"), "\((try? s.screen()) ?? "")")
+        #expect(try s.screen().contains("22 steps"))
+        try s.keys("Space"); try s.keys("Space"); try s.keys("Space")
+        #expect(try s.waitFor("step 3/22"), "\((try? s.screen()) ?? "")")
+        let three = try s.screen()
+        #expect(three.contains("The machine") && three.contains("3 ✓ unmap bar") && three.contains("Steps — step 3/22"), "\(three)")
+        try s.keys("Left")
+        #expect(try s.waitFor("step 2/22"))
+        #expect(try s.waitFor("EFAULT"), "step 2 is the refused pin: \((try? s.screen()) ?? "")")
+        try s.keys("r")
+        #expect(try s.waitFor("What you will see"))
+        try s.keys("Right")
+        #expect(try s.waitFor("step 1/22"))
+        try s.keys("q")
+        #expect(try s.exitStatus() == 0)
+        #expect(try s.terminalRestored())
+        // The recording holds every frame shown: card, 1, 2, 3, back to 2, card, 1.
+        let r = try CLI.run(["demo", "--replay", rec])
+        #expect(r.status == 0 && r.stdout.contains("frame 7/7 (step 1/22)") && r.stdout.contains("frame 4/7 (step 3/22)"), "\(r.stdout.prefix(400)) \(r.stderr)")
+        let replay = try TmuxSession(["demo", "--replay", rec], width: size.0, height: size.1)
+        defer { replay.kill() }
+        #expect(try replay.waitFor("frame 1/7"))
+        try replay.keys("Space"); try replay.keys("Space")
+        #expect(try replay.waitFor("frame 3/7") && replay.screen().contains("EFAULT"))
+        try replay.keys("q")
+        #expect(try replay.exitStatus() == 0)
+    }
+}

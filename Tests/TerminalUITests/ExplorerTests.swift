@@ -215,21 +215,104 @@ import P2PEngine
 }
 
 @Suite struct PresenterTests {
-    @Test func playsTheSeedStoryToACleanEnd() throws {
-        let s = try Scenario.parse(BundledScenarios.text("seed-story")!, name: "seed-story", file: "seed-story")
+    static func presenter(_ name: String = "seed-story", theme: String = "high-contrast") throws -> Presenter {
+        let s = try Scenario.parse(BundledScenarios.text(name)!, name: name, file: name)
         let t = try DemoFabrics.load(s.fabric!)
-        let e = try Engine(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: KernelVersion(parsing: s.kernel!)!, cpu: CPUInfo(vendor: "intel", family: 6)))
-        let p = Presenter(runner: ScenarioRunner(engine: e, scenario: s), theme: try Theme.load("high-contrast", readFile: { _ in nil }))
-        var c = Canvas(width: 100, height: 30)
+        let a = P2PAnalyzer(topology: t, kernel: KernelVersion(parsing: s.kernel!)!, cpu: CPUInfo(vendor: "intel", family: 6))
+        return try Presenter(makeRunner: { ScenarioRunner(engine: try Engine(topology: t, analyzer: a), scenario: s) },
+                             theme: try Theme.load(theme, readFile: { _ in nil }))
+    }
+
+    static func frame(_ p: Presenter, _ w: Int, _ h: Int) -> Canvas {
+        var c = Canvas(width: w, height: h)
         p.render(into: &c)
-        #expect(c.text.contains("Press space to begin"))
+        return c
+    }
+
+    @Test func playsTheSeedStoryToACleanEnd() throws {
+        let p = try Self.presenter()
+        #expect(Self.frame(p, 100, 30).text.contains("What you will see") && Self.frame(p, 100, 30).text.contains("space begins"))
         p.handle(.key(.character(" ")))
-        c = Canvas(width: 100, height: 30); p.render(into: &c)
-        #expect(c.text.contains("VM_IO|VM_PFNMAP") && c.text.contains("step 2/"))
+        let first = Self.frame(p, 100, 30).text
+        #expect(first.contains("VM_IO|VM_PFNMAP") && first.contains("step 1/22") && first.contains("The machine"))
         for _ in 0..<40 { p.handle(.key(.character(" "))) }
-        c = Canvas(width: 100, height: 30); p.render(into: &c)
-        #expect(c.text.contains("The end — leaks: pins 0, pages 0, pool bytes 0"))
-        #expect(!c.text.contains("✗"))
+        let end = Self.frame(p, 100, 30).text
+        #expect(end.contains("22 steps, every one as the model predicted") && end.contains("leaks: pins 0, pages 0, pool bytes 0"), "\(end)")
+    }
+
+    /// The counter counts the steps the list shows, one per key press, captions included in
+    /// no count; the highlighted row of the list is the step the counter names.
+    @Test func theCounterFollowsTheListOneStepAtATime() throws {
+        let p = try Self.presenter()
+        for k in 1...22 {
+            p.handle(.key(.right))
+            let c = Self.frame(p, 120, 40)
+            #expect(c.lines[0].contains("step \(k)/22"), "after \(k) presses: \(c.lines[0])")
+            // A highlighted row (not the scroll indicator's one cell).
+            let highlighted = c.lines.indices.filter { y in (0..<c.width).filter { c[$0, y].style == p.theme.selection.bold() }.count > 10 }
+            #expect(highlighted.count == 1, "one highlighted row")
+            if let y = highlighted.first { #expect(c.lines[y].contains("\(k) ✓ ") || c.lines[y].contains("\(k) ✗ "), "row \(c.lines[y])") }
+        }
+    }
+
+    /// Back replays the story to the step before on a fresh engine: the engine's counters are
+    /// those of that step again; restart shows the opening card on a clean engine.
+    @Test func backAndRestartReplayOnAFreshEngine() throws {
+        let p = try Self.presenter()
+        for _ in 0..<6 { p.handle(.key(.character(" "))) }
+        let atSix = (p.runner.engine.vmstat.nr_foll_pin_acquired, p.runner.engine.vmstat.outstanding, p.runner.engine.vmas.count)
+        p.handle(.key(.character(" ")))       // dmamap
+        p.handle(.key(.character(" ")))       // unpin p2: outstanding drops
+        #expect(p.position == 8 && p.runner.engine.vmstat.outstanding == 0)
+        p.handle(.key(.left)); p.handle(.key(.left))
+        #expect(p.position == 6)
+        #expect((p.runner.engine.vmstat.nr_foll_pin_acquired, p.runner.engine.vmstat.outstanding, p.runner.engine.vmas.count) == atSix)
+        #expect(atSix.1 == 256, "pin p2 holds 256 pages at step 6")
+        #expect(Self.frame(p, 80, 24).lines[0].contains("step 6/22"))
+        p.handle(.key(.character("r")))
+        #expect(p.position == 0 && p.runner.engine.vmstat.nr_foll_pin_acquired == 0 && Self.frame(p, 80, 24).text.contains("What you will see"))
+        p.handle(.key(.left))
+        #expect(p.position == 0, "nothing before the opening card")
+    }
+
+    @Test(arguments: [(80, 24), (120, 40)])
+    func everyStepFitsAndStaysReadableInMono(_ size: (Int, Int)) throws {
+        for theme in ["high-contrast", "mono"] {
+            let p = try Self.presenter(theme: theme)
+            for _ in 0...23 {
+                var c = Canvas(width: size.0, height: size.1)
+                c.monochrome = theme == "mono"
+                p.render(into: &c)
+                #expect(c.lines[0].contains("p2ptop demo") && c.lines.last!.contains("space/→ next"))
+                if p.position > 0 && !p.ended {
+                    #expect(c.text.contains("The machine") && c.text.contains("Steps — step \(p.position)/22"))
+                    // The pair in play is marked in the machine: its memory ● (or its device).
+                    if p.position == 7 { #expect(c.text.contains("● nvme1") && c.text.contains("○ nvme0")) }
+                }
+                p.handle(.key(.character(" ")))
+            }
+        }
+    }
+
+    @Test func aRecordingKeepsEveryStepsScreenAndStateAndReplays() throws {
+        let p = try Self.presenter()
+        var r = DemoRecording(story: "seed-story", title: "t", width: 100, height: 30)
+        r.add(p)
+        while !p.ended { p.handle(.key(.character(" "))); r.add(p) }
+        #expect(r.frames.count == 24)
+        let text = r.document.serialized()
+        let loaded = try DemoRecording.load(Array(text.utf8), file: "rec.json")
+        #expect(loaded.frames.count == 24 && loaded.frames[2].step == 2 && loaded.frames[2].screen.joined().contains("EFAULT"))
+        let sixth = try #require(r.frames[6]["engine"])
+        #expect(sixth["pins_outstanding_pages"]?.doubleValue == 256 && r.frames[2]["event"]?["outcome"]?.stringValue == "EFAULT")
+        let replay = DemoReplay(title: loaded.title, frames: loaded.frames, theme: p.theme)
+        replay.handle(.key(.right)); replay.handle(.key(.right))
+        var c = Canvas(width: 100, height: 31)
+        replay.render(into: &c)
+        #expect(c.text.contains("EFAULT") && c.lines.last!.contains("frame 3/24"))
+        // Bad recordings are one line naming the file and what was expected.
+        #expect(throws: DemoRecordingError.self) { try DemoRecording.load(Array("{\"schema\": \"x\"}".utf8), file: "a.json") }
+        do { _ = try DemoRecording.load(Array("{\n\"schema\": ".utf8), file: "b.json") } catch { #expect(error.description.hasPrefix("b.json:")) }
     }
 }
 

@@ -34,6 +34,8 @@ public struct Scenario: Sendable {
 
     public var name: String
     public var description: String
+    /// The story's title for an audience (`@title`); the presenter's opening card shows it.
+    public var title: String?
     public var fabric: String?
     public var kernel: String?
     public var steps: [Step]
@@ -53,7 +55,7 @@ public struct Scenario: Sendable {
     static let actions: Set<String> = ["caption", "map", "pin", "unpin", "dmamap", "transfer", "export", "attach", "revoke",
                                        "release", "unmap", "unbind", "finish-unbind", "acs", "verdict", "wait"]
 
-    /// Parses the text; `@fabric NAME`, `@kernel X.Y`, `@description …` header lines set defaults.
+    /// Parses the text; `@fabric NAME`, `@kernel X.Y`, `@title …`, `@description …` header lines set defaults.
     public static func parse(_ text: String, name: String, file: String) throws(ParseError) -> Scenario {
         var s = Scenario(name: name, description: "", fabric: nil, kernel: nil, steps: [])
         s.file = file
@@ -73,7 +75,8 @@ public struct Scenario: Sendable {
                     }
                     s.kernel = parts[1]; s.kernelLine = lineNo
                 case "description": s.description = parts[1]
-                default: throw ParseError(file: file, line: lineNo, message: "unknown header \(shown("@" + parts[0])): expected @fabric, @kernel or @description")
+                case "title": s.title = parts[1]
+                default: throw ParseError(file: file, line: lineNo, message: "unknown header \(shown("@" + parts[0])): expected @fabric, @kernel, @title or @description")
                 }
                 continue
             }

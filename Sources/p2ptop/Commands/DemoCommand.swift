@@ -28,6 +28,12 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "Name the bundled stories, one line each, and exit.")
     var list = false
 
+    @Option(help: ArgumentHelp("Write the story as it plays (each step's screen as text, the engine's state as JSON) to FILE; without a terminal, the whole story is played and written at 100×30.", valueName: "file"))
+    var record: String?
+
+    @Option(help: ArgumentHelp("Play a recording made with --record, running nothing.", valueName: "file"))
+    var replay: String?
+
     func run() throws {
         if list {
             for item in BundledScenarios.all {
@@ -42,6 +48,9 @@ struct DemoCommand: ParsableCommand {
         var loaded: Theme
         loaded = try loadTheme(theme)
         if let nc = getenv("NO_COLOR"), nc.pointee != 0 { loaded = loaded.monochrome }
+        let termName = String(cString: getenv("TERM") ?? strdup(""))
+        let interactive = !(isatty(1) == 0 || isatty(0) == 0 || termName.isEmpty || termName == "dumb")
+        if let replay { return try play(recording: replay, theme: loaded, interactive: interactive) }
         let text = BundledScenarios.text(script) ?? readTextFile(script)
         guard let text else { throw CommandError(message: "\(script): no such bundled scenario or readable file") }
         let scenario: Scenario
@@ -49,21 +58,75 @@ struct DemoCommand: ParsableCommand {
         let t = try ScenarioRun.machine(for: scenario, file: script, source: source)
         do { try scenario.validate(on: t) } catch { throw CommandError(message: "\(error)") }
         let kernel = KernelVersion(parsing: scenario.kernel ?? t.host.kernelRelease ?? "") ?? .latest
-        let engine: Engine
-        do { engine = try Engine(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: kernel, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))) }
-        catch { throw CommandError(message: "engine: \(error)", code: P2PExit.refused) }
-        let termName = String(cString: getenv("TERM") ?? strdup(""))
-        if isatty(1) == 0 || isatty(0) == 0 || termName.isEmpty || termName == "dumb" {
-            throw CommandError(message: "the demo needs an interactive terminal; headless: p2ptop scenario run \(script)")
+        let analyzer = P2PAnalyzer(topology: t, kernel: kernel, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))
+        do { _ = try Engine(topology: t, analyzer: analyzer) } catch { throw CommandError(message: "engine: \(error)", code: P2PExit.refused) }
+        // Each restart or step back replays the story on a fresh engine.
+        let presenter = try Presenter(makeRunner: { ScenarioRunner(engine: try Engine(topology: t, analyzer: analyzer), scenario: scenario) }, theme: loaded)
+        var recording: DemoRecording?
+        if !interactive {
+            guard let record else { throw CommandError(message: "the demo needs an interactive terminal; headless: p2ptop scenario run \(script) (or p2ptop demo \(script) --record FILE)") }
+            var r = DemoRecording(story: scenario.name, title: scenario.title ?? scenario.name, width: 100, height: 30)
+            r.add(presenter)
+            while !presenter.ended { presenter.handle(.key(.character(" "))); r.add(presenter) }
+            try write(r, to: record)
+            let failures = presenter.events.filter { !$0.matched }.count
+            fputs("p2ptop demo: \(r.frames.count) frames of \(scenario.name) written to \(record)\(failures > 0 ? "; \(failures) step(s) not as expected" : "")\n", stderr)
+            if failures > 0 { throw ExitCode(P2PExit.refused) }
+            return
         }
-        let presenter = Presenter(runner: ScenarioRunner(engine: engine, scenario: scenario), theme: loaded)
         let terminal = NcursesTerminal(mouse: false)
+        if let record {
+            let size = terminal.size
+            recording = DemoRecording(story: scenario.name, title: scenario.title ?? scenario.name, width: size.width, height: size.height)
+            recording!.add(presenter)
+            presenter.onFrame = { p in
+                recording!.add(p)
+                try? write(recording!, to: record)
+            }
+            try? write(recording!, to: record)
+        }
         while !presenter.quit && terminalSignal == 0 {
             let size = terminal.size
             var canvas = Canvas(width: size.width, height: size.height)
             presenter.render(into: &canvas)
             terminal.draw(canvas)
             if let e = terminal.poll(timeoutMs: 1000) { presenter.handle(e) }
+        }
+        terminal.stop()
+        if terminalSignal != 0 { throw ExitCode(128 + terminalSignal) }
+    }
+
+    func write(_ r: DemoRecording, to path: String) throws {
+        if let e = FileIO.writeAtomically(path, Array((r.document.serialized(pretty: true) + "\n").utf8)) {
+            throw CommandError(message: "\(path): \(e)")
+        }
+    }
+
+    /// `--replay FILE`: the recorded screens, one per key press; without a terminal, printed.
+    func play(recording path: String, theme: Theme, interactive: Bool) throws {
+        let bytes: [UInt8]
+        switch FileIO.read(path, limit: 256 << 20) {
+        case .success(let b): bytes = b
+        case .failure(let e): throw CommandError(message: "\(path): \(e)")
+        }
+        let loaded: (title: String, frames: [(step: Int, of: Int, screen: [String])])
+        do { loaded = try DemoRecording.load(bytes, file: path) } catch { throw CommandError(message: error.description) }
+        guard interactive else {
+            for (i, f) in loaded.frames.enumerated() {
+                // The screens as recorded, at their own width (not fitted to this terminal).
+                print("── frame \(i + 1)/\(loaded.frames.count) (step \(f.step)/\(f.of)) " + String(repeating: "─", count: 20))
+                print(f.screen.joined(separator: "\n"))
+            }
+            return
+        }
+        let replay = DemoReplay(title: loaded.title, frames: loaded.frames, theme: theme)
+        let terminal = NcursesTerminal(mouse: false)
+        while !replay.quit && terminalSignal == 0 {
+            let size = terminal.size
+            var canvas = Canvas(width: size.width, height: size.height)
+            replay.render(into: &canvas)
+            terminal.draw(canvas)
+            if let e = terminal.poll(timeoutMs: 1000) { replay.handle(e) }
         }
         terminal.stop()
         if terminalSignal != 0 { throw ExitCode(128 + terminalSignal) }
