@@ -108,6 +108,6 @@ public final class DemoReplay {
         let (body, status) = c.area.rows(c.height - 1)
         for (y, line) in f.screen.prefix(body.height).enumerated() { c.put(line, x: 0, y: y, theme.text, clip: body) }
         c.fill(status, theme.header)
-        c.put(" replay · \(title) · frame \(index + 1)/\(frames.count) · space/→ next  ← back  r first  q quit", x: 0, y: status.y, theme.header, clip: status)
+        c.put(" replay · frame \(index + 1)/\(frames.count) · space/→ next  ← back  r first  q quit · \(title)", x: 0, y: status.y, theme.header, clip: status)
     }
 }

@@ -50,9 +50,11 @@ struct StageView {
     func renderHeader(_ a: Rect, _ c: inout Canvas) {
         let t = theme, s = presenter.scenario
         c.fill(a, t.header)
-        c.put(" p2ptop demo · \(s.title ?? s.name) · \(counter)", x: a.x, y: a.y, t.header.bold(), clip: a)
+        // The counter first: a long title is cut, the counter never.
+        let left = " p2ptop demo · \(counter) · \(s.title ?? s.name)"
+        c.put(left.count > a.width ? String(left.prefix(a.width - 1)) + "…" : left, x: a.x, y: a.y, t.header.bold(), clip: a)
         let right = "\(machineName) · kernel \(engine.kernel) "
-        let used = " p2ptop demo · \(s.title ?? s.name) · \(counter)".count
+        let used = left.count
         if a.width - used > right.count + 2 { c.put(right, x: a.maxX - right.count, y: a.y, t.header, clip: a) }
     }
 
@@ -62,18 +64,36 @@ struct StageView {
         let t = theme, s = presenter.scenario
         let width = min(body.width - 6, 76)
         var lines: [Line] = []
-        for l in wrapText(s.description.isEmpty ? "A story in \(presenter.stepCount) steps." : s.description, width: width) { lines.append([Span(l, t.text)]) }
+        for l in wrapText(s.description.isEmpty ? "A story in \(presenter.stepCount) steps." : s.description, width: width).prefix(max(2, body.height / 4)) {
+            lines.append([Span(l, t.text)])
+        }
+        let tail: [Line] = [
+            [],
+            [Span("The machine: ", t.dim), Span("\(machineName), \(engine.topology.devices.count) functions, kernel \(engine.kernel)", t.text)],
+            [Span("\(presenter.stepCount) steps · ", t.dim), Span("space", t.accent.bold()), Span(" begins", t.dim)],
+        ]
+        // What the audience will see: the chapters, as many as the card holds.
         let chapters = presenter.items.compactMap(\.chapter).reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } }
-        if !chapters.isEmpty {
+        // The dialog box is at most the body's height less 2, its text 2 rows less again.
+        let capacity = body.height - 4
+        let room = capacity - lines.count - tail.count - 2
+        if !chapters.isEmpty && room > 0 {
             lines.append([])
             lines.append([Span("What you will see", t.title)])
-            for ch in chapters.prefix(max(1, body.height - lines.count - 8)) {
-                for (i, l) in wrapText(ch, width: width - 2).prefix(2).enumerated() { lines.append([Span(i == 0 ? "• " : "  ", t.accent), Span(l, t.text)]) }
+            var shown = 0
+            for ch in chapters {
+                let wrapped = wrapText(ch, width: width - 2)
+                let need = min(2, wrapped.count)
+                if lines.count + need > capacity - tail.count - (shown < chapters.count - 1 ? 1 : 0) { break }
+                for (i, l) in wrapped.prefix(need).enumerated() {
+                    let cut = i == need - 1 && wrapped.count > need
+                    lines.append([Span(i == 0 ? "• " : "  ", t.accent), Span(cut ? String(l.prefix(width - 3)) + "…" : l, t.text)])
+                }
+                shown += 1
             }
+            if shown < chapters.count { lines.append([Span("  … and \(chapters.count - shown) more", t.dim)]) }
         }
-        lines.append([])
-        lines.append([Span("The machine: ", t.dim), Span("\(machineName), \(engine.topology.devices.count) functions, kernel \(engine.kernel)", t.text)])
-        lines.append([Span("\(presenter.stepCount) steps · ", t.dim), Span("space", t.accent.bold()), Span(" begins", t.dim)])
+        lines += tail
         Dialog(title: s.title ?? s.name, lines: lines, style: t.text, border: t.border).render(in: body, on: &c)
     }
 

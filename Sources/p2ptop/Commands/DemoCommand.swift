@@ -38,8 +38,8 @@ struct DemoCommand: ParsableCommand {
         if list {
             for item in BundledScenarios.all {
                 guard let s = try? Scenario.parse(item.text, name: item.name, file: item.name) else { continue }
-                // One line: the name and the story's first sentence, cut to the width.
-                let first = s.description.split(separator: ":").first.map(String.init) ?? s.description
+                // One line: the name and the story's title (else its first clause), cut to the width.
+                let first = s.title ?? s.description.split(separator: ":").first.map(String.init) ?? s.description
                 let line = item.name.padding(14) + first
                 emit(line.count > TextFit.width ? String(line.prefix(TextFit.width - 1)) + "…" : line)
             }
