@@ -110,6 +110,13 @@ import Testing
             try run(command + ["--json"])
         }
         try run(["snapshot", "-o", CLI.temp(""), "--json"])
+        // The presenter's recordings of every bundled story (no terminal: played to the end).
+        for story in ["seed-story", "acs-flip", "cross-socket"] {
+            let file = CLI.temp("")
+            let r = try CLI.run(["demo", story, "--record", file])
+            #expect(r.status == 0, "\(story): \(r.stderr)")
+            if let text = try? String(contentsOfFile: file, encoding: .utf8) { Self.save(text, docs, &n) }
+        }
         // A real O_DIRECT transfer (host memory → a new file under .build, not tmpfs): the same
         // p2ptop.transfer/1 shape as a modelled one, key for key.
         let file = SourceCorpus.repo.appendingPathComponent(".build/schema-\(UUID().uuidString.prefix(8)).bin").path
@@ -138,7 +145,8 @@ import Testing
         let documents = Int(summary.split(separator: " ").first ?? "") ?? 0
         #expect(documents >= 200, "\(summary)")
         for schema in ["topology", "device", "doctor", "matrix", "path", "provider", "snapshot/", "transfer", "fabrics", "scenarios",
-                       "scenario-event", "rdma", "lab-fabrics", "sample/2", "snapshot-written", "bench", "lab-observed", "bar", "bars"] {
+                       "scenario-event", "rdma", "lab-fabrics", "sample/2", "snapshot-written", "bench", "lab-observed", "bar", "bars",
+                       "demo-recording"] {
             #expect(summary.contains("p2ptop.\(schema)"), "no \(schema) document was validated: \(summary)")
         }
     }

@@ -28,6 +28,7 @@ struct SchemaCommand: ParsableCommand {
         ("snapshot-written", PackageResources.snapshot_written_json), ("bench", PackageResources.bench_json),
         ("bar", PackageResources.bar_json), ("bars", PackageResources.bars_json), ("diff", PackageResources.diff_json), ("fabrics", PackageResources.fabrics_json), ("lab", PackageResources.lab_json),
         ("lab-fabrics", PackageResources.lab_fabrics_json), ("lab-observed", PackageResources.lab_observed_json),
+        ("demo-recording", PackageResources.demo_recording_json),
     ]
 
     static func document(_ bytes: [UInt8]) -> JSON? { try? JSON.parse(bytes) }
