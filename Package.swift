@@ -45,7 +45,7 @@ let package = Package(
         // A small TUI toolkit: cells, canvas, widgets, themes, terminals (ncurses and in-memory).
         .target(name: "TerminalUI", dependencies: ["CNcurses"]),
         // The application: screens, state, keys → actions.
-        .target(name: "Explorer", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Telemetry", "TerminalUI"]),
+        .target(name: "Explorer", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Telemetry", "TerminalUI", "LinuxFiles"]),
         .executableTarget(
             name: "p2ptop",
             dependencies: [

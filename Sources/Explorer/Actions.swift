@@ -37,7 +37,9 @@ public enum Action: Sendable {
 extension ExplorerModel {
     func makeSession() -> ActionSession? {
         if let s = actionSession { return s }
-        guard topology.source.kind != .live, let e = try? Engine(topology: topology, analyzer: analyzer) else { return nil }
+        // On the live machine the model runs beside the kernel (its prediction), when the
+        // kernel's side is on; otherwise the live machine has no model actions.
+        guard topology.source.kind != .live || kernel != nil, let e = try? Engine(topology: topology, analyzer: analyzer) else { return nil }
         let s = ActionSession(engine: e)
         actionSession = s
         return s

@@ -56,7 +56,9 @@ public final class ExplorerApp {
     public var pathVisible: Bool { dialogs.last is PathDialog }
     public var transfersRunning: Bool { model.transfersRunning }
     /// How long the loop may wait for a key: short while something moves.
-    public var refreshMilliseconds: Int { transfersRunning ? 100 : 1000 }
+    public var refreshMilliseconds: Int { transfersRunning || model.kernel?.busy == true ? 100 : 1000 }
+    /// The running kernel's side of the actions (lab guest; live with --allow-write as root).
+    public var kernel: KernelActions? { get { model.kernel } set { model.kernel = newValue } }
     var message: String? { model.message }
 
     /// Selects a function in the tree (the device and BAR screens follow it).
@@ -102,7 +104,9 @@ public final class ExplorerApp {
             if let r = m.defaultTransfer() { return .open(TransferDialog(r)) }
             m.startTransfer(nil)
         case "a":
-            guard m.topology.source.kind == .fabric else { m.message = "ACS can be flipped on demo fabrics only (--fabric NAME)"; return .none }
+            guard m.topology.source.kind == .fabric || m.kernel?.lab == true else {
+                m.message = "ACS can be flipped on demo fabrics (--fabric NAME) and in the kernel lab (p2ptop lab run)"; return .none
+            }
             guard let d = m.selectedDevice, let dialog = ACSDialog.flip(d) else { m.message = "select a port with an ACS capability to flip its redirect bits"; return .none }
             return .open(dialog)
         case "m": if let d = m.selectedDevice { return .open(ActionDialog(.map(d.bdf))) }
@@ -129,6 +133,7 @@ public final class ExplorerApp {
         case .none: break
         case .open(let d): dialogs.append(d)
         case .close: _ = dialogs.popLast()
+        case .replace(let d): _ = dialogs.popLast(); dialogs.append(d)
         case .show(let id): show(id)
         case .closeAndShow(let id): _ = dialogs.popLast(); show(id)
         case .quit: quit = true

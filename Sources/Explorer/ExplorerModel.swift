@@ -40,6 +40,8 @@ public final class ExplorerModel {
     public var gpuCounters: GPUCounterSource?
     /// `--readonly`: every action that changes anything (the engine's or the machine's) is off.
     public var readonly = false
+    /// The running kernel's side of the actions, where enabled; nil: actions act on the model only.
+    public var kernel: KernelActions?
     /// The engine the keyboard's map/pin/unbind/export actions use (modelled machines).
     var actionSession: ActionSession?
     /// An unbind the engine is holding until the pins on the provider go.
@@ -80,6 +82,17 @@ public final class ExplorerModel {
         let offset = d.acs!.offset + 6
         message = "setpci -s \(bdf) \(String(offset, radix: 16)).w=\(hex(bits.rawValue, width: 4))   (ACSCtl on the model; the matrix is updated)"
         tree.rebuild(topology, names: names)
+    }
+
+    /// Reads the live machine again (after a config write): new topology, new verdicts.
+    @discardableResult func reloadLive() -> Bool {
+        guard topology.source.kind == .live, let t = try? TopologySource.live.load() else { return false }
+        topology = t
+        analyzer = P2PAnalyzer(topology: t, kernel: analyzer.kernel, cpu: analyzer.cpu)
+        verdicts = [:]
+        endpoints = analyzer.endpoints
+        tree.rebuild(t, names: names)
+        return true
     }
 
     // MARK: the machine's counters

@@ -17,6 +17,8 @@ enum ExplorerAction {
     case open(any ExplorerDialog)
     /// Pop the top dialog.
     case close
+    /// Pop the top dialog and push another in its place (a confirmation becoming its answer).
+    case replace(any ExplorerDialog)
     /// Switch to a screen.
     case show(ScreenID)
     /// Pop the top dialog and switch to a screen (a dialog that started something to watch).

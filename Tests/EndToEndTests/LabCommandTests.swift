@@ -113,6 +113,43 @@ struct LabCommandTests {
         #expect(try s.exitStatus(seconds: 30) == 0, "\((try? s.screen()) ?? "")")
     }
 
+    /// The explorer's actions on the real kernel in the guest: m maps nvme3's CMB (p2pmem),
+    /// P holds pins with an O_DIRECT read from the throttled nvme4 in flight (vmstat counts
+    /// them), u unbinds nvme3 and the kernel makes it wait, U ends the read and the unbind
+    /// completes; a sets ACS redirect on the root port above nvme3/nvme4 and the verdict of
+    /// the pair changes after the rescan. Each answer sits beside the model's prediction.
+    @Test(.enabled(if: TmuxSession.available, "tmux not installed"))
+    func explorerActionsOnTheRealKernel() throws {
+        let s = try TmuxSession(["lab", "run"], width: 150, height: 45)
+        defer { s.kill() }
+        func screen() -> String { (try? s.screen()) ?? "" }
+        #expect(try s.waitFor("p2pmem 16M", seconds: 60), "\(screen())")
+        try s.keys("/nvme3"); try s.keys("Enter")
+        try s.keys("m"); try s.keys("Enter")
+        #expect(try s.waitFor("the kernel and the model") && s.waitFor("ok: 1 MiB of ZONE_DEVICE pages mapped"), "\(screen())")
+        #expect(screen().contains("model   scenario: map m kind=p2pmem device=nvme3 size=1M → ok"), "\(screen())")
+        try s.keys("Escape")
+        try s.keys("P"); try s.keys("Enter")
+        #expect(try s.waitForMatch(#"[1-9][0-9]* pinned now"#, seconds: 20), "pins held: \(screen())")
+        #expect(screen().contains("reads throttled") && screen().contains("IORING_REGISTER_BUFFERS"), "\(screen())")
+        try s.keys("Escape")
+        try s.keys("u"); try s.keys("Enter")
+        #expect(try s.waitFor("the unbind is waiting"), "\(screen())")
+        #expect(try s.waitForMatch(#"waiting: ([1-9][0-9]*)\.[0-9] s"#, seconds: 10), "still waiting after 1 s: \(screen())")
+        #expect(screen().contains("model   scenario: unbind device=nvme3 → waiting"), "\(screen())")
+        try s.keys("Escape")
+        try s.keys("U"); try s.keys("Enter")
+        #expect(try s.waitFor("unbind: the unbind completed after", seconds: 30), "\(screen())")
+        try s.keys("Escape")
+        try s.keys("/00:12.0"); try s.keys("Enter")
+        try s.keys("a"); try s.keys("Enter")
+        #expect(try s.waitFor("ACSCtl read back"), "\(screen())")
+        #expect(screen().contains("ReqRedir+ CmpltRedir+"), "\(screen())")
+        #expect(try s.waitForMatch(#"after a rescan of the machine: .*nvme4 → nvme3 BUS_ADDR → (NOT_SUPPORTED|THRU_HOST_BRIDGE)"#), "\(screen())")
+        try s.keys("Escape"); try s.keys("q")
+        #expect(try s.exitStatus(seconds: 30) == 0, "\(screen())")
+    }
+
     /// Every real backend the README lists, once, on the real kernel (one boot): O_DIRECT with
     /// threads, io_uring and a registered buffer, into p2pmem and to a new file, RDMA into host
     /// memory, p2pmem and a dma-buf, BAR reads and the write round trip, the refusals.

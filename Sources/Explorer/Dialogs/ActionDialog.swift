@@ -8,7 +8,26 @@ final class ActionDialog: ExplorerDialog {
 
     func handle(_ key: Key, _ m: ExplorerModel) -> ExplorerAction {
         switch key {
-        case .enter: m.perform(action); return .close
+        case .enter:
+            m.perform(action)
+            guard let k = m.kernel else { return .close }
+            // The running kernel does the same; the answer replaces this dialog.
+            let prediction = m.message ?? ""
+            let key: String
+            switch action {
+            case .map(let d):
+                guard m.topology.device(d)?.sysfs?.p2pmem != nil else { m.message = prediction + " (model only: select a p2pmem provider for the kernel)"; return .close }
+                k.map(d); key = "m"
+            case .pin:
+                guard let p = k.mappedProvider ?? m.selectedDevice.flatMap({ $0.sysfs?.p2pmem != nil ? $0.bdf : nil }) else {
+                    m.message = prediction + " (model only: map a provider's p2pmem first, m)"; return .close
+                }
+                k.holdPins(p); key = "P"
+            case .unpin: k.releasePins(); key = "U"
+            case .unbind(let d): k.unbind(d); key = "u"
+            case .export, .revoke: m.message = prediction + " (model only: the kernel's dma-buf route needs VFIO)"; return .close
+            }
+            return .replace(KernelAnswerDialog(title: action.title, key: key, prediction: prediction))
         case .escape, .character("q"): return .close
         default: return .none
         }

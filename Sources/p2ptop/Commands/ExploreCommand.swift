@@ -1,6 +1,7 @@
 import ArgumentParser
 import LinuxFiles
 import Explorer
+import Lab
 import P2PDMA
 import PCISources
 import PCITopology
@@ -31,6 +32,24 @@ struct ExploreCommand: ParsableCommand {
     @Flag(help: "Hide every action that changes anything (transfers, maps, pins, unbinds, ACS flips): look only.")
     var readonly = false
 
+    @Flag(name: .customLong("allow-write"), help: "On the live machine, as root: m, P, U and u act on the running kernel too (map p2pmem, hold real pins with an O_DIRECT read, release them, unbind a provider's driver). Implied in the kernel lab's guest.")
+    var allowWrite = false
+
+    /// The running kernel's side of the actions: the lab guest (disposable: always), else only
+    /// with --allow-write as root, never with --readonly.
+    func kernelActions(_ t: Topology) -> KernelActions? {
+        let lab = getenv("P2PTOP_LAB_GUEST") != nil
+        guard !readonly, geteuid() == 0, lab || allowWrite else { return nil }
+        let slow = Set((getenv("P2PTOP_LAB_SLOW").map { String(cString: $0) } ?? "").split(separator: ",").map(String.init))
+        var drives: [KernelActions.Drive]
+        if lab {
+            drives = GuestRun.inventory(t).drives.map { KernelActions.Drive(label: $0.label, function: $0.bdf, path: $0.block, slow: slow.contains($0.label)) }
+        } else {
+            drives = BlockDevices.list(t, root: "/").map { KernelActions.Drive(label: $0.name, function: $0.function, path: $0.devicePath, slow: false) }
+        }
+        return KernelActions(drives: drives, lab: lab)
+    }
+
     func run() throws {
         // Load everything that can fail before touching the terminal.
         var loaded: Theme
@@ -51,6 +70,7 @@ struct ExploreCommand: ParsableCommand {
             app.blockDevices = BlockDevices.list(t, root: "/")
             // GPU PCIe throughput and BAR1 use where NVIDIA's driver is (loaded, never linked).
             if t.devices.contains(where: { t.kind($0.bdf) == .gpu }) { app.gpuCounters = NVML() }
+            app.kernel = kernelActions(t)
         case .sysfsRoot, .snapshot: app.rdma = RDMACommand.inventory(for: source.source, t)
         default: break
         }

@@ -243,7 +243,12 @@ struct LabRunCommand: ParsableCommand {
         let dir = String(binary[..<(binary.lastIndex(of: "/") ?? binary.startIndex)])
         var env: [(String, String)] = [("PATH", dir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")]
         if let nc = getenv("NO_COLOR") { env.append(("NO_COLOR", String(cString: nc))) }
-        let machine = LabMachine(variant: try variantOptions.variant(), kernel: kernel, accel: variantOptions.accel)
+        let variant = try variantOptions.variant()
+        // The explorer in the guest acts on the kernel (the guest is disposable) and knows which
+        // drive QEMU throttles (its reads hold pins for seconds).
+        env.append(("P2PTOP_LAB_GUEST", variant.title))
+        env.append(("P2PTOP_LAB_SLOW", variant.fabric.slowDrives.joined(separator: ",")))
+        let machine = LabMachine(variant: variant, kernel: kernel, accel: variantOptions.accel)
         if !interactive { fputs("p2ptop lab: booting \(machine.variant.title) (Linux \(kernel.version))\n", stderr) }
         let outcome: LabMachine.Outcome
         do { outcome = try machine.boot(GuestInit(command: argv, console: console, environment: env), timeout: timeout) }
