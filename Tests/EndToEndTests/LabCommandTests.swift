@@ -150,6 +150,25 @@ struct LabCommandTests {
         #expect(try s.exitStatus(seconds: 30) == 0, "\(screen())")
     }
 
+    /// The lab story on the real kernel, without a terminal: one boot, every step's prediction
+    /// and the kernel's answer in the recording, all agreeing; the recording replays.
+    @Test func labStoryRecordsTheKernelsAnswers() throws {
+        let file = CLI.temp("")
+        let r = try CLI.run(["demo", "lab-story", "--record", file])
+        #expect(r.status == 0 && r.stderr.contains("11/11 steps as predicted"), "\(r.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+        let events = (doc["frames"] as? [[String: Any]] ?? []).compactMap { $0["event"] as? [String: Any] }
+        #expect(events.count == 11)
+        for e in events {
+            let kernel = e["kernel"] as? [String: Any]
+            #expect(!(e["outcome"] as? String ?? "").isEmpty && kernel?["agree"] as? Bool == true, "\(e)")
+        }
+        // The refused pair's reason is the kernel's own dmesg line.
+        #expect(events.contains { (($0["kernel"] as? [String: Any])?["dmesg"] as? [String] ?? []).contains { $0.contains("cannot be used for peer-to-peer DMA") } })
+        let replay = try CLI.run(["demo", "--replay", file])
+        #expect(replay.status == 0 && replay.stdout.contains("frame 13/13") && replay.stdout.contains("Linux 6.12"))
+    }
+
     /// Every real backend the README lists, once, on the real kernel (one boot): O_DIRECT with
     /// threads, io_uring and a registered buffer, into p2pmem and to a new file, RDMA into host
     /// memory, p2pmem and a dma-buf, BAR reads and the write round trip, the refusals.

@@ -46,6 +46,12 @@ public struct DemoRecording {
         ]))
     }
 
+    /// Adds a frame made elsewhere (the lab story: its stage, and the kernel's answer in `event`).
+    public mutating func add(step: Int, of: Int, ended: Bool, event: JSON, engine: JSON, screen: [String]) {
+        frames.append(.object([("step", .int(Int64(step))), ("of", .int(Int64(of))), ("ended", .bool(ended)),
+                               ("event", event), ("engine", engine), ("screen", .array(screen.map { .string(trimmedRight($0)) }))]))
+    }
+
     public var document: JSON {
         .object([("schema", .string(Self.schema)), ("story", .string(story)), ("title", .string(title)),
                  ("width", .int(Int64(width))), ("height", .int(Int64(height))), ("frames", .array(frames))])

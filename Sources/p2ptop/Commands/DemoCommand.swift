@@ -1,6 +1,7 @@
 import ArgumentParser
 import LinuxFiles
 import Explorer
+import Lab
 import P2PDMA
 import P2PEngine
 import PCISources
@@ -43,6 +44,8 @@ struct DemoCommand: ParsableCommand {
                 let line = item.name.padding(14) + first
                 emit(line.count > TextFit.width ? String(line.prefix(TextFit.width - 1)) + "…" : line)
             }
+            let lab = LabStoryDemo.name.padding(14) + LabStory.title + " (boots the kernel lab)"
+            emit(lab.count > TextFit.width ? String(lab.prefix(TextFit.width - 1)) + "…" : lab)
             return
         }
         var loaded: Theme
@@ -51,6 +54,7 @@ struct DemoCommand: ParsableCommand {
         let termName = String(cString: getenv("TERM") ?? strdup(""))
         let interactive = !(isatty(1) == 0 || isatty(0) == 0 || termName.isEmpty || termName == "dumb")
         if let replay { return try play(recording: replay, theme: loaded, interactive: interactive) }
+        if script == LabStoryDemo.name { return try labStory(theme: loaded, interactive: interactive) }
         let text = BundledScenarios.text(script) ?? readTextFile(script)
         guard let text else { throw CommandError(message: "\(script): no such bundled scenario or readable file") }
         let scenario: Scenario
@@ -124,6 +128,47 @@ struct DemoCommand: ParsableCommand {
         while !replay.quit && terminalSignal == 0 {
             let size = terminal.size
             var canvas = Canvas(width: size.width, height: size.height)
+            replay.render(into: &canvas)
+            terminal.draw(canvas)
+            if let e = terminal.poll(timeoutMs: 1000) { replay.handle(e) }
+        }
+        terminal.stop()
+        if terminalSignal != 0 { throw ExitCode(128 + terminalSignal) }
+    }
+
+    /// `demo lab-story`: one boot of the kernel lab runs the story's steps for real; then the
+    /// steps are shown (or, without a terminal, recorded) with the kernel's answers.
+    func labStory(theme: Theme, interactive: Bool) throws {
+        guard interactive || record != nil else {
+            throw CommandError(message: "the demo needs an interactive terminal; headless: p2ptop demo lab-story --record FILE")
+        }
+        let options = try LabKernelOption.parse([])
+        let kernel = try options.resolve()
+        let binary = try options.guestBinary()
+        let variant = LabVariant(fabric: .labSwitch, cpu: .intel, iommu: false, append: [])
+        let told: (kernel: String, told: [LabStory.Told])
+        do { told = try LabStory.tell(kernel: kernel, binary: binary, variant: variant) { fputs("p2ptop demo: \($0)\n", stderr) } }
+        catch { throw CommandError(message: "lab: \(error)") }
+        guard !told.told.isEmpty else { throw CommandError(message: "lab: the guest ran none of the story's steps", code: P2PExit.refused) }
+        let disagree = told.told.filter { !$0.experiment.agree }.count
+        if !interactive, let record {
+            let r = LabStoryDemo.recording(kernel: told.kernel, told: told.told, width: 100, height: 30, theme: theme)
+            try write(r, to: record)
+            fputs("p2ptop demo: \(r.frames.count) frames of lab-story written to \(record)\(disagree > 0 ? "; \(disagree) step(s) not as predicted" : "")\n", stderr)
+            if disagree > 0 { throw ExitCode(P2PExit.refused) }
+            return
+        }
+        let terminal = NcursesTerminal(mouse: false)
+        let size = terminal.size
+        let r = LabStoryDemo.recording(kernel: told.kernel, told: told.told, width: size.width, height: size.height - 1, theme: theme)
+        if let record { try? write(r, to: record) }
+        let frames: [(step: Int, of: Int, screen: [String])] = r.frames.map { f in
+            (Int(f["step"]?.doubleValue ?? 0), Int(f["of"]?.doubleValue ?? 0), (f["screen"]?.arrayValue ?? []).compactMap(\.stringValue))
+        }
+        let replay = DemoReplay(title: LabStory.title, frames: frames, theme: theme)
+        while !replay.quit && terminalSignal == 0 {
+            let now = terminal.size
+            var canvas = Canvas(width: now.width, height: now.height)
             replay.render(into: &canvas)
             terminal.draw(canvas)
             if let e = terminal.poll(timeoutMs: 1000) { replay.handle(e) }

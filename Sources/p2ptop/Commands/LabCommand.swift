@@ -315,6 +315,9 @@ struct LabObserveCommand: ParsableCommand {
     @Option(help: "A drive (by label) whose reads QEMU throttles.")
     var slow: [String] = []
 
+    @Flag(help: "Only the steps of the lab story (p2ptop demo lab-story), in its order.")
+    var story = false
+
     func run() throws {
         var t = try TopologySource.live.load()
         t.host.facts = DoctorCommand.hostFacts(for: .live, t)
@@ -323,7 +326,8 @@ struct LabObserveCommand: ParsableCommand {
         _ = try? Subprocess.run(["lspci", "-vv", "-D", "-n"], output: .file(out + "/lspci.txt"))
         var inventory = GuestRun.inventory(t)
         inventory.slow = slow
-        let steps = LabPlan.steps(for: inventory)
+        let plan = LabPlan.steps(for: inventory)
+        let steps = story ? LabStory.steps(from: plan) : plan
         let observations = GuestRun.run(steps, inventory: inventory, topology: t) { fputs("observe: \($0)\n", stderr) }
         let report = LabReport(kernel: t.host.kernelRelease ?? "", drives: inventory.drives, observations: observations)
         guard FileIO.writeAtomically(out + "/observed.json", Array(report.json.serialized(pretty: true).utf8)) == nil else {
