@@ -262,17 +262,25 @@ struct DemoTmuxTests {
         #expect(try s.waitFor("What you will see"))
         try s.keys("Right")
         #expect(try s.waitFor("step 1/22"))
+        // Every step of the story: the counter and the list's row for that step agree.
+        for k in 2...22 {
+            try s.keys("Space")
+            #expect(try s.waitFor("step \(k)/22"), "\((try? s.screen()) ?? "")")
+            #expect(try s.waitForMatch(#"\b\#(k) ✓ "#, seconds: 5), "row \(k): \((try? s.screen()) ?? "")")
+        }
+        try s.keys("Space")
+        #expect(try s.waitFor("every one as the model predicted"), "\((try? s.screen()) ?? "")")
         try s.keys("q")
         #expect(try s.exitStatus() == 0)
         #expect(try s.terminalRestored())
-        // The recording holds every frame shown: card, 1, 2, 3, back to 2, card, 1.
+        // The recording holds every frame shown: card, 1, 2, 3, back to 2, card, 1…22, the end.
         let r = try CLI.run(["demo", "--replay", rec])
-        #expect(r.status == 0 && r.stdout.contains("frame 7/7 (step 1/22)") && r.stdout.contains("frame 4/7 (step 3/22)"), "\(r.stdout.prefix(400)) \(r.stderr)")
+        #expect(r.status == 0 && r.stdout.contains("frame 7/29 (step 1/22)") && r.stdout.contains("frame 4/29 (step 3/22)"), "\(r.stdout.prefix(400)) \(r.stderr)")
         let replay = try TmuxSession(["demo", "--replay", rec], width: size.0, height: size.1)
         defer { replay.kill() }
-        #expect(try replay.waitFor("frame 1/7"))
+        #expect(try replay.waitFor("frame 1/29"))
         try replay.keys("Space"); try replay.keys("Space")
-        #expect(try replay.waitFor("frame 3/7") && replay.screen().contains("EFAULT"))
+        #expect(try replay.waitFor("frame 3/29") && replay.screen().contains("EFAULT"))
         try replay.keys("q")
         #expect(try replay.exitStatus() == 0)
     }
