@@ -59,6 +59,42 @@ public struct TableState: Sendable {
         }
     }
 
+    /// htop's table keys over `count` rows: ←/→ (h/l) the cursor's column, `s` sorts by it,
+    /// ↑/↓ (k/j), PgUp/PgDn the selection. False for any other key.
+    @discardableResult
+    public mutating func handle(_ key: Key, columns: [TableColumn], count: Int) -> Bool {
+        switch key {
+        case .left, .character("h"): cursorColumn = max(0, cursorColumn - 1)
+        case .right, .character("l"): cursorColumn = min(columns.count - 1, cursorColumn + 1)
+        case .character("s"): sortByCursor(columns)
+        case .up, .character("k"): list.selected -= 1
+        case .down, .character("j"): list.selected += 1
+        case .pageUp: list.selected -= 10
+        case .pageDown: list.selected += 10
+        default: return false
+        }
+        list.selected = max(0, min(max(0, count - 1), list.selected))
+        return true
+    }
+
+    /// A mouse event on a table drawn in `area`: a click on the header sorts by that column, on
+    /// a row selects it; the wheel moves the selection.
+    public mutating func click(x: Int, y: Int, button: Int, area: Rect, columns: [TableColumn], count: Int) {
+        switch button {
+        case 4: list.selected -= 3
+        case 5: list.selected += 3
+        default:
+            guard area.contains(x: x, y: y) else { return }
+            if y == area.y, let col = Self.column(at: x, from: area.x, columns) {
+                cursorColumn = col
+                sortByCursor(columns)
+            } else if y > area.y {
+                list.selected = list.offset + (y - area.y - 1)
+            }
+        }
+        list.selected = max(0, min(max(0, count - 1), list.selected))
+    }
+
     /// The column at a screen x in a table drawn from `x0`, for clicks on the header.
     public static func column(at x: Int, from x0: Int, _ columns: [TableColumn]) -> Int? {
         var left = x0

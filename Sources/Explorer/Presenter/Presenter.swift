@@ -101,7 +101,8 @@ public final class Presenter {
     }
 }
 
-func wrapText(_ text: String, width: Int) -> [String] {
+/// Words into lines of at most `width` columns (a longer word stands alone).
+public func wrapText(_ text: String, width: Int) -> [String] {
     var lines: [String] = [], current = ""
     for word in text.split(separator: " ") {
         if current.count + word.count + 1 > max(10, width) && !current.isEmpty { lines.append(current); current = "" }

@@ -14,28 +14,18 @@ extension ScreenID { static let bars = ScreenID("BARs") }
 final class BarMapScreen: ExplorerScreen {
     let id = ScreenID.bars
     var linear = false
-    var scroll = 0
+    var page = SelectionPage()
 
     var help: [(keys: String, what: String)] { [("l", "BARs: log or linear scale")] }
 
     func handle(_ key: Key, _ m: ExplorerModel) -> ExplorerAction {
-        switch key {
-        case .character("l"): linear.toggle(); return .none
-        default:
-            let before = m.tree.selected
-            let action = TopologyScreen.navigate(key == .right || key == .left ? .character("_") : key, m)
-            if m.tree.selected != before { scroll = 0 }
-            return action
-        }
+        if key == .character("l") { linear.toggle(); return .none }
+        return page.handle(key, m, keepArrows: false)
     }
 
-    func click(x: Int, y: Int, button: Int, _ m: ExplorerModel) -> ExplorerAction {
-        if button == 4 { scroll = max(0, scroll - 3) }
-        if button == 5 { scroll += 3 }
-        return .none
-    }
+    func click(x: Int, y: Int, button: Int, _ m: ExplorerModel) -> ExplorerAction { page.wheel(button); return .none }
 
-    func command(_ m: ExplorerModel) -> String { "p2ptop bars \(m.selectedDevice.map { m.topology.alias($0.bdf) ?? $0.bdf.description } ?? "")" + m.sourceFlags }
+    func command(_ m: ExplorerModel) -> String { SelectionPage.command("bars", m) }
 
     func render(in body: Rect, on c: inout Canvas, _ m: ExplorerModel) {
         let t = m.theme, topology = m.topology
@@ -122,12 +112,12 @@ final class BarMapScreen: ExplorerScreen {
         // The heat map takes the rows after its caption (two at most); lines after it move down.
         let heatRows = heatAt == nil ? 0 : min(2, max(1, (heat.count + inner.width - 3) / max(1, inner.width - 2)))
         if let at = heatAt { lines.insert(contentsOf: Array(repeating: [], count: heatRows), at: at) }
-        scroll = max(0, min(scroll, lines.count - inner.height))
+        page.scroll = max(0, min(page.scroll, lines.count - inner.height))
         let area = Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height)
-        Paragraph(lines, offset: scroll).render(in: area, on: &c)
-        if let at = heatAt, at - scroll >= 0, at - scroll + heatRows <= area.height {
+        Paragraph(lines, offset: page.scroll).render(in: area, on: &c)
+        if let at = heatAt, at - page.scroll >= 0, at - page.scroll + heatRows <= area.height {
             Heatmap(heat, maximum: max(1, heat.max() ?? 1), levels: [t.dim, t.good, t.warn, t.bad])
-                .render(in: Rect(x: area.x + 2, y: area.y + at - scroll, width: area.width - 2, height: heatRows), on: &c)
+                .render(in: Rect(x: area.x + 2, y: area.y + at - page.scroll, width: area.width - 2, height: heatRows), on: &c)
         }
     }
 

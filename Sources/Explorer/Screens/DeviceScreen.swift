@@ -10,22 +10,14 @@ extension ScreenID { static let device = ScreenID("Device") }
 /// the GPU's PCIe throughput and BAR1 use. Keys move the tree's selection; the wheel scrolls.
 final class DeviceScreen: ExplorerScreen {
     let id = ScreenID.device
-    var scroll = 0
+    var page = SelectionPage()
+    var scroll: Int { page.scroll }
 
-    func handle(_ key: Key, _ m: ExplorerModel) -> ExplorerAction {
-        let before = m.tree.selected
-        let action = TopologyScreen.navigate(key, m)
-        if m.tree.selected != before { scroll = 0 }
-        return action
-    }
+    func handle(_ key: Key, _ m: ExplorerModel) -> ExplorerAction { page.handle(key, m) }
 
-    func click(x: Int, y: Int, button: Int, _ m: ExplorerModel) -> ExplorerAction {
-        if button == 4 { scroll = max(0, scroll - 3) }
-        if button == 5 { scroll += 3 }
-        return .none
-    }
+    func click(x: Int, y: Int, button: Int, _ m: ExplorerModel) -> ExplorerAction { page.wheel(button); return .none }
 
-    func command(_ m: ExplorerModel) -> String { "p2ptop show \(m.selectedDevice.map { m.topology.alias($0.bdf) ?? $0.bdf.description } ?? "")" + m.sourceFlags }
+    func command(_ m: ExplorerModel) -> String { SelectionPage.command("show", m) }
 
     func render(in body: Rect, on c: inout Canvas, _ m: ExplorerModel) {
         let t = m.theme, topology = m.topology
@@ -102,7 +94,7 @@ final class DeviceScreen: ExplorerScreen {
                 lines.append([Span("  BAR1".padded(14), t.dim), Span("unknown (NVML did not say)", t.dim)])
             }
         }
-        scroll = max(0, min(scroll, lines.count - (body.height - 2)))
-        Paragraph(lines, offset: scroll).render(in: Rect(x: body.x + 2, y: body.y + 1, width: body.width - 4, height: body.height - 2), on: &c)
+        page.scroll = max(0, min(page.scroll, lines.count - (body.height - 2)))
+        Paragraph(lines, offset: page.scroll).render(in: Rect(x: body.x + 2, y: body.y + 1, width: body.width - 4, height: body.height - 2), on: &c)
     }
 }

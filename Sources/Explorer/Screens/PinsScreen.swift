@@ -22,35 +22,16 @@ final class PinsScreen: ExplorerScreen {
         [("← → s", "tables (pins, transfers): the column under the cursor; s sorts by it, again reverses")]
     }
 
+    /// The holders shown last (their count bounds the selection).
+    var holderCount = 0
+
     func handle(_ key: Key, _ m: ExplorerModel) -> ExplorerAction {
-        switch key {
-        case .left, .character("h"): holders.cursorColumn = max(0, holders.cursorColumn - 1)
-        case .right, .character("l"): holders.cursorColumn = min(PinsScreen.columns.count - 1, holders.cursorColumn + 1)
-        case .character("s"): holders.sortByCursor(PinsScreen.columns)
-        case .up, .character("k"): holders.list.selected -= 1
-        case .down, .character("j"): holders.list.selected += 1
-        case .pageUp: holders.list.selected -= 10
-        case .pageDown: holders.list.selected += 10
-        default: break
-        }
-        holders.list.selected = max(0, holders.list.selected)
+        holders.handle(key, columns: PinsScreen.columns, count: holderCount)
         return .none
     }
 
-    /// A click on the header sorts by that column; on a row selects it; the wheel scrolls.
     func click(x: Int, y: Int, button: Int, _ m: ExplorerModel) -> ExplorerAction {
-        switch button {
-        case 4: holders.list.selected = max(0, holders.list.selected - 3)
-        case 5: holders.list.selected += 3
-        default:
-            guard tableArea.contains(x: x, y: y) else { return .none }
-            if y == tableArea.y, let col = TableState.column(at: x, from: tableArea.x, PinsScreen.columns) {
-                holders.cursorColumn = col
-                holders.sortByCursor(PinsScreen.columns)
-            } else if y > tableArea.y {
-                holders.list.selected = holders.list.offset + (y - tableArea.y - 1)
-            }
-        }
+        holders.click(x: x, y: y, button: button, area: tableArea, columns: PinsScreen.columns, count: holderCount)
         return .none
     }
 
@@ -120,6 +101,7 @@ final class PinsScreen: ExplorerScreen {
             y += 1
         }
         let rows = PinsScreen.holderRows(m.telemetry.lastReadings["vmpin"]?.values ?? [:], t)
+        holderCount = rows.count
         let total = m.telemetry.lastReadings["vmpin"]?.values["total_vmpin_kb"]
         c.put("processes holding pinned or locked pages" + (total.map { " · VmPin in all \(Int($0)) kB" } ?? ""), x: inner.x, y: y + 1, t.title, clip: inner)
         tableArea = Rect(x: inner.x, y: y + 2, width: inner.width, height: inner.maxY - y - 2)

@@ -22,30 +22,12 @@ final class TransfersScreen: ExplorerScreen {
     }
 
     func handle(_ key: Key, _ m: ExplorerModel) -> ExplorerAction {
-        switch key {
-        case .left, .character("h"): table.cursorColumn = max(0, table.cursorColumn - 1)
-        case .right, .character("l"): table.cursorColumn = min(TransfersScreen.columns.count - 1, table.cursorColumn + 1)
-        case .character("s"): table.sortByCursor(TransfersScreen.columns)
-        case .up, .character("k"): table.list.selected = max(0, table.list.selected - 1)
-        case .down, .character("j"): table.list.selected = min(max(0, m.jobs.count - 1), table.list.selected + 1)
-        default: break
-        }
+        table.handle(key, columns: TransfersScreen.columns, count: m.jobs.count)
         return .none
     }
 
     func click(x: Int, y: Int, button: Int, _ m: ExplorerModel) -> ExplorerAction {
-        switch button {
-        case 4: table.list.selected = max(0, table.list.selected - 1)
-        case 5: table.list.selected = min(max(0, m.jobs.count - 1), table.list.selected + 1)
-        default:
-            guard tableArea.contains(x: x, y: y) else { return .none }
-            if y == tableArea.y, let col = TableState.column(at: x, from: tableArea.x, TransfersScreen.columns) {
-                table.cursorColumn = col
-                table.sortByCursor(TransfersScreen.columns)
-            } else if y > tableArea.y {
-                table.list.selected = min(max(0, m.jobs.count - 1), table.list.offset + (y - tableArea.y - 1))
-            }
-        }
+        table.click(x: x, y: y, button: button, area: tableArea, columns: TransfersScreen.columns, count: m.jobs.count)
         return .none
     }
 

@@ -89,15 +89,7 @@ struct DemoCommand: ParsableCommand {
             }
             try? write(recording!, to: record)
         }
-        while !presenter.quit && terminalSignal == 0 {
-            let size = terminal.size
-            var canvas = Canvas(width: size.width, height: size.height)
-            presenter.render(into: &canvas)
-            terminal.draw(canvas)
-            if let e = terminal.poll(timeoutMs: 1000) { presenter.handle(e) }
-        }
-        terminal.stop()
-        if terminalSignal != 0 { throw ExitCode(128 + terminalSignal) }
+        try loop(terminal, quit: { presenter.quit }, render: { presenter.render(into: &$0) }, handle: { presenter.handle($0) })
     }
 
     func write(_ r: DemoRecording, to path: String) throws {
@@ -125,15 +117,7 @@ struct DemoCommand: ParsableCommand {
         }
         let replay = DemoReplay(title: loaded.title, frames: loaded.frames, theme: theme)
         let terminal = NcursesTerminal(mouse: false)
-        while !replay.quit && terminalSignal == 0 {
-            let size = terminal.size
-            var canvas = Canvas(width: size.width, height: size.height)
-            replay.render(into: &canvas)
-            terminal.draw(canvas)
-            if let e = terminal.poll(timeoutMs: 1000) { replay.handle(e) }
-        }
-        terminal.stop()
-        if terminalSignal != 0 { throw ExitCode(128 + terminalSignal) }
+        try loop(terminal, quit: { replay.quit }, render: { replay.render(into: &$0) }, handle: { replay.handle($0) })
     }
 
     /// `demo lab-story`: one boot of the kernel lab runs the story's steps for real; then the
@@ -166,12 +150,18 @@ struct DemoCommand: ParsableCommand {
             (Int(f["step"]?.doubleValue ?? 0), Int(f["of"]?.doubleValue ?? 0), (f["screen"]?.arrayValue ?? []).compactMap(\.stringValue))
         }
         let replay = DemoReplay(title: LabStory.title, frames: frames, theme: theme)
-        while !replay.quit && terminalSignal == 0 {
-            let now = terminal.size
-            var canvas = Canvas(width: now.width, height: now.height)
-            replay.render(into: &canvas)
+        try loop(terminal, quit: { replay.quit }, render: { replay.render(into: &$0) }, handle: { replay.handle($0) })
+    }
+
+    /// Draw, wait for a key (a second at most), hand it over — until quit or a signal; the
+    /// terminal is restored either way.
+    func loop(_ terminal: NcursesTerminal, quit: () -> Bool, render: (inout Canvas) -> Void, handle: (Event) -> Void) throws {
+        while !quit() && terminalSignal == 0 {
+            let size = terminal.size
+            var canvas = Canvas(width: size.width, height: size.height)
+            render(&canvas)
             terminal.draw(canvas)
-            if let e = terminal.poll(timeoutMs: 1000) { replay.handle(e) }
+            if let e = terminal.poll(timeoutMs: 1000) { handle(e) }
         }
         terminal.stop()
         if terminalSignal != 0 { throw ExitCode(128 + terminalSignal) }

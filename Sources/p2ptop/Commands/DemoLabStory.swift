@@ -50,7 +50,7 @@ enum LabStoryDemo {
         c.put(" space/→ next   ← back   r restart   q quit   (the steps ran in the lab guest)", x: 0, y: status.y, t.header, clip: status)
         let width = min(body.width - 6, 90)
         if k == 0 {
-            var lines: [Line] = wrapLines(LabStory.description, width).map { [Span($0, t.text)] }
+            var lines: [Line] = wrapText(LabStory.description, width: width).map { [Span($0, t.text)] }
             lines += [[], [Span("What you will see", t.title)]]
             for item in told.prefix(max(1, body.height - lines.count - 6)) { lines.append([Span("• ", t.accent), Span(String(item.caption.prefix(width - 2)), t.text)]) }
             lines += [[], [Span("space", t.accent.bold()), Span(" begins", t.dim)]]
@@ -68,7 +68,7 @@ enum LabStoryDemo {
         let item = told[k - 1], e = item.experiment, o = item.observation
         let (top, list) = body.rows(max(8, body.height - min(8, told.count + 2)))
         var y = top.y + 1
-        for l in wrapLines(item.caption, width).prefix(2) { c.put(l, x: top.x + 2, y: y, t.title.bold(), clip: top); y += 1 }
+        for l in wrapText(item.caption, width: width).prefix(2) { c.put(l, x: top.x + 2, y: y, t.title.bold(), clip: top); y += 1 }
         y += 1
         c.put("step: " + label(o), x: top.x + 2, y: y, t.dim, clip: top); y += 2
         let col = max(20, (top.width - 6) / 2)
@@ -84,7 +84,7 @@ enum LabStoryDemo {
         facts += o.kernelLog.prefix(3).map { "dmesg: " + $0 }
         if !e.detail.isEmpty { facts.append(e.detail) }
         for f in facts {
-            for l in wrapLines(f, width).prefix(2) where y < top.maxY { c.put(l, x: top.x + 2, y: y, f.hasPrefix("dmesg") ? t.dim : t.text, clip: top); y += 1 }
+            for l in wrapText(f, width: width).prefix(2) where y < top.maxY { c.put(l, x: top.x + 2, y: y, f.hasPrefix("dmesg") ? t.dim : t.text, clip: top); y += 1 }
         }
         var state = ListState(selected: k - 1)
         ListView(count: told.count, highlight: t.selection.bold()) { i in
@@ -93,15 +93,5 @@ enum LabStoryDemo {
             return [Span("\(n) ", t.dim), Span(told[i].experiment.agree ? "✓ " : "✗ ", told[i].experiment.agree ? t.good : t.bad),
                     Span(label(told[i].observation) + " → " + told[i].experiment.observed, t.text)]
         }.render(in: Rect(x: list.x + 1, y: list.y, width: list.width - 2, height: list.height), on: &c, state: &state)
-    }
-
-    static func wrapLines(_ text: String, _ width: Int) -> [String] {
-        var lines: [String] = [], current = ""
-        for word in text.split(separator: " ") {
-            if current.count + word.count + 1 > max(10, width) && !current.isEmpty { lines.append(current); current = "" }
-            current += (current.isEmpty ? "" : " ") + word
-        }
-        if !current.isEmpty { lines.append(current) }
-        return lines
     }
 }
