@@ -42,7 +42,8 @@ public final class KernelActions: @unchecked Sendable {
     public let lab: Bool
     private let state = Mutex<[String: Answer]>([:])
     private var mapping: (provider: BDF, buffer: RealBuffer)?
-    private var hold: (provider: BDF, progress: ODirect.Progress, drive: Drive)?
+    /// The pin-holding read, shared with the thread that runs it (it clears it when done).
+    private let holding = Mutex<ODirect.Progress?>(nil)
     private let log = KernelLog()
 
     public init(drives: [Drive], lab: Bool) { self.drives = drives; self.lab = lab }
@@ -66,7 +67,9 @@ public final class KernelActions: @unchecked Sendable {
         return "/proc/vmstat: nr_foll_pin_acquired +\(a.acquired - b.acquired), released +\(a.released - b.released); \(held) pinned now"
     }
 
-    func dmesg() -> [String] { (log?.drain() ?? []).suffix(3).map { "dmesg: " + $0 } }
+    /// The kernel's lines since the last call (the unbind's thread reads them too: one at a time).
+    private let logLock = Mutex(())
+    func dmesg() -> [String] { logLock.withLock { _ in (log?.drain() ?? []).suffix(3).map { "dmesg: " + $0 } } }
 
     static func available(_ bdf: BDF) -> String {
         FileIO.attribute("/sys/bus/pci/devices/\(bdf)/p2pmem/available").flatMap { UInt64($0) }.map { "p2pmem/available \($0 >> 10) KiB" } ?? "no p2pmem/ (unbound?)"
@@ -99,7 +102,7 @@ public final class KernelActions: @unchecked Sendable {
     }
 
     func holdPins(_ provider: BDF) {
-        guard hold == nil else { set("P", Answer(title: "pin", lines: ["already holding pins: U releases them"], failed: true)); return }
+        guard holding.withLock({ $0 }) == nil else { set("P", Answer(title: "pin", lines: ["already holding pins: U releases them"], failed: true)); return }
         guard let d = drive(for: provider) else { set("P", Answer(title: "pin", lines: ["no block device to read from here"], failed: true)); return }
         _ = dmesg()
         let before = Self.pins()
@@ -109,7 +112,7 @@ public final class KernelActions: @unchecked Sendable {
         let longTerm = fixed.error.map { "a registered buffer (IORING_REGISTER_BUFFERS, FOLL_LONGTERM) on p2pmem: \($0.errno.description): refused, so the pins are in-flight O_DIRECT" }
             ?? "a registered buffer (IORING_REGISTER_BUFFERS) on p2pmem: allowed here; the hold below is in-flight O_DIRECT all the same"
         let progress = ODirect.Progress()
-        hold = (provider, progress, d)
+        holding.withLock { $0 = progress }
         let size = 256 << 20, block = 2 << 20, depth = 4
         let command = "p2ptop transfer --from block:\(d.path) --to p2pmem:\(provider) --size \(size >> 20)M --block \(block >> 20)M --queue-depth \(depth)"
         set("P", Answer(title: "pin", lines: ["O_DIRECT read \(d.label) (\(d.path)\(d.slow ? ", reads throttled" : "")) → p2pmem of \(provider), \(depth) × \(block >> 20) MiB in flight",
@@ -126,20 +129,20 @@ public final class KernelActions: @unchecked Sendable {
                 a.failed = r.error != nil && !progress.cancelled.load(ordering: .relaxed)
             }
             update("U") { a in a.running = false; a.lines.append("the last I/O completed: " + Self.pinText(nil, after)) }
-            hold = nil
+            holding.withLock { $0 = nil }
         }
     }
 
     func releasePins() {
-        guard let h = hold else { set("U", Answer(title: "unpin", lines: ["no pins held by p2ptop (P holds some)"], failed: true)); return }
-        h.progress.cancelled.store(true, ordering: .relaxed)
+        guard let progress = holding.withLock({ $0 }) else { set("U", Answer(title: "unpin", lines: ["no pins held by p2ptop (P holds some)"], failed: true)); return }
+        progress.cancelled.store(true, ordering: .relaxed)
         set("U", Answer(title: "unpin", lines: ["the read issues no more I/O; an I/O in flight keeps its pins until the device completes it", Self.pinText(nil, Self.pins())],
                         command: "(cancel the O_DIRECT read)", running: true))
     }
 
     /// Pins held now, for the dialog while a hold runs.
     func liveLines() -> [String] {
-        guard hold != nil else { return [] }
+        guard holding.withLock({ $0 }) != nil else { return [] }
         return [Self.pinText(nil, Self.pins())]
     }
 
