@@ -205,7 +205,9 @@ public enum Snapshot {
         if case .object(let files)? = s["aer"] {
             for (name, counters) in files {
                 if case .object(let pairs) = counters {
-                    f.aerCounters[name] = Dictionary(uniqueKeysWithValues: pairs.compactMap { k, v in v.uint64Value.map { (k, $0) } })
+                    // A counter named twice keeps its first value, as every other key here does
+                    // (the fuzzer's duplicate "MisIDETLP" trapped in uniqueKeysWithValues).
+                    f.aerCounters[name] = Dictionary(pairs.compactMap { k, v in v.uint64Value.map { (k, $0) } }, uniquingKeysWith: { first, _ in first })
                 }
             }
         }

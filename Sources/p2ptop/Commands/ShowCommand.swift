@@ -39,7 +39,7 @@ struct DeviceReport {
     func text() -> String {
         let d = device, t = topology
         var lines: [String] = []
-        func row(_ key: String, _ value: String) { lines.append("  " + key.padding(14) + value) }
+        func row(_ key: String, _ value: String) { lines.append("  " + key.padding(max(14, key.count + 1)) + value) }   // a long key keeps a space
         let alias = t.alias(d.bdf).map { " (\($0))" } ?? ""
         lines.append(style.bold("\(d.bdf)\(alias)  \(names.vendorDevice(d))"))
         row("kind", t.kind(d.bdf).tag)
