@@ -25,7 +25,6 @@ final class TopologyScreen: ExplorerScreen {
         case .character("/"), .function(3): return .open(SearchDialog())
         case .character("n"): m.tree.jump(to: m.lastSearch, from: m.tree.list.selected + 1)
         case .character("f"): m.tree.cycleFilter(m.topology, names: m.names)
-        case .escape: m.tree.highlightedPath = []; m.message = nil
         default: return TopologyScreen.navigate(key, m)
         }
         return .none
