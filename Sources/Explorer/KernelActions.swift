@@ -58,7 +58,9 @@ public final class KernelActions: @unchecked Sendable {
 
     var busy: Bool { state.withLock { $0.values.contains { $0.running } } }
 
-    static func pins() -> (acquired: Int, released: Int)? { ODirect.vmstatPins().map { ($0.0, $0.1) } }
+    /// `refresh: false` for the figure redrawn every frame: no vm/stat_refresh write 10 times a
+    /// second (it folds every CPU's counters); the exact reads are the before/after deltas.
+    static func pins(refresh: Bool = true) -> (acquired: Int, released: Int)? { ODirect.vmstatPins(refresh: refresh).map { ($0.0, $0.1) } }
 
     static func pinText(_ before: (acquired: Int, released: Int)?, _ after: (acquired: Int, released: Int)?) -> String {
         guard let a = after else { return "/proc/vmstat: no nr_foll_pin_* counters on this kernel" }
@@ -143,7 +145,7 @@ public final class KernelActions: @unchecked Sendable {
     /// Pins held now, for the dialog while a hold runs.
     func liveLines() -> [String] {
         guard holding.withLock({ $0 }) != nil else { return [] }
-        return [Self.pinText(nil, Self.pins())]
+        return [Self.pinText(nil, Self.pins(refresh: false))]
     }
 
     // MARK: u
