@@ -57,15 +57,18 @@ let package = Package(
         // One entry per parser for the fuzzers and their replay tests; the libFuzzer executable.
         .target(name: "FuzzTargets", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "TerminalUI"]),
         .executableTarget(name: "p2ptop-fuzz", dependencies: ["FuzzTargets"]),
+        // What the tests know about the machine they run on (fixtures, lspci, O_DIRECT), decided
+        // before any test starts so that each can be skipped with its reason.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology"]),
-        .testTarget(name: "PCISourcesTests", dependencies: ["PCISources", "PCITopology", "P2PDMA"]),
-        .testTarget(name: "P2PDMATests", dependencies: ["P2PDMA", "PCITopology", "PCISources"]),
+        .testTarget(name: "PCISourcesTests", dependencies: ["TestSupport", "PCISources", "PCITopology", "P2PDMA"]),
+        .testTarget(name: "P2PDMATests", dependencies: ["TestSupport", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Explorer", "PCISources", "P2PDMA", "P2PEngine", "PCITopology"]),
-        .testTarget(name: "P2PEngineTests", dependencies: ["P2PEngine", "RealBackends", "P2PDMA", "PCITopology", "PCISources"]),
-        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TestSupport", "TerminalUI", "Explorer", "PCISources", "P2PDMA", "P2PEngine", "PCITopology"]),
+        .testTarget(name: "P2PEngineTests", dependencies: ["TestSupport", "P2PEngine", "RealBackends", "P2PDMA", "PCITopology", "PCISources"]),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["TestSupport", "FuzzTargets"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "P2PEngine", "P2PDMA", "PCITopology", "PCISources"], exclude: ["Recorded"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["p2ptop"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "p2ptop"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,17 +10,23 @@ import TerminalUI
 public enum FuzzTargets {
     public static let names = ["dump", "snapshot", "hwloc", "nccl", "theme", "scenario", "config", "gzip"]
 
-    public static func run(_ target: String, _ data: [UInt8]) {
+    /// Runs one input; true when the parser accepted it (gave a value), false when it refused
+    /// it with a typed error (or, for a scenario, when it does not fit the demo fabric).
+    @discardableResult
+    public static func run(_ target: String, _ data: [UInt8]) -> Bool {
         switch target {
-        case "dump": dump(data)
-        case "snapshot": snapshot(data)
-        case "hwloc": hwloc(data)
-        case "nccl": if let t = try? NCCLSource.parse(data, path: "fuzz") { exercise(t) }
-        case "theme": theme(data)
-        case "scenario": scenario(data)
-        case "config": config(data)
-        case "gzip": _ = try? Gzip.decompress(data, limit: 1 << 20)
-        default: break
+        case "dump": return dump(data)
+        case "snapshot": return snapshot(data)
+        case "hwloc": return hwloc(data)
+        case "nccl":
+            guard let t = try? NCCLSource.parse(data, path: "fuzz") else { return false }
+            exercise(t)
+            return true
+        case "theme": return theme(data)
+        case "scenario": return scenario(data)
+        case "config": config(data); return true
+        case "gzip": return (try? Gzip.decompress(data, limit: 1 << 20)) != nil
+        default: return false
         }
     }
 
@@ -33,35 +39,39 @@ public enum FuzzTargets {
         _ = Doctor(analyzer: a).findings()
     }
 
-    static func dump(_ data: [UInt8]) {
-        guard let entries = try? DumpReader.parse(data, file: "fuzz") else { return }
+    static func dump(_ data: [UInt8]) -> Bool {
+        guard let entries = try? DumpReader.parse(data, file: "fuzz") else { return false }
         exercise(Topology(devices: entries.map { Device(bdf: $0.bdf, config: ConfigSpace($0.bytes)) }, source: SourceInfo(kind: .dump, path: "fuzz")))
+        return true
     }
 
-    static func snapshot(_ data: [UInt8]) {
-        guard let json = try? JSON.parse(data), let t = try? Snapshot.decode(json, file: "fuzz") else { return }
+    static func snapshot(_ data: [UInt8]) -> Bool {
+        guard let json = try? JSON.parse(data), let t = try? Snapshot.decode(json, file: "fuzz") else { return false }
         exercise(t)
         _ = Snapshot.encode(t).serialized()
+        return true
     }
 
-    static func hwloc(_ data: [UInt8]) {
-        guard let t = try? HwlocSource.parse(data, path: "fuzz") else { return }
+    static func hwloc(_ data: [UInt8]) -> Bool {
+        guard let t = try? HwlocSource.parse(data, path: "fuzz") else { return false }
         exercise(t)
+        return true
     }
 
-    static func theme(_ data: [UInt8]) {
-        _ = try? Theme.parse(String(decoding: data, as: UTF8.self), name: "fuzz", file: "fuzz")
+    static func theme(_ data: [UInt8]) -> Bool {
+        (try? Theme.parse(String(decoding: data, as: UTF8.self), name: "fuzz", file: "fuzz")) != nil
     }
 
     /// Parsed, checked against a demo fabric, and (when it passes) played on a real engine.
-    static func scenario(_ data: [UInt8]) {
+    static func scenario(_ data: [UInt8]) -> Bool {
         guard let s = try? Scenario.parse(String(decoding: data, as: UTF8.self), name: "fuzz", file: "fuzz"),
-              let t = try? DemoFabrics.load(DemoFabrics.defaultName), (try? s.validate(on: t)) != nil,
-              !s.steps.contains(where: { $0.action == "wait" || $0.action == "transfer" }),   // bounded time per input
-              let engine = try? Engine(topology: t, analyzer: P2PAnalyzer(topology: t)) else { return }
+              let t = try? DemoFabrics.load(DemoFabrics.defaultName), (try? s.validate(on: t)) != nil else { return false }
+        guard !s.steps.contains(where: { $0.action == "wait" || $0.action == "transfer" }),   // bounded time per input
+              let engine = try? Engine(topology: t, analyzer: P2PAnalyzer(topology: t)) else { return true }
         let runner = ScenarioRunner(engine: engine, scenario: s)
         while !runner.finished { _ = runner.step() }
         runner.cleanup()
+        return true
     }
 
     /// Raw config space: every decoder and the capability walker.

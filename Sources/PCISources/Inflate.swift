@@ -26,10 +26,32 @@ enum Inflate {
             if flags & 2 != 0 { p += 2 }   // FHCRC
             guard p < data.count else { throw Failure("truncated gzip header") }
             var s = BitStream(data, at: p)
+            let start = out.count
             try inflate(&s, into: &out, limit: limit)
-            pos = s.byteAligned + 8   // CRC32 and ISIZE
+            // The member's trailer: CRC32 and ISIZE (length mod 2^32) of what it decompressed to.
+            let trailer = s.byteAligned
+            guard trailer + 8 <= data.count else { throw Failure("truncated gzip file (the member's CRC32 and size are missing)") }
+            func le32(_ i: Int) -> UInt32 { UInt32(data[i]) | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2]) << 16 | UInt32(data[i + 3]) << 24 }
+            guard le32(trailer + 4) == UInt32(truncatingIfNeeded: out.count - start) else { throw Failure("gzip member's size does not match its data") }
+            guard le32(trailer) == crc32(out[start...]) else { throw Failure("gzip member's CRC32 does not match its data") }
+            pos = trailer + 8
         } while pos < data.count && data[pos] == 0x1f
         return out
+    }
+
+    /// CRC-32 (IEEE 802.3, reflected, as gzip uses it).
+    static let crcTable: [UInt32] = (0..<256).map { n in
+        var c = UInt32(n)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    static func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        crcTable.withUnsafeBufferPointer { t in
+            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        }
+        return c ^ 0xFFFF_FFFF
     }
 
     struct BitStream {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Drives the built `p2ptop` binary: output contracts, exit codes, stderr, speed of failure.
 struct CLI {
@@ -15,11 +16,7 @@ struct CLI {
         return repo.appendingPathComponent(".build/debug/p2ptop")
     }()
 
-    static let fixtures: String? = {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let dir = ProcessInfo.processInfo.environment["P2PTOP_FIXTURES"] ?? repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
-        return FileManager.default.fileExists(atPath: dir + "/lspci") ? dir : nil
-    }()
+    static let fixtures: String? = TestMachine.fixtures
 
     struct Result { var status: Int32; var stdout: String; var stderr: String; var seconds: Double }
 
@@ -53,7 +50,7 @@ struct CLI {
 }
 
 @Suite struct CLITests {
-    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    @Test(.needsFixtures)
     func listJSONContract() throws {
         let r = try CLI.run(["list", "--json", "--dump", CLI.fixtures! + "/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump"])
         #expect(r.status == 0 && r.stderr.isEmpty)
@@ -126,7 +123,7 @@ struct CLI {
         #expect(rdma.status == 0 && rdma.stdout.contains("\"source\": \"snapshot:verbs\""))
     }
 
-    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    @Test(.needsFixtures)
     func colourFollowsFlagsAndNoColor() throws {
         let dump = CLI.fixtures! + "/lspci/pciutils-cap-exp-lnkcap2.dump"
         let coloured = try CLI.run(["tree", "--dump", dump, "--color", "always"], env: ["NO_COLOR": ""])
@@ -138,7 +135,7 @@ struct CLI {
         #expect(bare.status == 2 && bare.stderr.contains("p2ptop tree --dump") && bare.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    @Test(.needsFixtures)
     func showResolvesAliases() throws {
         let dump = CLI.fixtures! + "/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump"
         let r = try CLI.run(["show", "nvme1", "--dump", dump, "--json"])

@@ -77,7 +77,7 @@ import Testing
         #expect(text.status == 0 && text.stdout.contains("equal"))
     }
 
-    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    @Test(.needsFixtures)
     func statedTreesAndNVLinksSurviveASnapshot() throws {
         for source in [["--nccl", CLI.fixtures! + "/nccl/aws-p4d-24xl-topo.xml"], ["--hwloc", CLI.fixtures! + "/hwloc/hwloc-power8gpudistances.xml"]] {
             let snap = CLI.temp("")
@@ -138,7 +138,7 @@ import Testing
         #expect(text.status == 1 && text.stdout.contains("1 change") && text.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 })
     }
 
-    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    @Test(.needsFixtures)
     func aDumpAgainstItsSysfsCaptureDiffersOnlyInWhatTheDumpCannotKnow() throws {
         for root in SourceCorpus.sysfsRoots {
             let name = URL(fileURLWithPath: root[1]).lastPathComponent

@@ -1,42 +1,83 @@
 import Foundation
 import Testing
+import TestSupport
 
-/// `list --plain` is `lspci -nn`, byte for byte: on every fixture dump (names from pci.ids
-/// alone and with hwdb), every captured sysfs tree, and this machine against the real lspci.
+/// `list --plain` is `lspci -nn`, byte for byte, against the lspci of this machine (its
+/// pci.ids, its udev hwdb, if any): on every fixture dump, with hwdb and without, every captured
+/// sysfs tree, and the live machine. References recorded on another machine name devices with
+/// that machine's databases, so against them everything but the names must agree.
 @Suite struct LspciTextTests {
-    static var dumps: [String] { CLI.fixtures.map { SourceCorpus.files($0 + "/lspci", ".dump") } ?? [] }
+    static var dumps: [String] { TestMachine.fixtureFiles("lspci", ".dump") }
 
-    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    /// `list --plain` flags and the lspci options that mean the same.
+    static let modes: [(flags: [String], lspci: [String], recorded: String)] = [
+        (["--no-hwdb"], ["-O", "hwdb.disable=1"], ".nn.nohwdb.txt"),
+        ([], [], ".nn.txt"),
+    ]
+
+    @Test(.needsFixtures, .needsLspci)
     func listPlainIsLspciNNOnEveryDump() throws {
         #expect(Self.dumps.count >= 30)
         for dump in Self.dumps {
-            let base = String(dump.dropLast(5))
-            for (flags, reference) in [(["--no-hwdb"], base + ".nn.nohwdb.txt"), ([], base + ".nn.txt")] {
-                let expected = try String(contentsOfFile: reference, encoding: .utf8)
-                let r = try CLI.run(["list", "--plain", "--dump", dump] + flags)
-                #expect(r.status == 0 && r.stdout == expected, "\(reference): differs")
+            for mode in Self.modes {
+                let expected = try #require(TestMachine.lspciOutput(["-F", dump, "-nn"] + mode.lspci), "lspci -F \(dump)")
+                let r = try CLI.run(["list", "--plain", "--dump", dump] + mode.flags)
+                #expect(r.status == 0 && !expected.isEmpty && r.stdout == expected, "\(dump) \(mode.flags): differs from this machine's lspci")
             }
         }
     }
 
-    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
-    func listPlainIsLspciNNOnEverySysfsTree() throws {
-        #expect(SourceCorpus.sysfsRoots.count >= 2)
-        for root in SourceCorpus.sysfsRoots {
-            // The tarball's name is the root's parent folder's suffix; its lspci output sits beside it.
-            let name = try #require(try FileManager.default.contentsOfDirectory(atPath: CLI.fixtures! + "/sysfs")
-                .first { $0.hasSuffix(".tar.bz2") && root[1].hasSuffix("/" + String($0.dropFirst(6).dropLast(8))) })
-            let expected = try String(contentsOfFile: CLI.fixtures! + "/sysfs/" + name.dropLast(8) + ".sysfs-nn.txt", encoding: .utf8)
-            let r = try CLI.run(["list", "--plain"] + root)
-            #expect(r.status == 0 && r.stdout == expected, "\(name)")
+    @Test(.needsFixtures)
+    func listPlainAgreesWithTheRecordedReferencesButForNames() throws {
+        #expect(Self.dumps.count >= 30)
+        for dump in Self.dumps {
+            for mode in Self.modes {
+                let recorded = try String(contentsOfFile: String(dump.dropLast(5)) + mode.recorded, encoding: .utf8)
+                let r = try CLI.run(["list", "--plain", "--dump", dump] + mode.flags)
+                #expect(r.status == 0 && !recorded.isEmpty && TestMachine.maskingNames(nn: r.stdout) == TestMachine.maskingNames(nn: recorded),
+                        "\(dump) \(mode.flags): differs from \(mode.recorded) beyond the names")
+            }
         }
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/lspci"), "lspci not installed"))
+    /// Each captured sysfs tree: its recorded `-nn` reference (made where the tree was taken)
+    /// and its root as `--sysfs-root` takes it.
+    static func sysfsTrees() throws -> [(reference: String, root: String)] {
+        try SourceCorpus.sysfsRoots.map { root in
+            // The tarball's name is the root's parent folder's suffix; its lspci output sits beside it.
+            let name = try #require(try FileManager.default.contentsOfDirectory(atPath: CLI.fixtures! + "/sysfs")
+                .first { $0.hasSuffix(".tar.bz2") && root[1].hasSuffix("/" + String($0.dropFirst(6).dropLast(8))) })
+            return (CLI.fixtures! + "/sysfs/" + name.dropLast(8) + ".sysfs-nn.txt", root[1])
+        }
+    }
+
+    @Test(.needsFixtures)
+    func listPlainIsLspciNNOnEverySysfsTree() throws {
+        let trees = try Self.sysfsTrees()
+        #expect(trees.count >= 2)
+        for tree in trees {
+            let recorded = try String(contentsOfFile: tree.reference, encoding: .utf8)
+            let r = try CLI.run(["list", "--plain", "--sysfs-root", tree.root])
+            #expect(r.status == 0 && !recorded.isEmpty && TestMachine.maskingNames(nn: r.stdout) == TestMachine.maskingNames(nn: recorded), "\(tree.reference)")
+        }
+    }
+
+    @Test(.needsFixtures, .needsLspci)
+    func listPlainIsThisMachinesLspciOnEverySysfsTree() throws {
+        let trees = try Self.sysfsTrees()
+        #expect(trees.count >= 2)
+        for tree in trees {
+            let expected = try #require(TestMachine.lspciOutput(["-A", "linux-sysfs", "-O", "sysfs.path=\(tree.root)/sys/bus/pci", "-nn"]))
+            let r = try CLI.run(["list", "--plain", "--sysfs-root", tree.root])
+            #expect(r.status == 0 && !expected.isEmpty && r.stdout == expected, "\(tree.root): differs from this machine's lspci")
+        }
+    }
+
+    @Test(.needsLspci)
     func listPlainIsLspciNNOnThisMachine() throws {
-        let lspci = try CLI.run(["-c", "/usr/bin/lspci -nn"], shell: true)
+        let lspci = try #require(TestMachine.lspciOutput(["-nn"]))
         let r = try CLI.run(["list", "--plain"])
-        #expect(r.status == 0 && !lspci.stdout.isEmpty && r.stdout == lspci.stdout)
+        #expect(r.status == 0 && !lspci.isEmpty && r.stdout == lspci)
         // A filter that matches nothing prints nothing, as lspci does.
         let none = try CLI.run(["list", "--plain", "-d", "ffff:fffe"])
         #expect(none.status == 0 && none.stdout.isEmpty)
@@ -45,7 +86,7 @@ import Testing
 
 /// Aliases as nvidia-smi users count them, and nvidia-smi topo's affinity columns.
 @Suite struct AliasTests {
-    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    @Test(.needsFixtures)
     func bmcAndIntegratedGraphicsAreVGANotGPU() throws {
         // flux-sched-butte (POWER9 + V100s): the ASPEED BMC display is vga0; the four V100s
         // are gpu0…gpu3 in PCI order, as nvidia-smi numbers them.
@@ -63,7 +104,7 @@ import Testing
         #expect(laptop.stdout.contains("00:02.0 vga0 ") && laptop.stdout.contains("01:00.0 gpu0 "))
     }
 
-    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    @Test(.needsFixtures)
     func matrixHasCPUAndNUMAAffinity() throws {
         let r = try CLI.run(["matrix", "--hwloc", CLI.fixtures! + "/hwloc/flux-sched-butte.xml"], env: ["COLUMNS": "120"])
         #expect(r.stdout.contains("CPU affinity") && r.stdout.contains("NUMA"))

@@ -10,7 +10,7 @@ import Testing
         return try #require(doc["pairs"] as? [[String: Any]])
     }
 
-    @Test(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+    @Test(.needsFixtures)
     func hwlocNVLinkCountsAreLstoposMatrix() throws {
         let name = CLI.fixtures! + "/hwloc/hwloc-power8gpudistances"
         // lstopo -v: "Relative bandwidth matrix (name NVLinkBandwidth …)", rows nvmlN, MB/s.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// matrix, path and doctor through the binary: contracts and 80-column text.
-@Suite(.enabled(if: CLI.fixtures != nil, "../shared/fixtures not found"))
+@Suite(.needsFixtures)
 struct P2PCommandTests {
     var laptop: String { CLI.fixtures! + "/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump" }
 

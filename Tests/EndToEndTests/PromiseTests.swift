@@ -126,15 +126,22 @@ import Testing
 
 /// Every command that reads a machine takes every source flag; the others are not asked to.
 @Suite struct SourceFlagTests {
-    @Test func machineReadingCommandsTakeEverySource() throws {
-        guard let fixtures = CLI.fixtures else { return }
-        let dump = fixtures + "/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump"
+    static func takesSource(_ source: [String]) throws {
         for command in [["tree"], ["list"], ["matrix"], ["doctor"], ["snapshot"], ["show", "00:00.0"], ["scenario", "run", "seed-story"]] {
-            for source in [["--fabric", "icelake-gpu-switch"], ["--dump", dump]] {
-                let r = try CLI.run(command + source)
-                #expect(!r.stderr.contains("Unknown option") && r.status != 64, "\(command) \(source): \(r.stderr)")
-            }
+            let r = try CLI.run(command + source)
+            #expect(!r.stderr.contains("Unknown option") && r.status != 64, "\(command) \(source): \(r.stderr)")
         }
+    }
+
+    @Test func machineReadingCommandsTakeEverySource() throws {
+        let snapshot = SourceCorpus.repo.appendingPathComponent("Tests/LabTests/Recorded/intel/snapshot.json").path
+        for source in [["--fabric", "icelake-gpu-switch"], ["--snapshot", snapshot]] { try Self.takesSource(source) }
+    }
+
+    @Test(.needsFixtures) func machineReadingCommandsTakeADumpAndAScenarioChecksItsDevices() throws {
+        let fixtures = try #require(CLI.fixtures)
+        let dump = fixtures + "/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump"
+        try Self.takesSource(["--dump", dump])
         // A scenario on a machine without the script's devices names the line and the device.
         let r = try CLI.run(["scenario", "run", "seed-story", "--dump", fixtures + "/lspci/live-vm.dump"])
         #expect(r.status == 2 && r.stderr.contains("seed-story:6:") && r.stderr.contains("no device 'nvme1'"), "\(r.stderr)")

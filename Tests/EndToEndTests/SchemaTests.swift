@@ -142,8 +142,11 @@ import Testing
         let r = try Self.validate(schemas: schemas, documents: docs)
         let summary = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
         #expect(summary.contains(" 0 invalid"), "\(r.stdout.suffix(3000))")
+        // Every document saved was validated, and every source gave at least its five
+        // (list, tree, doctor, matrix, snapshot).
         let documents = Int(summary.split(separator: " ").first ?? "") ?? 0
-        #expect(documents >= 200, "\(summary)")
+        #expect(documents >= n && n >= SourceCorpus.all.count * 5 + 20, "\(n) saved, \(summary)")
+        #expect(CLI.fixtures == nil || SourceCorpus.fixtureSources.count >= SourceCorpus.fixtureSourceMinimum, "the fixtures that loaded")
         for schema in ["topology", "device", "doctor", "matrix", "path", "provider", "snapshot/", "transfer", "fabrics", "scenarios",
                        "scenario-event", "rdma", "lab-fabrics", "sample/2", "snapshot-written", "bench", "lab-observed", "bar", "bars",
                        "demo-recording"] {

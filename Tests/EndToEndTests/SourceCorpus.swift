@@ -29,23 +29,33 @@ enum SourceCorpus {
         }
     }()
 
-    /// Every source that loads. The two hwloc files that use one bus ID twice are included:
-    /// they load with a warning.
-    static let all: [[String]] = {
-        var sources = fabrics
-        if let fixtures = CLI.fixtures {
-            sources += files(fixtures + "/lspci", ".dump").map { ["--dump", $0] }
-            sources += files(fixtures + "/hwloc", ".xml").map { ["--hwloc", $0] }
-            // NCCL's topology files (the graph file is not one: it is refused, tested apart).
-            sources += files(fixtures + "/nccl", ".xml").filter { !$0.contains("-graph") }.map { ["--nccl", $0] }
-            sources += sysfsRoots
-        }
-        for variant in ["intel", "amd", "intel-iommu"] {
-            let snap = repo.appendingPathComponent("Tests/LabTests/Recorded/\(variant)/snapshot.json").path
-            if FileManager.default.fileExists(atPath: snap) { sources.append(["--snapshot", snap]) }
-        }
-        return sources + [[]]
+    /// The lab's recorded snapshots, in the repository.
+    static let recordedSnapshots: [[String]] = ["intel", "amd", "intel-iommu"].map {
+        ["--snapshot", repo.appendingPathComponent("Tests/LabTests/Recorded/\($0)/snapshot.json").path]
+    }
+
+    /// The sources every clone has: the demo fabrics, the lab's recorded snapshots and the
+    /// live machine (`[]`).
+    static let builtIn: [[String]] = fabrics + recordedSnapshots + [[]]
+
+    /// The real machines' files in ../shared/fixtures (none on a plain clone). The two hwloc
+    /// files that use one bus ID twice are included: they load with a warning.
+    static let fixtureSources: [[String]] = {
+        guard let fixtures = CLI.fixtures else { return [] }
+        var sources = files(fixtures + "/lspci", ".dump").map { ["--dump", $0] }
+        sources += files(fixtures + "/hwloc", ".xml").map { ["--hwloc", $0] }
+        // NCCL's topology files (the graph file is not one: it is refused, tested apart).
+        sources += files(fixtures + "/nccl", ".xml").filter { !$0.contains("-graph") }.map { ["--nccl", $0] }
+        return sources + sysfsRoots
     }()
+
+    /// At least this many fixture sources when ../shared is present (today 30 dumps, 16 hwloc
+    /// files, 5 NCCL topologies and 2 sysfs trees): a test over them asserts it, so that a
+    /// fixture folder that failed to load cannot pass for an empty one.
+    static let fixtureSourceMinimum = 50
+
+    /// Every source that loads.
+    static var all: [[String]] { builtIn + fixtureSources }
 
     /// Up to `n` endpoints (functions that are not bridges) of a source, by BDF.
     static func endpoints(_ source: [String], _ n: Int) -> [String] {

@@ -1,15 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 import PCISources
 import PCITopology
 @testable import P2PDMA
 
 enum SharedFixtures {
-    static let lspci: String? = {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let dir = (ProcessInfo.processInfo.environment["P2PTOP_FIXTURES"] ?? repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path) + "/lspci"
-        return FileManager.default.fileExists(atPath: dir) ? dir : nil
-    }()
+    static let lspci: String? = TestMachine.fixtures.map { $0 + "/lspci" }
     static var dumps: [String] {
         guard let dir = lspci else { return [] }
         return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".dump") }.sorted()
@@ -17,7 +14,7 @@ enum SharedFixtures {
 }
 
 /// Real machines give matrices that obey the kernel's invariants.
-@Suite(.enabled(if: SharedFixtures.lspci != nil, "../shared/fixtures not found"))
+@Suite(.needsFixtures)
 struct FixtureMatrixTests {
     @Test(arguments: SharedFixtures.dumps)
     func matrixInvariants(_ dump: String) throws {

@@ -1,19 +1,13 @@
 import Foundation
+import TestSupport
 
 /// The shared fixtures (`../shared/fixtures` beside the checkout), read in place.
 /// Tests that need them are disabled with a clear message when they are absent.
 enum Fixtures {
-    static let root: URL? = {
-        if let env = ProcessInfo.processInfo.environment["P2PTOP_FIXTURES"] {
-            return URL(fileURLWithPath: env)
-        }
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidate = repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
-        return FileManager.default.fileExists(atPath: candidate.appendingPathComponent("lspci").path) ? candidate : nil
-    }()
+    static let root: URL? = TestMachine.fixtures.map { URL(fileURLWithPath: $0) }
 
     static var available: Bool { root != nil }
-    static let skipMessage: Comment = "../shared/fixtures not found (set P2PTOP_FIXTURES to run the lspci comparisons)"
+    static let skipMessage = Comment(rawValue: TestMachine.noFixtures)
 
     static func path(_ relative: String) -> String { root!.appendingPathComponent(relative).path }
 

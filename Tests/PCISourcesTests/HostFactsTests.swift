@@ -37,6 +37,11 @@ import PCITopology
         let gz = try Self.gzip(Data(config.utf8), level: "-9")
         #expect(throws: Inflate.Failure.self) { try Inflate.gunzip(Array(gz.prefix(gz.count / 2))) }
         #expect(throws: Inflate.Failure.self) { try Inflate.gunzip(Array("CONFIG_PCI=y\n".utf8)) }
+        // The deflate stream whole but its trailer cut, or a CRC32 that does not match: refused.
+        #expect(throws: Inflate.Failure.self) { try Inflate.gunzip(Array(gz.dropLast(4))) }
+        var badCRC = gz
+        badCRC[gz.count - 8] ^= 1
+        #expect(throws: Inflate.Failure.self) { try Inflate.gunzip(badCRC) }
         var corrupt = gz
         for i in stride(from: 20, to: corrupt.count - 8, by: 3) { corrupt[i] ^= 0x5a }
         _ = try? Inflate.gunzip(corrupt)   // must return or throw, never trap

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Explorer
 import P2PDMA
 import PCISources
@@ -192,13 +193,11 @@ import P2PEngine
         #expect(frame(a, 80, 14).lines[0].hasPrefix("terminal too small"))
     }
 
-    @Test func fixtureDumpsRender() throws {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let dir = repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures/lspci").path
-        let dumps = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".dump") }
-        if dumps.isEmpty { print("skipped: no lspci dumps under \(dir) (../shared is absent)"); return }
+    @Test(.needsFixtures) func fixtureDumpsRender() throws {
+        let dumps = TestMachine.fixtureFiles("lspci", ".dump")
+        #expect(dumps.count >= 30, "the fixtures' lspci dumps")
         for d in dumps {
-            let t = try DumpReader.load(path: dir + "/" + d)
+            let t = try DumpReader.load(path: d)
             let a = try app(t)
             let first = t.devices.first!.bdf.short
             for (key, title) in [("1", "Topology"), ("2", "Device"), ("3", "P2P matrix")] {
@@ -349,7 +348,7 @@ extension ExplorerTests {
     /// On the live machine `t` offers a real O_DIRECT read: the selected device's block device
     /// prefilled, any file typed instead; Enter runs it for real, and the Transfers screen ends
     /// with the verified bytes and the kernel's pin count.
-    @Test func realReadFromTheKeyboard() throws {
+    @Test(.needsODirect) func realReadFromTheKeyboard() throws {
         let fabric = try DemoFabrics.load(DemoFabrics.defaultName)
         let live = Topology(devices: fabric.devices, host: fabric.host, source: SourceInfo(kind: .live))
         let nvme = try live.resolve("nvme0")
@@ -359,9 +358,7 @@ extension ExplorerTests {
         var c = frame(a, 120, 40)
         #expect(c.text.contains("from   /dev/nvme0n1_ on nvme0 (\(nvme.bdf.short)), read only"), "\(c.text)")
         // A file instead (in .build: a filesystem with O_DIRECT, unlike tmpfs).
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let file = dir.appendingPathComponent("tui-read-\(UUID().uuidString.prefix(8)).bin")
+        let file = URL(fileURLWithPath: TestMachine.buildDirectory).appendingPathComponent("tui-read-\(UUID().uuidString.prefix(8)).bin")
         try Data((0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         a.handle(.key(.character("\u{15}")))
@@ -373,7 +370,6 @@ extension ExplorerTests {
         let deadline = Date().addingTimeInterval(20)
         while !job.snapshot.finished && Date() < deadline { usleep(20_000) }
         let s = job.snapshot
-        if s.result.contains("does not support O_DIRECT") { return }
         #expect(s.ok && s.bytes == 8 << 20 && s.result.contains("verified: true"), "\(s.result)")
         c = frame(a, 120, 40)
         #expect(c.text.contains("→ host 8M") && c.text.contains("done: 8 MiB, verified: true"))
@@ -518,11 +514,8 @@ extension ExplorerTests {
     /// The laptop whose root port's prefetchable window (8224M) is the narrowest above the
     /// RTX 3070 Ti: the BAR screen shows it, the BARs inside it, and that ReBAR 1 cannot grow
     /// past 8G there.
-    @Test func theNarrowPrefetchableWindowLimitsTheResizableBAR() throws {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let dump = repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump").path
-        guard FileManager.default.fileExists(atPath: dump) else { print("skipped: \(dump) absent (../shared is absent)"); return }
-        let t = try DumpReader.load(path: dump)
+    @Test(.needsFixtures) func theNarrowPrefetchableWindowLimitsTheResizableBAR() throws {
+        let t = try DumpReader.load(path: TestMachine.fixtures! + "/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump")
         let text = screen(try app(t), select: try t.resolve("gpu0").bdf)
         #expect(text.contains("rp0 00:01.0") && text.contains("prefetchable") && text.contains("8224M") && text.contains("0x6000000000"), "\(text)")
         #expect(text.contains("BAR 1") && text.contains("8G") && !text.contains("outside its bridge's windows"))
