@@ -113,7 +113,9 @@ public enum GuestRun {
         }
         if let badSource { return LabObservation(step: s, observed: "bad source", detail: badSource) }
         let queue = ODirect.Queue(rawValue: s.queue) ?? .threads
-        let r = ODirect.read(path: drive.block, into: realKind(m), size: s.size, block: s.block, queueDepth: s.queueDepth, queue: queue, prefill: prefill)
+        // The guest is disposable: vm/stat_refresh is written so the pin counts are exact.
+        let r = ODirect.read(path: drive.block, into: realKind(m), size: s.size, block: s.block, queueDepth: s.queueDepth, queue: queue, prefill: prefill,
+                             exactPins: true)
         var observed = r.error?.errno.name ?? "ok"
         if let e = r.error, e.message.hasPrefix("verification failed") { observed = "corrupt" }
         // Pins count what the kernel pinned, whether or not the bytes then verified (under an
@@ -243,7 +245,7 @@ public enum GuestRun {
             return LabObservation(step: s, observed: "skipped")
         }
         let out = "/tmp/p2ptop-pinned-\(getpid()).json"
-        let base = ODirect.vmstatPins().map { $0.0 - $0.1 } ?? 0
+        let base = ODirect.vmstatPins(refresh: true).map { $0.0 - $0.1 } ?? 0
         let child: Subprocess
         do {
             child = try Subprocess.spawn(["/proc/self/exe", "transfer", "--from", "block:" + drive.block, "--to", "p2pmem:\(p)",
@@ -253,7 +255,7 @@ public enum GuestRun {
         let deadline = LabClock.now() + 10
         var held = 0
         while child.poll() == nil && LabClock.now() < deadline {
-            held = (ODirect.vmstatPins().map { $0.0 - $0.1 } ?? 0) - base
+            held = (ODirect.vmstatPins(refresh: true).map { $0.0 - $0.1 } ?? 0) - base
             if held >= s.block / 4096 { break }
             usleep(20_000)
         }

@@ -130,7 +130,7 @@ public struct LabKernelBuild {
         if objects > 200 { writeText(cacheRoot + "/objects-estimate", "\(objects)\n") }
         let out = outputDirectory(key: key)
         try makeDirectories(out)
-        guard copyFile(build + "/arch/x86/boot/bzImage", out + "/bzImage.tmp"), rename(out + "/bzImage.tmp", out + "/bzImage") == 0,
+        guard copyFile(build + "/arch/x86/boot/bzImage", out + "/bzImage"),
               copyFile(build + "/.config", out + "/config") else {
             throw LabError("cannot copy the bzImage into \(out)")
         }
@@ -167,29 +167,12 @@ func makeDirectories(_ path: String) throws(LabError) {
     }
 }
 
-/// Copies a file (whole, through a buffer); false on any failure.
-func copyFile(_ from: String, _ to: String) -> Bool {
-    let i = open(from, O_RDONLY | O_CLOEXEC)
-    guard i >= 0 else { return false }
-    defer { close(i) }
-    let o = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard o >= 0 else { return false }
-    defer { close(o) }
-    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
-    defer { buffer.deallocate() }
-    while true {
-        let n = read(i, buffer, 1 << 20)
-        if n == 0 { return true }
-        if n < 0 { if errno == EINTR { continue }; return false }
-        var off = 0
-        while off < n {
-            let w = write(o, buffer + off, n - off)
-            if w <= 0 { return false }
-            off += w
-        }
-    }
+/// Copies a regular file (up to 1 GiB) into a new file written as `FileIO.writeAtomically`
+/// writes (a link at the target replaced, never followed); false on any failure.
+func copyFile(_ from: String, _ to: String, mode: mode_t = 0o644) -> Bool {
+    guard case .success(let bytes) = FileIO.read(from, limit: 1 << 30) else { return false }
+    return FileIO.writeAtomically(to, bytes, mode: mode) == nil
 }
-
 
 /// A text file whole (up to 64 MiB), or nil.
 public func readText(_ path: String) -> String? {
@@ -215,7 +198,8 @@ extension LabKernelBuild {
 
     /// The release a bzImage announces (its setup header's kernel_version string).
     public static func release(ofImage path: String) -> String? {
-        guard case .success(let b) = FileIO.read(path, limit: 256 << 20), b.count > 0x210,
+        // The setup header and the version string it points at lie in the first 64 KiB.
+        guard case .success(let b) = FileIO.readPrefix(path, count: 64 << 10), b.count > 0x210,
               b[0x202] == 0x48, b[0x203] == 0x64, b[0x204] == 0x72, b[0x205] == 0x53 else { return nil }   // "HdrS"
         let offset = Int(b[0x20E]) | Int(b[0x20F]) << 8
         let start = offset + 0x200
@@ -236,9 +220,12 @@ extension LabKernelBuild {
         for tree in FileIO.listDirectory(cacheRoot + "/src") ?? [] {
             let script = cacheRoot + "/src/" + tree + "/scripts/extract-ikconfig"
             guard FileIO.exists(script) else { continue }
-            let out = "/var/tmp/p2ptop-ikconfig-\(getpid())"
-            defer { unlink(out) }
-            if (try? Subprocess.run(["sh", script, path], output: .file(out))) == 0, let text = readText(out), text.contains("CONFIG_") {
+            // Scratch in a private directory; the script tries every compression magic in the
+            // file, so a file full of them is stopped after a minute rather than run for ever.
+            guard case .success(let scratch) = FileIO.makePrivateDirectory("p2ptop-ikconfig", in: "/var/tmp") else { return nil }
+            defer { FileIO.removeTree(scratch) }
+            let out = scratch + "/config"
+            if (try? Subprocess.run(["sh", script, path], output: .file(out), timeout: 60)) == 0, let text = readText(out), text.contains("CONFIG_") {
                 return (text, "embedded in \(path)")
             }
         }

@@ -46,8 +46,7 @@ public struct LabCheck {
         guard path.hasPrefix("/tmp/") || path.hasPrefix("/run/") else { return path }
         let dir = cacheRoot + "/bin"
         try makeDirectories(dir)
-        let copy = dir + "/p2ptop-\(getpid())"
-        guard copyFile(path, copy), chmod(copy, 0o755) == 0, rename(copy, dir + "/p2ptop") == 0 else {
+        guard copyFile(path, dir + "/p2ptop", mode: 0o755) else {
             throw LabError("\(path): the lab guest cannot see /tmp or /run, and copying p2ptop into \(dir) failed")
         }
         return dir + "/p2ptop"

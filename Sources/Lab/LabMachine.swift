@@ -45,17 +45,15 @@ public struct LabMachine {
         return out
     }
 
-    /// `/var/tmp/p2ptop-lab-PID-N`: outside every path the guest mounts over.
+    /// `/var/tmp/p2ptop-lab-XXXXXX` (mkdtemp: private, mode 0700, no name to guess): outside
+    /// every path the guest mounts over. QEMU runs as the same user and the guest as root, so
+    /// nobody else needs to reach it.
     static func makeRunDirectory() throws(LabError) -> String {
-        var n = 0
-        while true {
-            let dir = "/var/tmp/p2ptop-lab-\(getpid())-\(n)"
-            if mkdir(dir, 0o755) == 0 {
-                try makeDirectories(dir + "/results")
-                return dir
-            }
-            guard errno == EEXIST else { throw LabError("cannot create \(dir): \(String(cString: strerror(errno)))") }
-            n += 1
+        switch FileIO.makePrivateDirectory("p2ptop-lab", in: "/var/tmp") {
+        case .failure(let e): throw LabError("cannot create a run directory in /var/tmp: \(e)")
+        case .success(let dir):
+            guard mkdir(dir + "/results", 0o700) == 0 else { throw LabError("cannot create \(dir)/results: \(String(cString: strerror(errno)))") }
+            return dir
         }
     }
 
@@ -63,7 +61,7 @@ public struct LabMachine {
     static func writeDisks(_ fabric: LabFabric, in dir: String) throws(LabError) {
         for n in fabric.drives {
             let path = dir + "/" + n.label + ".img"
-            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw LabError("cannot create \(path): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
             let bytes = pattern(label: n.label, count: n.patternMiB << 20)
@@ -102,9 +100,6 @@ public struct LabMachine {
         guard writeText(dir + "/init.sh", initScript.script), chmod(dir + "/init.sh", 0o755) == 0 else {
             throw LabError("cannot write \(dir)/init.sh")
         }
-        // The guest runs as root over a root-squash-free 9p share: the results folder must be
-        // writable whoever runs p2ptop.
-        chmod(dir + "/results", 0o777)
         let interactive = initScript.console != .batch
         let argv = arguments(runDirectory: dir, interactive: interactive)
         writeText(dir + "/qemu.args", argv.map(GuestInit.quote).joined(separator: " ") + "\n")
@@ -152,7 +147,7 @@ public struct LabMachine {
     public static func discard(_ outcome: Outcome) {
         let dir = String(outcome.results.dropLast("/results".count))
         guard dir.hasPrefix("/var/tmp/p2ptop-lab-") else { return }
-        _ = try? Subprocess.run(["rm", "-rf", dir])
+        FileIO.removeTree(dir)
     }
 }
 

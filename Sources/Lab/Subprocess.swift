@@ -24,7 +24,8 @@ public struct Subprocess {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         case .file(let path):
-            posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            // Appended (a build's logs), never through a link planted at the name.
+            posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
         var attr = posix_spawnattr_t()
@@ -49,9 +50,18 @@ public struct Subprocess {
         return Subprocess(pid: pid, command: argv[0])
     }
 
-    /// Runs to the end; the exit status (128+N for a signal).
-    public static func run(_ argv: [String], output: Output = .null) throws(LabError) -> Int32 {
-        try spawn(argv, output: output).wait()
+    /// Runs to the end; the exit status (128+N for a signal). With a `timeout`, a program
+    /// still running then is terminated and the run fails with a line saying so.
+    public static func run(_ argv: [String], output: Output = .null, timeout: Double? = nil) throws(LabError) -> Int32 {
+        let child = try spawn(argv, output: output)
+        guard let timeout else { return child.wait() }
+        let end = LabClock.now() + timeout
+        while LabClock.now() < end {
+            if let s = child.poll() { return s }
+            usleep(10_000)
+        }
+        child.terminate(grace: 1)
+        throw LabError("\(argv[0]) did not finish within \(Int(timeout)) s and was stopped")
     }
 
     /// The exit status once it ends (128+N when a signal ended it).

@@ -41,6 +41,26 @@ public enum FileIO {
         return .success(out)
     }
 
+    /// The first `count` bytes of a regular file (fewer if it is shorter): a header, without
+    /// reading a file of any size whole.
+    public static func readPrefix(_ path: String, count: Int) -> Result<[UInt8], FileError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return .failure(FileError(errno: errno)) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .failure(FileError(errno: errno)) }
+        guard st.st_mode & S_IFMT == S_IFREG else { return .failure(FileError(message: "is not a regular file")) }
+        var out = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, count - got, off_t(got)) }
+            if n < 0 { if errno == EINTR { continue }; return .failure(FileError(errno: errno)) }
+            if n == 0 { break }
+            got += n
+        }
+        return .success(Array(out.prefix(got)))
+    }
+
     public static func readString(_ path: String) -> String? {
         guard case .success(let b) = read(path, limit: 1 << 20) else { return nil }
         return String(decoding: b, as: UTF8.self)
@@ -81,25 +101,106 @@ public enum FileIO {
         return names
     }
 
-    /// Writes atomically: a temporary file in the same directory, then rename.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8]) -> FileError? {
-        let tmp = path + ".tmp.\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return FileError(errno: errno) }
+    /// Writes atomically and safely as root: the bytes go to a new file made exclusively
+    /// (`O_CREAT|O_EXCL|O_NOFOLLOW`, a random name, so a link planted at any name is never
+    /// followed) in the target's directory, `fchmod`ed, `fsync`ed, then renamed over the target.
+    /// A link at the target's name is replaced, not written through; a directory, device, FIFO
+    /// or socket there is refused. On any error nothing is left behind and the target is as it was.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) -> FileError? {
+        if let e = refuseSpecial(path) { return e }
+        let made: (fd: Int32, path: String)
+        switch createTemporary(beside: path, mode: mode) {
+        case .success(let m): made = m
+        case .failure(let e): return e
+        }
+        if let e = writeAll(made.fd, bytes) ?? (fsync(made.fd) == 0 ? nil : FileError(errno: errno)) {
+            close(made.fd); unlink(made.path)
+            return e
+        }
+        if close(made.fd) != 0 { let e = FileError(errno: errno); unlink(made.path); return e }
+        if rename(made.path, path) != 0 { let e = FileError(errno: errno); unlink(made.path); return e }
+        return nil
+    }
+
+    /// A new, empty file at `path` for a writer that streams (a trace, a log): made as
+    /// `writeAtomically` makes its file, renamed into place at once, and returned open for writing.
+    public static func createReplacing(_ path: String, mode: mode_t = 0o644) -> Result<Int32, FileError> {
+        if let e = refuseSpecial(path) { return .failure(e) }
+        switch createTemporary(beside: path, mode: mode) {
+        case .failure(let e): return .failure(e)
+        case .success(let made):
+            if rename(made.path, path) != 0 { let e = FileError(errno: errno); close(made.fd); unlink(made.path); return .failure(e) }
+            return .success(made.fd)
+        }
+    }
+
+    /// Every byte to `fd`, or the error (ENOSPC, EIO, …) that stopped it.
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> FileError? {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                let e = FileError(errno: errno)
-                close(fd); unlink(tmp)
-                return e
+                return FileError(errno: errno)
             }
+            if n == 0 { return FileError(message: "nothing was written") }
             offset += n
         }
-        if close(fd) != 0 { let e = FileError(errno: errno); unlink(tmp); return e }
-        if rename(tmp, path) != 0 { let e = FileError(errno: errno); unlink(tmp); return e }
         return nil
+    }
+
+    /// Only a regular file or a link (which a rename replaces) may stand at a name p2ptop writes.
+    static func refuseSpecial(_ path: String) -> FileError? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG, S_IFLNK: return nil
+        case S_IFDIR: return FileError(message: "is a directory")
+        case S_IFCHR, S_IFBLK: return FileError(message: "is a device: p2ptop writes only regular files")
+        case S_IFIFO: return FileError(message: "is a FIFO: p2ptop writes only regular files")
+        default: return FileError(message: "is not a regular file: p2ptop writes only regular files")
+        }
+    }
+
+    /// A new file beside `path` under a random name, opened `O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW`.
+    static func createTemporary(beside path: String, mode: mode_t) -> Result<(fd: Int32, path: String), FileError> {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? ""
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<64 {
+            let name = dir + "." + base.prefix(64) + ".p2ptop-" + String(rng.next() as UInt64, radix: 36)
+            let fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd < 0 {
+                if errno == EEXIST { continue }
+                return .failure(FileError(errno: errno))
+            }
+            guard fchmod(fd, mode) == 0 else { let e = FileError(errno: errno); close(fd); unlink(name); return .failure(e) }
+            return .success((fd, name))
+        }
+        return .failure(FileError(message: "could not make a temporary file beside it"))
+    }
+
+    /// A private scratch directory (`mkdtemp`, mode 0700) under `parent` ($TMPDIR or /tmp by
+    /// default): nothing in it has a name another user can guess or plant.
+    public static func makePrivateDirectory(_ prefix: String, in parent: String? = nil) -> Result<String, FileError> {
+        let base = parent ?? getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((FileIO.join(base, prefix) + "-XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard made != nil else { return .failure(FileError(errno: errno)) }
+        return .success(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+    }
+
+    /// Removes a directory tree p2ptop made (links inside are removed, never followed).
+    public static func removeTree(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if st.st_mode & S_IFMT == S_IFDIR {
+            for name in listDirectory(path) ?? [] { removeTree(join(path, name)) }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
     }
 }
 

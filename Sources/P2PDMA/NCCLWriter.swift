@@ -115,14 +115,29 @@ public enum NCCLWriter {
         return words.reversed().map { hex($0, width: 8) }.joined(separator: ",")
     }
 
+    /// An attribute value from outside (a NIC's name, a kernel release): markup escaped; the
+    /// characters a terminal obeys (DEL, C1, bidi marks) and tab/newline as character
+    /// references; the C0 controls XML 1.0 cannot hold at all (ESC, BEL, NUL…) written as the
+    /// visible text `\x1b` — the file stays well-formed and shows what was there.
     static func escape(_ s: String) -> String {
         var out = ""
-        for ch in s {
-            switch ch {
+        for u in s.unicodeScalars {
+            let v = u.value
+            switch u {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
+            case ">": out += "&gt;"
             case "\"": out += "&quot;"
-            default: out.append(ch)
+            case "\t", "\n", "\r": out += "&#x" + String(v, radix: 16) + ";"
+            default:
+                if v < 0x20 {
+                    out += "\\x" + (v < 0x10 ? "0" : "") + String(v, radix: 16)
+                } else if (0x7f...0x9f).contains(v) || v == 0x061c || v == 0x200e || v == 0x200f
+                            || (0x2028...0x202e).contains(v) || (0x2066...0x2069).contains(v) {
+                    out += "&#x" + String(v, radix: 16) + ";"
+                } else {
+                    out.unicodeScalars.append(u)
+                }
             }
         }
         return out

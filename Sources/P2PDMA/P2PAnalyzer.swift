@@ -264,8 +264,15 @@ public struct P2PAnalyzer: Sendable {
     public func matrix(_ devices: [Device]) -> [Verdict] {
         var out: [Verdict] = []
         out.reserveCapacity(devices.count * max(0, devices.count - 1))
-        for p in devices { for c in devices where c.bdf != p.bdf { out.append(verdict(provider: p.bdf, client: c.bdf)) } }
+        forEachPair(devices) { out.append($0) }
         return out
+    }
+
+    /// Every ordered pair, provider by provider, handed over one at a time: what a matrix of
+    /// thousands of endpoints is written from, so that memory stays with the endpoints (O(N)),
+    /// not the pairs (O(N²)).
+    public func forEachPair(_ devices: [Device], _ body: (Verdict) -> Void) {
+        for p in devices { for c in devices where c.bdf != p.bdf { body(verdict(provider: p.bdf, client: c.bdf)) } }
     }
 }
 

@@ -95,12 +95,15 @@ public final class Engine {
     }
 
     /// `mmap()` of `resourceN` (or a VFIO region): a `VM_IO|VM_PFNMAP` mapping, no struct pages.
-    public func mmapResource(_ device: BDF, bar: Int) throws(EngineError) -> VMA {
+    /// `length`: map only the BAR's first bytes, as `mmap(resourceN, length)` does — a 4 MiB
+    /// transfer into a 64 GiB BAR maps 4 MiB, and only those pages are ever touched.
+    public func mmapResource(_ device: BDF, bar: Int, length: Int? = nil) throws(EngineError) -> VMA {
         guard let d = topology.device(device), let b = d.bars.first(where: { $0.index == bar }),
               b.space == .memory, let size = b.size, size > 0 else {
             throw EngineError(.EINVAL, "\(device) has no memory BAR \(bar) to map")
         }
-        return newVMA(Int(size), .pfnmap(device, bar: bar, try memory(of: device, bar: bar, size: Int(size))))
+        let mapped = min(Int(size), max(PAGE_SIZE, length ?? Int(size)))
+        return newVMA(mapped, .pfnmap(device, bar: bar, try memory(of: device, bar: bar, size: Int(size))))
     }
 
     /// The simulated BAR's memory: the whole BAR (reserved, not touched), or an error — never

@@ -238,7 +238,7 @@ public struct TransferRunner {
         }
         if engine.providers[device] != nil || engine.topology.device(device) != nil {
             let bar = engine.providers[device]?.bar ?? largestBAR(device)
-            return try engine.mmapResource(device, bar: bar)
+            return try engine.mmapResource(device, bar: bar, length: length)
         }
         throw EngineError(.ENODEV, "no device \(device)")
     }
@@ -415,7 +415,7 @@ public struct TransferRunner {
     /// CPU copy into the target's BAR through `resourceN` (MMIO; no DMA, no pins).
     private func cpu(_ r: TransferRequest, _ result: inout TransferResult) throws(EngineError) {
         guard let target = r.to else { throw EngineError(.EINVAL, "cpu needs --to device") }
-        let region = try engine.mmapResource(target, bar: engine.providers[target]?.bar ?? largestBAR(target))
+        let region = try engine.mmapResource(target, bar: engine.providers[target]?.bar ?? largestBAR(target), length: min(max(r.size, PAGE_SIZE), Self.maxWindow))
         defer { engine.munmap(region) }
         let window = min(region.length, max(r.size, PAGE_SIZE), Self.maxWindow)
         result.window = window

@@ -100,7 +100,8 @@ public enum HwlocSource {
                     let bw = values[i * n + j]
                     let p100: Set<UInt16> = [0x15f7, 0x15f8, 0x15f9, 0x15fa]
                     let perLink: UInt64 = devices.first { $0.bdf == a }.map { p100.contains($0.deviceID) } == true || bw % 25_000 != 0 ? 20_000 : 25_000
-                    links.append(NVLink(from: a, target: b, targetClass: 0x030200, count: Int(max(1, bw / perLink))))
+                    // An absurd bandwidth (a file's 2^64) is as many links as a GPU can have, no more.
+                    links.append(NVLink(from: a, target: b, targetClass: 0x030200, count: Int(min(UInt64(NVLink.maxCount), max(1, bw / perLink)))))
                 }
             }
         }

@@ -64,6 +64,12 @@ public enum JSON: Hashable, Sendable {
         default: return nil
         }
     }
+    /// A whole number within `range`, or nil (absent, fractional, 1e300, 2^64, out of range):
+    /// the one way an input's count, index or step becomes an Int.
+    public func int(in range: ClosedRange<Int>) -> Int? {
+        guard let v = int64Value, v >= Int64(range.lowerBound), v <= Int64(range.upperBound) else { return nil }
+        return Int(v)
+    }
     public var uint64Value: UInt64? {
         switch self {
         case .uint(let u): return u
@@ -132,7 +138,11 @@ extension JSON {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 {
+                // Controls, DEL, C1 and the bidi marks as \u escapes: the same string to any
+                // JSON reader, and nothing a terminal obeys if the document is shown on one.
+                let v = scalar.value
+                if v < 0x20 || (v >= 0x7f && v <= 0x9f) || v == 0x061c || v == 0x200e || v == 0x200f
+                    || (0x2028...0x202e).contains(v) || (0x2066...0x2069).contains(v) {
                     out += "\\u" + hexPad(scalar.value)
                 } else {
                     out.unicodeScalars.append(scalar)

@@ -183,7 +183,15 @@ public enum NCCLSource {
                 guard let t = l.attributes["target"], let target = BDF(t) else {
                     throw SourceError(file: path, line: l.line, "<nvlink target='\(l.attributes["target"] ?? "")'>: expected a bus ID")
                 }
-                let count = l.attributes["count"].flatMap { Int($0) } ?? 1
+                let count: Int
+                if let text = l.attributes["count"] {
+                    guard let n = Int(text), (1...NVLink.maxCount).contains(n) else {
+                        throw SourceError(file: path, line: l.line, "<nvlink count='\(text.prefix(40))'>: expected a number of links from 1 to \(NVLink.maxCount)")
+                    }
+                    count = n
+                } else {
+                    count = 1
+                }
                 let tclass = l.attributes["tclass"].flatMap { UInt32($0.hasPrefix("0x") ? String($0.dropFirst(2)) : $0, radix: 16) }
                 s.nvlinks.append(NVLink(from: bdf, target: target, targetClass: tclass, count: count))
             }

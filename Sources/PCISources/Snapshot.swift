@@ -148,14 +148,16 @@ public enum Snapshot {
             parents = stated
         }
         var t = Topology(devices: devices, host: host, source: SourceInfo(kind: .snapshot, path: file, privileged: privileged), parents: parents)
+        var links: [NVLink] = []
         for (i, l) in (json["nvlinks"]?.arrayValue ?? []).enumerated() {
             guard let from = l["from"]?.stringValue.flatMap(BDF.init), let target = l["target"]?.stringValue.flatMap(BDF.init),
-                  let count = l["count"]?.int64Value, count > 0, count < 1 << 16 else {
-                throw SourceError(file: file, field: "nvlinks[\(i)]", "expected {\"from\": BDF, \"target\": BDF, \"count\": N}")
+                  let count = l["count"]?.int(in: 1...NVLink.maxCount) else {
+                throw SourceError(file: file, field: "nvlinks[\(i)]", "expected {\"from\": BDF, \"target\": BDF, \"count\": 1…\(NVLink.maxCount)}")
             }
             let tclass = l["target_class"]?.stringValue.flatMap { UInt32($0.hasPrefix("0x") ? String($0.dropFirst(2)) : $0, radix: 16) }
-            t.nvlinks.append(NVLink(from: from, target: target, targetClass: tclass, count: Int(count)))
+            links.append(NVLink(from: from, target: target, targetClass: tclass, count: count))
         }
+        t.nvlinks = links
         return t
     }
 

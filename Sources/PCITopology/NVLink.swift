@@ -13,19 +13,42 @@ public struct NVLink: Hashable, Sendable {
     }
 }
 
+extension NVLink {
+    /// The most links one GPU has (NVLink 4, H100: 18); a source's count is checked against it.
+    public static let maxCount = 18
+}
+
+/// NVLinks by pair and by device, built once when a topology's links are set.
+public struct NVLinkIndex: Sendable {
+    struct Pair: Hashable { var from: BDF; var target: BDF }
+    /// Links stated from `from` to `target`, summed (each statement at most `NVLink.maxCount`).
+    let stated: [Pair: Int]
+    /// Devices at either end of a link to another device.
+    public let linked: Set<BDF>
+    /// GPUs with a link to an NVSwitch (the target's class is 0x0680).
+    let toNVSwitch: Set<BDF>
+
+    init(_ links: [NVLink]) {
+        var stated: [Pair: Int] = [:], linked = Set<BDF>(), toNVSwitch = Set<BDF>()
+        for l in links where l.from != l.target {
+            // Saturating: a pair stated a thousand times over cannot overflow the sum.
+            stated[Pair(from: l.from, target: l.target), default: 0] = min(1 << 20, stated[Pair(from: l.from, target: l.target), default: 0] + max(0, min(l.count, NVLink.maxCount)))
+            linked.insert(l.from); linked.insert(l.target)
+            if l.targetClass.map({ $0 >> 8 == 0x0680 }) ?? false { toNVSwitch.insert(l.from) }
+        }
+        self.stated = stated; self.linked = linked; self.toNVSwitch = toNVSwitch
+    }
+}
+
 extension Topology {
     /// NVLinks between two GPUs (either direction), as nvidia-smi counts them; nil when none.
+    /// A pair stated from both sides counts once (the larger of the two statements).
     public func nvlinkCount(_ a: BDF, _ b: BDF) -> Int? {
         guard a != b else { return nil }
-        let n = nvlinks.filter { ($0.from == a && $0.target == b) || ($0.from == b && $0.target == a) }
-        // A pair stated from both sides counts once (the larger of the two statements).
-        let forward = n.filter { $0.from == a }.reduce(0) { $0 + $1.count }, backward = n.filter { $0.from == b }.reduce(0) { $0 + $1.count }
-        let count = max(forward, backward)
+        let count = max(nvlinkIndex.stated[.init(from: a, target: b)] ?? 0, nvlinkIndex.stated[.init(from: b, target: a)] ?? 0)
         return count > 0 ? count : nil
     }
 
     /// GPUs whose NVLinks go to an NVSwitch (the target's class is 0x0680).
-    public func throughNVSwitch(_ gpu: BDF) -> Bool {
-        nvlinks.contains { $0.from == gpu && ($0.targetClass.map { $0 >> 8 == 0x0680 } ?? false) }
-    }
+    public func throughNVSwitch(_ gpu: BDF) -> Bool { nvlinkIndex.toNVSwitch.contains(gpu) }
 }

@@ -40,8 +40,10 @@ public struct Topology: Sendable {
     public let aliases: [BDF: String]
     /// Problems found while building the tree (bus-number loops and the like).
     public let anomalies: [String]
-    /// NVLinks the source states (NCCL, hwloc); none for PCI-only sources.
-    public var nvlinks: [NVLink] = []
+    /// NVLinks the source states (NCCL, hwloc); none for PCI-only sources. Indexed by pair and
+    /// by device as they are set, so a lookup costs the same with 8 links or 80 000.
+    public var nvlinks: [NVLink] = [] { didSet { nvlinkIndex = NVLinkIndex(nvlinks) } }
+    public private(set) var nvlinkIndex = NVLinkIndex([])
     /// The tree was stated by the source (NCCL), not implied by bus numbers: a snapshot keeps it.
     public let statedParents: Bool
     /// Buses hanging off each node: nil key = the host (root buses), in lspci's order.

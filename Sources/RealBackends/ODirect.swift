@@ -28,6 +28,9 @@ public enum ODirect {
         public var pinsAcquired = 0
         public var pinsReleased = 0
         public var outstandingAfter = 0
+        /// The pin figures were folded with vm/stat_refresh first; else they are off by up to
+        /// `ODirect.approximationBound()` pages.
+        public var pinsExact = false
         public var error: EngineError?
         public var gbps: Double { seconds > 0 ? Double(bytes) / seconds / 1e9 : 0 }
     }
@@ -50,12 +53,16 @@ public enum ODirect {
     }
 
     /// `nr_foll_pin_acquired`, `nr_foll_pin_released` now (nil when the kernel has none).
-    /// `refresh: false` skips vm/stat_refresh (cheap enough for 20 samples a second, exact to a
-    /// few hundred pages).
-    public static func vmstatPins(root: String = "/", refresh: Bool = true) -> (Int, Int)? {
+    /// `refresh: true` writes vm/stat_refresh first (root; a write to the kernel, so only where
+    /// the user allowed writes), which makes the figures exact; without it they are exact to
+    /// the per-CPU batches not yet folded in (see `approximationBound`).
+    public static func vmstatPins(root: String = "/", refresh: Bool = false) -> (Int, Int)? {
         // vmstat folds per-CPU deltas lazily, so two reads can be off by a few hundred pages;
         // writing vm/stat_refresh (root) folds them first and makes the delta exact.
-        if refresh, let r = fopen(root + "proc/sys/vm/stat_refresh", "w") { fputs("1\n", r); fclose(r) }
+        if refresh {
+            let r = open(root + "proc/sys/vm/stat_refresh", O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+            if r >= 0 { _ = Glibc.write(r, "1\n", 2); close(r) }
+        }
         guard let text = FileIO.readString(root + "proc/vmstat") else { return nil }
         var a: Int?, r: Int?
         for line in text.split(separator: "\n") {
@@ -67,6 +74,10 @@ public enum ODirect {
         guard let a, let r else { return nil }
         return (a, r)
     }
+
+    /// How far an unrefreshed vmstat counter can lag: the per-CPU batch (`vm.stat_interval`
+    /// folds it at the latest; the batch is at most 125 pages per zone counter) times the CPUs.
+    public static func approximationBound(cpus: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) -> Int { 125 * max(1, cpus) }
 
     static func now() -> Double {
         var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -87,43 +98,81 @@ public enum ODirect {
     /// `prefill`: a byte written over the whole destination before the I/O, so that bytes the
     /// device never wrote cannot pass verification by chance (a fresh CMB and an empty disk
     /// are both zeros). Not given: the complement of the source's first byte.
+    ///
+    /// Memory follows the work, not the size: a read larger than `window` goes through one
+    /// window-sized buffer, window after window, each verified before the next is read (the
+    /// rate counts the I/O alone). Only a regular file or a block device is read: a FIFO or a
+    /// character device is refused before anything waits on it.
     public static func read(path: String, into destination: Destination, size: Int, block: Int, queueDepth: Int, ring: Bool = false,
-                            queue: Queue = .threads, progress: Progress? = nil, prefill: UInt8? = nil) -> Result {
+                            queue: Queue = .threads, progress: Progress? = nil, prefill: UInt8? = nil, window: Int = 64 << 20,
+                            exactPins: Bool = false) -> Result {
         var result = Result()
         guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
-        let fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO would otherwise block in open() until some writer came.
+        let fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { result.error = openError(path, errno); return result }
         defer { close(fd) }
         var st = stat()
         fstat(fd, &st)
-        let available = (st.st_mode & S_IFMT) == S_IFBLK ? size : Int(st.st_size)
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFREG || kind == S_IFBLK else {
+            result.error = EngineError(.EINVAL, "\(path) is \(kind == S_IFIFO ? "a FIFO" : kind == S_IFCHR ? "a character device" : "not a regular file"): p2ptop reads only regular files and block devices")
+            return result
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        let available = kind == S_IFBLK ? size : Int(st.st_size)
         guard available >= size else {
             result.error = EngineError(.EINVAL, "\(path) holds \(available) bytes; asked to read \(size)")
             return result
         }
         let target: RealBuffer
         let lanes = max(1, min(queueDepth, (size + block - 1) / block))
-        do { target = try RealBuffer(destination, size: ring ? lanes * block : size) } catch { result.error = error; return result }
+        let span = min(size, max(block, window / block * block))
+        do { target = try RealBuffer(destination, size: ring ? lanes * block : span) } catch { result.error = error; return result }
         defer { withExtendedLifetime(target) {} }   // the mapping must outlive every use of its base
         var fill = prefill
         if fill == nil {
             var first: UInt8 = 0
-            let vfd = open(path, O_RDONLY | O_CLOEXEC)
+            let vfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             if vfd >= 0 { _ = pread(vfd, &first, 1, 0); close(vfd) }
             fill = ~first
         }
-        if !ring, let fill { memset(target.base, Int32(fill), target.size) }
-        run(fd, target.base, bufferSize: ring ? lanes * block : size, size: size, block: block, queueDepth: queueDepth, writing: false, ring: ring,
-            queue: queue, progress: progress, &result)
-        if result.error == nil && !ring { verify(path, target.base, size: size, &result) }
-        return result
+        if ring {
+            run(fd, target.base, bufferSize: lanes * block, size: size, block: block, queueDepth: queueDepth, writing: false, ring: true,
+                queue: queue, progress: progress, exactPins: exactPins, &result)
+            return result
+        }
+        var total = Result()
+        total.verified = true
+        total.pinsExact = exactPins
+        var offset = 0
+        while offset < size {
+            let length = min(span, size - offset)
+            if let fill { memset(target.base, Int32(fill), length) }
+            var part = Result()
+            run(fd, target.base, bufferSize: span, size: length, block: block, queueDepth: queueDepth, writing: false, ring: false,
+                queue: queue, progress: progress, fileOffset: offset, exactPins: exactPins, &part)
+            if part.error == nil { verify(path, target.base, size: length, fileOffset: offset, &part) }
+            total.bytes += part.bytes
+            total.seconds += part.seconds
+            total.pinsAcquired += part.pinsAcquired
+            total.pinsReleased += part.pinsReleased
+            total.outstandingAfter = part.outstandingAfter
+            total.verified = total.verified && part.verified
+            total.uniformSource = offset == 0 ? part.uniformSource : (part.uniformSource == total.uniformSource ? total.uniformSource : nil)
+            if let e = part.error { total.error = e; total.verified = false; break }
+            offset += length
+        }
+        return total
     }
 
     /// Writes `size` bytes from `source` memory (filled with a pattern first) to a new file with
     /// O_DIRECT, then reads the file back through the page cache and compares. Block devices and
     /// existing files are refused: nothing is ever overwritten. A failed write removes its file.
-    public static func write(from source: Destination, toNewFile path: String, size: Int, block: Int, queueDepth: Int, queue: Queue = .threads) -> Result {
+    public static func write(from source: Destination, toNewFile path: String, size: Int, block: Int, queueDepth: Int, queue: Queue = .threads,
+                             exactPins: Bool = false) -> Result {
         var result = Result()
+        result.pinsExact = exactPins
         guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
         var st = stat()
         if stat(path, &st) == 0 {
@@ -139,9 +188,10 @@ public enum ODirect {
             seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17
             buffer.base.storeBytes(of: seed, toByteOffset: i, as: UInt64.self)
         }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { result.error = openError(path, errno); return result }
-        run(fd, buffer.base, bufferSize: size, size: size, block: block, queueDepth: queueDepth, writing: true, ring: false, queue: queue, progress: nil, &result)
+        run(fd, buffer.base, bufferSize: size, size: size, block: block, queueDepth: queueDepth, writing: true, ring: false, queue: queue, progress: nil,
+            exactPins: exactPins, &result)
         if result.error == nil && fdatasync(fd) != 0 { result.error = EngineError(.EFAULT, "fdatasync of \(path): \(String(cString: strerror(errno)))") }
         close(fd)
         if result.error == nil { verify(path, buffer.base, size: size, &result) }
@@ -152,20 +202,21 @@ public enum ODirect {
     /// The I/O of a transfer with `queueDepth` in flight, and the vmstat pin delta and the time
     /// around it. The last block may be short; `ring` reuses one block-sized slot per I/O in flight.
     static func run(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, bufferSize: Int, size: Int, block: Int, queueDepth: Int,
-                    writing: Bool, ring: Bool, queue: Queue, progress: Progress?, _ result: inout Result) {
-        let before = vmstatPins()
+                    writing: Bool, ring: Bool, queue: Queue, progress: Progress?, fileOffset: Int = 0, exactPins: Bool, _ result: inout Result) {
+        let before = vmstatPins(refresh: exactPins)
         var error: EngineError?
         var seconds = 0.0
         switch queue {
         case .threads:
-            (seconds, error) = threads(fd, buffer, size: size, block: block, queueDepth: queueDepth, writing: writing, ring: ring, progress: progress)
+            (seconds, error) = threads(fd, buffer, size: size, block: block, queueDepth: queueDepth, writing: writing, ring: ring, progress: progress,
+                                       fileOffset: fileOffset)
         case .ioUring, .ioUringFixed:
             do throws(EngineError) {
                 seconds = try uring(fd, buffer, bufferSize: bufferSize, size: size, block: block, queueDepth: queueDepth,
-                                    writing: writing, ring: ring, fixed: queue == .ioUringFixed, progress: progress)
+                                    writing: writing, ring: ring, fixed: queue == .ioUringFixed, progress: progress, fileOffset: fileOffset)
             } catch let e { error = e }
         }
-        let after = vmstatPins()
+        let after = vmstatPins(refresh: exactPins)
         result.seconds = seconds
         if let error { result.error = error; return }
         result.bytes = size
@@ -184,7 +235,7 @@ public enum ODirect {
 
     /// One thread per I/O in flight: lane k does blocks k, k+qd, …
     static func threads(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, size: Int, block: Int, queueDepth: Int,
-                        writing: Bool, ring: Bool, progress: Progress?) -> (Double, EngineError?) {
+                        writing: Bool, ring: Bool, progress: Progress?, fileOffset: Int = 0) -> (Double, EngineError?) {
         let blocks = (size + block - 1) / block
         let qd = max(1, min(queueDepth, blocks))
         let failuresBase = UnsafeMutablePointer<Int32>.allocate(capacity: qd)
@@ -204,7 +255,7 @@ public enum ODirect {
                 while done < length {
                     let at = b * block + done
                     let slot = memory + (ring ? lane * block + done : at)
-                    let n = writing ? pwrite(fd, slot, length - done, off_t(at)) : pread(fd, slot, length - done, off_t(at))
+                    let n = writing ? pwrite(fd, slot, length - done, off_t(fileOffset + at)) : pread(fd, slot, length - done, off_t(fileOffset + at))
                     if n < 0 { if errno == EINTR { continue }; failures[lane] = errno; return }
                     if n == 0 { failures[lane] = EIO; return }
                     done += n
@@ -221,7 +272,7 @@ public enum ODirect {
     /// One io_uring with `queueDepth` I/Os in flight; short transfers are resubmitted for the
     /// rest. With `fixed`, the whole buffer is registered first (outside the timed part).
     static func uring(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, bufferSize: Int, size: Int, block: Int, queueDepth: Int,
-                      writing: Bool, ring: Bool, fixed: Bool, progress watcher: Progress?) throws(EngineError) -> Double {
+                      writing: Bool, ring: Bool, fixed: Bool, progress watcher: Progress?, fileOffset: Int = 0) throws(EngineError) -> Double {
         let blocks = (size + block - 1) / block
         let qd = max(1, min(queueDepth, blocks))
         let uring = try IOUring(entries: qd)
@@ -234,7 +285,7 @@ public enum ODirect {
             let at = b * block + progress[b]
             let length = min(block, size - b * block) - progress[b]
             let address = buffer + (ring ? slotOf[b] * block + progress[b] : at)
-            _ = uring.queue(write: writing, fd: fd, address: address, length: length, offset: at, userData: UInt64(b), fixed: fixed)
+            _ = uring.queue(write: writing, fd: fd, address: address, length: length, offset: fileOffset + at, userData: UInt64(b), fixed: fixed)
         }
         var next = 0, inFlight = 0, done = 0
         let start = now()
@@ -264,7 +315,7 @@ public enum ODirect {
     /// The memory is read through a pipe, not touched directly: a p2pmem mapping whose provider
     /// was unbound meanwhile has no pages left, and the kernel then answers EFAULT where a load
     /// would have killed p2ptop with SIGBUS (seen in the kernel lab).
-    static func verify(_ path: String, _ memory: UnsafeMutableRawPointer, size: Int, _ result: inout Result) {
+    static func verify(_ path: String, _ memory: UnsafeMutableRawPointer, size: Int, fileOffset: Int = 0, _ result: inout Result) {
         let vfd = open(path, O_RDONLY | O_CLOEXEC)
         guard vfd >= 0 else { return }
         defer { close(vfd) }
@@ -282,7 +333,7 @@ public enum ODirect {
             let want = min(step, size - pos)
             var got = 0
             while got < want {
-                let n = pread(vfd, chunk + got, want - got, off_t(pos + got))
+                let n = pread(vfd, chunk + got, want - got, off_t(fileOffset + pos + got))
                 if n <= 0 { return }
                 got += n
             }
@@ -299,7 +350,7 @@ public enum ODirect {
                 r += n
             }
             if memcmp(chunk, copy, want) != 0 {
-                result.error = EngineError(.EFAULT, "verification failed at offset \(pos)")
+                result.error = EngineError(.EFAULT, "verification failed at offset \(fileOffset + pos)")
                 return
             }
             // Is the source one byte value throughout? (each chunk equal to itself shifted by one)

@@ -57,7 +57,7 @@ public struct Canvas: Sendable {
         guard y >= c.y && y < c.maxY && y < height else { return x }
         var cx = x
         let s = monochrome ? style.monochrome : style
-        for ch in text {
+        for ch in TerminalText.visible(text) {
             if cx >= c.maxX || cx >= width { break }
             if cx >= c.x && cx >= 0 { cells[y * width + cx] = Cell(asciiOnly ? Canvas.ascii(ch) : ch, s) }
             cx += 1

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TerminalUI
 import PCISources
 
 #if canImport(Glibc)
@@ -55,7 +56,7 @@ enum Main {
             // Usage errors keep ArgumentParser's layout (usage line, help hint); what they echo
             // is capped there too.
             let capped = message.count > 4000 ? String(message.prefix(4000)) + "…" : message
-            fputs(capped + (capped.hasSuffix("\n") ? "" : "\n"), stderr)
+            fputs(TerminalText.visible(capped, keepLines: true) + (capped.hasSuffix("\n") ? "" : "\n"), stderr)
             // Usage errors are 2 by the project's contract (ArgumentParser says 64).
             exit(code == .validationFailure ? P2PExit.usage : code.rawValue)
         }
@@ -68,18 +69,10 @@ enum Main {
     }
 
     /// A diagnostic is one line whatever it echoes: control characters (a newline in a file
-    /// name, a NUL) escaped, and at most 2000 characters.
+    /// name, a NUL, ESC) and bidi marks shown as escapes (`TerminalText`), at most 2000 characters.
     static func oneLine(_ message: String) -> String {
-        var out = ""
-        for ch in message {
-            if out.count >= 2000 { return out + "…" }
-            if ch.isNewline || ch.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
-                out += ch.unicodeScalars.map { "\\u{\(String($0.value, radix: 16))}" }.joined()
-            } else {
-                out.append(ch)
-            }
-        }
-        return out
+        let capped = message.count > 2000 ? String(message.prefix(2000)) + "…" : message
+        return TerminalText.visible(capped)
     }
 }
 

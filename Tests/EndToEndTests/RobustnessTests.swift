@@ -118,7 +118,7 @@ import Glibc
 
     /// A newline (or any control character) in what an error echoes stays on one line.
     @Test func errorsAreOneLineWhateverTheyEcho() throws {
-        try expectOneLine(["list", "--dump", "a\nb\u{1}c"], "a\\u{a}b\\u{1}c")
+        try expectOneLine(["list", "--dump", "a\nb\u{1}c\u{1b}]0;x\u{7}"], "a\\x0ab\\x01c\\x1b]0;x\\x07")
     }
 
     /// An empty theme file is a mistake, said so.

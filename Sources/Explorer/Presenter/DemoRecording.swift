@@ -57,18 +57,29 @@ public struct DemoRecording {
                  ("width", .int(Int64(width))), ("height", .int(Int64(height))), ("frames", .array(frames))])
     }
 
+    /// A talk's recording holds a frame per step: far fewer than these.
+    static let maxFrames = 100_000, maxSteps = 100_000
+
     /// The frames of a recording: each screen as lines, with its step. Errors name the field.
     public static func load(_ bytes: [UInt8], file: String) throws(DemoRecordingError) -> (title: String, frames: [(step: Int, of: Int, screen: [String])]) {
         let doc: JSON
         do { doc = try JSON.parse(bytes) } catch { throw DemoRecordingError("\(file):\(error.line): \(error.message)") }
         guard doc["schema"]?.stringValue == schema else { throw DemoRecordingError("\(file): schema: expected \"\(schema)\" (a file written by p2ptop demo --record)") }
-        guard let frames = doc["frames"]?.arrayValue, !frames.isEmpty else { throw DemoRecordingError("\(file): frames: expected a non-empty array") }
+        guard let frames = doc["frames"]?.arrayValue, !frames.isEmpty, frames.count <= maxFrames else {
+            throw DemoRecordingError("\(file): frames: expected a non-empty array of at most \(maxFrames) frames")
+        }
         var out: [(step: Int, of: Int, screen: [String])] = []
         for (i, f) in frames.enumerated() {
             guard let lines = f["screen"]?.arrayValue?.compactMap(\.stringValue), !lines.isEmpty, lines.count <= 1000 else {
                 throw DemoRecordingError("\(file): frames[\(i)].screen: expected an array of at most 1000 lines")
             }
-            out.append((Int(f["step"]?.doubleValue ?? 0), Int(f["of"]?.doubleValue ?? 0), lines.map { String($0.prefix(1000)) }))
+            guard let of = f["of"].map({ $0.int(in: 0...maxSteps) }) ?? 0 else {
+                throw DemoRecordingError("\(file): frames[\(i)].of: expected a whole number of steps from 0 to \(maxSteps)")
+            }
+            guard let step = f["step"].map({ $0.int(in: 0...of) }) ?? 0 else {
+                throw DemoRecordingError("\(file): frames[\(i)].step: expected a whole number from 0 to its 'of' (\(of))")
+            }
+            out.append((step, of, lines.map { String($0.prefix(1000)) }))
         }
         return (doc["title"]?.stringValue ?? file, out)
     }

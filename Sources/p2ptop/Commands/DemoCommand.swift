@@ -74,7 +74,7 @@ struct DemoCommand: ParsableCommand {
             while !presenter.ended { presenter.handle(.key(.character(" "))); r.add(presenter) }
             try write(r, to: record)
             let failures = presenter.events.filter { !$0.matched }.count
-            fputs("p2ptop demo: \(r.frames.count) frames of \(scenario.name) written to \(record)\(failures > 0 ? "; \(failures) step(s) not as expected" : "")\n", stderr)
+            diagnose("p2ptop demo: \(r.frames.count) frames of \(scenario.name) written to \(record)\(failures > 0 ? "; \(failures) step(s) not as expected" : "")\n")
             if failures > 0 { throw ExitCode(P2PExit.refused) }
             return
         }
@@ -111,7 +111,9 @@ struct DemoCommand: ParsableCommand {
             for (i, f) in loaded.frames.enumerated() {
                 // The screens as recorded, at their own width (not fitted to this terminal).
                 print("── frame \(i + 1)/\(loaded.frames.count) (step \(f.step)/\(f.of)) " + String(repeating: "─", count: 20))
-                print(f.screen.joined(separator: "\n"))
+                // A recording is someone else's file: its screens are text to show, never bytes
+                // for the terminal (the same sanitiser as the canvas the live replay draws on).
+                print(f.screen.map { TerminalText.visible($0) }.joined(separator: "\n"))
             }
             return
         }
@@ -131,14 +133,14 @@ struct DemoCommand: ParsableCommand {
         let binary = try options.guestBinary()
         let variant = LabVariant(fabric: .labSwitch, cpu: .intel, iommu: false, append: [])
         let told: (kernel: String, told: [LabStory.Told])
-        do { told = try LabStory.tell(kernel: kernel, binary: binary, variant: variant) { fputs("p2ptop demo: \($0)\n", stderr) } }
+        do { told = try LabStory.tell(kernel: kernel, binary: binary, variant: variant) { diagnose("p2ptop demo: \($0)\n") } }
         catch { throw CommandError(message: "lab: \(error)") }
         guard !told.told.isEmpty else { throw CommandError(message: "lab: the guest ran none of the story's steps", code: P2PExit.refused) }
         let disagree = told.told.filter { !$0.experiment.agree }.count
         if !interactive, let record {
             let r = LabStoryDemo.recording(kernel: told.kernel, told: told.told, width: 100, height: 30, theme: theme)
             try write(r, to: record)
-            fputs("p2ptop demo: \(r.frames.count) frames of lab-story written to \(record)\(disagree > 0 ? "; \(disagree) step(s) not as predicted" : "")\n", stderr)
+            diagnose("p2ptop demo: \(r.frames.count) frames of lab-story written to \(record)\(disagree > 0 ? "; \(disagree) step(s) not as predicted" : "")\n")
             if disagree > 0 { throw ExitCode(P2PExit.refused) }
             return
         }

@@ -68,7 +68,7 @@ struct DiffCommand: ParsableCommand {
         }
         let sa = try Self.source(a), sb = try Self.source(b)
         let ta = try sa.load(), tb = try sb.load()
-        for w in ta.source.warnings + tb.source.warnings { fputs("p2ptop: warning: \(w)\n", stderr) }
+        for w in ta.source.warnings + tb.source.warnings { diagnose("p2ptop: warning: \(w)\n") }
         // Each side under its own kernel and CPU: a node on another kernel is a finding.
         let aa = P2POptions.analyzer(for: ta), ab = P2POptions.analyzer(for: tb)
         let d = TopologyDiff.compare(aa, ab, ignore: fields)

@@ -43,9 +43,12 @@ struct InstallCommand: ParsableCommand {
 
     /// The man page, from this binary's own `--experimental-dump-help`.
     static func manPage() throws -> String {
-        let file = "/tmp/p2ptop-help-\(getpid()).json"
-        defer { unlink(file) }
-        guard (try? Subprocess.run(["/proc/self/exe", "--experimental-dump-help"], output: .file(file))) == 0,
+        guard case .success(let dir) = FileIO.makePrivateDirectory("p2ptop-install") else {
+            throw CommandError(message: "install: cannot make a private scratch directory under $TMPDIR or /tmp")
+        }
+        defer { FileIO.removeTree(dir) }
+        let file = dir + "/help.json"
+        guard (try? Subprocess.run(["/proc/self/exe", "--experimental-dump-help"], output: .file(file), timeout: 30)) == 0,
               case .success(let bytes) = FileIO.read(file), let help = try? JSON.parse(bytes) else {
             throw CommandError(message: "install: cannot read this binary's command definitions (--experimental-dump-help)")
         }
@@ -60,6 +63,11 @@ struct InstallCommand: ParsableCommand {
     static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
     func run() throws {
+        // A prefix is a place: "" would install into /bin and /share, a relative one wherever
+        // the command happens to run.
+        guard prefix.hasPrefix("/") else {
+            throw ValidationError("--prefix '\(prefix)': expected an absolute directory, such as /usr/local or ~/.local")
+        }
         if let print {
             TextFit.enabled = false   // the man page and the scripts are not text to fit
             emit(try text(print))
@@ -70,16 +78,15 @@ struct InstallCommand: ParsableCommand {
             let path = prefix + "/bin/p2ptop"
             guard (try? Subprocess.run(["/bin/mkdir", "-p", prefix + "/bin"])) == 0,
                   case .success(let bytes) = FileIO.read("/proc/self/exe", limit: 1 << 30) else { throw CommandError(message: "\(prefix)/bin: cannot create, or this binary cannot be read") }
-            if let e = FileIO.writeAtomically(path, bytes) { throw CommandError(message: "\(path): cannot write: \(e)") }
-            chmod(path, 0o755)
-            fputs("p2ptop: installed the binary: \(path)\n", stderr)
+            if let e = FileIO.writeAtomically(path, bytes, mode: 0o755) { throw CommandError(message: "\(path): cannot write: \(e)") }
+            diagnose("p2ptop: installed the binary: \(path)\n")
         }
         for (what, rel) in Self.targets {
             let path = prefix + "/" + rel
             let dir = String(path[..<path.lastIndex(of: "/")!])
             guard (try? Subprocess.run(["/bin/mkdir", "-p", dir])) == 0 else { throw CommandError(message: "\(dir): cannot create") }
             if let e = FileIO.writeAtomically(path, Array(try text(what).utf8)) { throw CommandError(message: "\(path): cannot write: \(e)") }
-            fputs("p2ptop: installed \(what == "man" ? "the man page" : what + " completion"): \(path)\n", stderr)
+            diagnose("p2ptop: installed \(what == "man" ? "the man page" : what + " completion"): \(path)\n")
         }
     }
 }

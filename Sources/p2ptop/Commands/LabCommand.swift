@@ -110,7 +110,7 @@ struct LabKernelCommand: ParsableCommand {
         if printConfig { emit(LabKernelConfig.fragment); return }
         if let image {
             let k = try Self.check(image: image)
-            fputs("p2ptop: \(image): \(k.config.map { "config \($0)" } ?? "no config found") has what the lab needs\n", stderr)
+            diagnose("p2ptop: \(image): \(k.config.map { "config \($0)" } ?? "no config found") has what the lab needs\n")
             emit(k.image)
             return
         }
@@ -121,7 +121,7 @@ struct LabKernelCommand: ParsableCommand {
         do {
             k = try build.build(force: force) { p in
                 switch p {
-                case .message(let m): fputs("p2ptop lab: \(m)\n", stderr)
+                case .message(let m): diagnose("p2ptop lab: \(m)\n")
                 case .compiling(let done, let estimate, let seconds):
                     let frac = min(1, Double(done) / Double(max(1, estimate)))
                     if tty {
@@ -129,17 +129,17 @@ struct LabKernelCommand: ParsableCommand {
                         fputs("\r\(bar) \(done)/~\(estimate) objects, \(Int(seconds) / 60)m\(String(format2d(Int(seconds) % 60)))s ", stderr)
                     } else if seconds - lastLine >= 60 || lastLine < 0 {
                         lastLine = seconds
-                        fputs("p2ptop lab: compiling: \(done)/~\(estimate) objects after \(Int(seconds)) s\n", stderr)
+                        diagnose("p2ptop lab: compiling: \(done)/~\(estimate) objects after \(Int(seconds)) s\n")
                     }
                 }
             }
         } catch { throw CommandError(message: "lab kernel: \(error)") }
         if tty { fputs("\r" + String(repeating: " ", count: 60) + "\r", stderr) }
         if let s = k.buildSeconds {
-            fputs("p2ptop lab: built Linux \(k.version) in \(Int(s)) s (\(build.jobs) jobs)\n", stderr)
+            diagnose("p2ptop lab: built Linux \(k.version) in \(Int(s)) s (\(build.jobs) jobs)\n")
         } else {
             let took = readText(k.image.replacingLast("bzImage", with: "build-seconds")).map { "; its build took \($0.filter(\.isNumber)) s" } ?? ""
-            fputs("p2ptop lab: Linux \(k.version) from the cache\(took)\n", stderr)
+            diagnose("p2ptop lab: Linux \(k.version) from the cache\(took)\n")
         }
         emit(k.image)
     }
@@ -249,18 +249,18 @@ struct LabRunCommand: ParsableCommand {
         env.append(("P2PTOP_LAB_GUEST", variant.title))
         env.append(("P2PTOP_LAB_SLOW", variant.fabric.slowDrives.joined(separator: ",")))
         let machine = LabMachine(variant: variant, kernel: kernel, accel: variantOptions.accel)
-        if !interactive { fputs("p2ptop lab: booting \(machine.variant.title) (Linux \(kernel.version))\n", stderr) }
+        if !interactive { diagnose("p2ptop lab: booting \(machine.variant.title) (Linux \(kernel.version))\n") }
         let outcome: LabMachine.Outcome
         do { outcome = try machine.boot(GuestInit(command: argv, console: console, environment: env), timeout: timeout) }
         catch { throw CommandError(message: "lab: \(error)") }
-        defer { if !keep { LabMachine.discard(outcome) } else { fputs("p2ptop lab: kept \(outcome.results)\n", stderr) } }
+        defer { if !keep { LabMachine.discard(outcome) } else { diagnose("p2ptop lab: kept \(outcome.results)\n") } }
         if !interactive {
             if let out = readText(outcome.results + "/stdout") { fputs(out, stdout) }
-            if let err = readText(outcome.results + "/stderr") { fflush(stdout); fputs(err, stderr) }
+            if let err = readText(outcome.results + "/stderr") { fflush(stdout); diagnose(err) }
         }
         fflush(stdout)
         if let f = outcome.failure { throw CommandError(message: "lab: \(f)", code: P2PExit.usage) }
-        fputs("p2ptop lab: the guest powered off after \(format2(outcome.seconds)) s\n", stderr)
+        diagnose("p2ptop lab: the guest powered off after \(format2(outcome.seconds)) s\n")
         throw ExitCode(outcome.status ?? P2PExit.usage)
     }
 }
@@ -289,7 +289,7 @@ struct LabCheckCommand: ParsableCommand {
         let variants = variantOptions.given ? [try variantOptions.variant()] : LabCheck.defaultVariants()
         let runs: [LabRun]
         let start = LabClock.now()
-        do { runs = try check.run(variants, keep: keep) { fputs("p2ptop lab: \($0)\n", stderr) } }
+        do { runs = try check.run(variants, keep: keep) { diagnose("p2ptop lab: \($0)\n") } }
         catch { throw CommandError(message: "lab: \(error)") }
         if let record, let e = FileIO.writeAtomically(record, Array(LabReportRender.json(runs, kernel: kernel.version).serialized(pretty: true).utf8)) {
             throw CommandError(message: "\(record): cannot write: \(e)")
@@ -300,7 +300,7 @@ struct LabCheckCommand: ParsableCommand {
             let s = output.style
             emit(LabReportRender.table(runs, good: { s.good($0) }, bad: { s.bad($0) }))
         }
-        fputs("p2ptop lab: \(runs.count) boots in \(Int(LabClock.now() - start)) s\n", stderr)
+        diagnose("p2ptop lab: \(runs.count) boots in \(Int(LabClock.now() - start)) s\n")
         if !runs.allSatisfy(\.agrees) { throw ExitCode(P2PExit.refused) }
     }
 }
@@ -328,7 +328,7 @@ struct LabObserveCommand: ParsableCommand {
         inventory.slow = slow
         let plan = LabPlan.steps(for: inventory)
         let steps = story ? LabStory.steps(from: plan) : plan
-        let observations = GuestRun.run(steps, inventory: inventory, topology: t) { fputs("observe: \($0)\n", stderr) }
+        let observations = GuestRun.run(steps, inventory: inventory, topology: t) { diagnose("observe: \($0)\n") }
         let report = LabReport(kernel: t.host.kernelRelease ?? "", drives: inventory.drives, observations: observations)
         guard FileIO.writeAtomically(out + "/observed.json", Array(report.json.serialized(pretty: true).utf8)) == nil else {
             throw CommandError(message: "cannot write \(out)/observed.json")

@@ -19,12 +19,14 @@ struct MatrixCommand: ParsableCommand {
         let t = try source.load()
         let a = p2p.analyzer(for: t)
         let devices = try select(a)
-        let pairs = a.matrix(devices)
+        // Streamed: pairs are computed as they are written, never held (a matrix of 5 000
+        // endpoints is 25 million pairs).
         if output.json {
-            emit(MatrixJSON.render(a, devices: devices, pairs: pairs))
+            MatrixJSON.write(a, devices: devices) { print($0, terminator: "") }
+            print("")
             return
         }
-        emit(MatrixGrid(analyzer: a, devices: devices, pairs: pairs, style: output.style, width: outputWidth()).text())
+        MatrixGrid(analyzer: a, devices: devices, style: output.style, width: outputWidth()).write { emit($0) }
     }
 
     func select(_ a: P2PAnalyzer) throws -> [Device] {
@@ -45,18 +47,23 @@ struct MatrixCommand: ParsableCommand {
 struct MatrixGrid {
     var analyzer: P2PAnalyzer
     var devices: [Device]
-    var pairs: [Verdict]
     var style: Style
     var width: Int
 
     func label(_ d: Device) -> String { analyzer.topology.alias(d.bdf) ?? d.bdf.compact }
 
+    /// The whole grid as one text (tests).
     func text() -> String {
+        var out = ""
+        write { out += $0 }
+        return out
+    }
+
+    /// The grid, a block of columns at a time, each row computed as it is written.
+    func write(_ sink: (String) -> Void) {
         let t = analyzer.topology
         var out = "P2P DMA verdicts, kernel \(analyzer.kernel) rules (\(analyzer.kernel.bucket)), CPU \(analyzer.cpu)\n"
-        if devices.count < 2 { return out + "fewer than two endpoints: nothing to pair\n" }
-        var lookup: [BDF: [BDF: Verdict]] = [:]
-        for v in pairs { lookup[v.provider, default: [:]][v.client] = v }
+        if devices.count < 2 { return sink(out + "fewer than two endpoints: nothing to pair\n") }
         let rowLabel = max(8, devices.map { label($0).count }.max() ?? 8) + 1
         let cell = max(8, devices.map { label($0).count + 1 }.max() ?? 8)
         let perBlock = max(1, (width - rowLabel) / cell)
@@ -68,12 +75,13 @@ struct MatrixGrid {
                 var line = label(p).padding(rowLabel)
                 for c in cols {
                     if p.bdf == c.bdf { line += "X".padding(cell); continue }
-                    let v = lookup[p.bdf]![c.bdf]!
+                    let v = analyzer.verdict(provider: p.bdf, client: c.bdf)
                     // NVLink between two GPUs: nvidia-smi's NV#, beside the PCIe verdict's mark.
                     let via = t.nvlinkCount(p.bdf, c.bdf).map { "NV\($0)" } ?? v.pathClass.rawValue
                     line += v.mapType.paint((via + " " + v.mapType.mark).padding(cell), style)
                 }
                 out += line.trimmingTrailingSpaces() + "\n"
+                if out.utf8.count > 1 << 16 { sink(out); out = "" }
             }
             start += perBlock
         }
@@ -109,7 +117,7 @@ struct MatrixGrid {
         if t.source.kind == .live && devices.contains(where: { $0.vendorID == 0x10de && $0.baseClass == 0x03 }) && !NVLinkProbe.available {
             out += "\nNVLink: not read (no NVIDIA driver: nvidia-smi and /dev/nvidiactl are needed)"
         }
-        return out
+        sink(out)
     }
 }
 
@@ -123,7 +131,15 @@ extension String {
 
 /// `p2ptop.matrix/1`, written directly (pretty at the top, one compact line per pair).
 enum MatrixJSON {
-    static func render(_ a: P2PAnalyzer, devices: [Device], pairs: [Verdict]) -> String {
+    /// The whole document as one string (the benchmark's and the tests' form).
+    static func render(_ a: P2PAnalyzer, devices: [Device]) -> String {
+        var out = ""
+        write(a, devices: devices) { out += $0 }
+        return out
+    }
+
+    /// The document in pieces of about 1 MiB, each pair written as it is computed.
+    static func write(_ a: P2PAnalyzer, devices: [Device], _ sink: (String) -> Void) {
         let t = a.topology
         var f = VerdictJSON.Fragments(t)
         var out = "{\n  \"schema\": \"p2ptop.matrix/1\",\n  \"kernel\": " + JSON.string(a.kernel.description).serialized()
@@ -132,12 +148,14 @@ enum MatrixJSON {
             "\n    {\"bdf\": " + f.bdf[d.bdf]! + ", \"alias\": " + f.alias[d.bdf]! + ", \"kind\": \"" + t.kind(d.bdf).rawValue + "\"}"
         }.joined(separator: ",")
         out += "\n  ],\n  \"pairs\": ["
-        out.reserveCapacity(out.utf8.count + pairs.count * 420)
-        for (i, v) in pairs.enumerated() {
-            out += i == 0 ? "\n    " : ",\n    "
+        var first = true
+        a.forEachPair(devices) { v in
+            out += first ? "\n    " : ",\n    "
+            first = false
             VerdictJSON.append(v, to: &out, &f)
+            if out.utf8.count > 1 << 20 { sink(out); out = "" }
         }
         out += "\n  ]\n}"
-        return out
+        sink(out)
     }
 }

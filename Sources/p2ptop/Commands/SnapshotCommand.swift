@@ -31,7 +31,7 @@ struct SnapshotCommand: ParsableCommand {
                                   ("snapshot_schema", .string(Snapshot.schema)), ("source", .string(source.source == .live ? "live" : String(source.source.flags.dropFirst()))),
                                   ("devices", .int(Int64(t.devices.count))), ("kernel", t.host.kernelRelease.map(JSON.string) ?? .null)]).serialized(pretty: true))
             } else {
-                fputs("p2ptop: wrote \(t.devices.count) devices to \(output)\n", stderr)
+                diagnose("p2ptop: wrote \(t.devices.count) devices to \(output)\n")
             }
         } else {
             emit(Snapshot.encode(t).serialized(pretty: true))

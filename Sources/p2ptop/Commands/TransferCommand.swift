@@ -56,6 +56,9 @@ struct TransferCommand: ParsableCommand {
     @Flag(help: "No fabric bandwidth model: show the engine's own cost.")
     var unthrottled = false
 
+    @Flag(name: .customLong("allow-write"), help: "Real transfers: write vm/stat_refresh (root) so the kernel's pin counts are exact; without it they are approximate (per-CPU batches).")
+    var allowWrite = false
+
     func validate() throws {
         guard let bytes = ByteSize.parse(size) else { throw ValidationError("--size '\(size)': expected bytes like 256M, 1G or 65536") }
         let real = [from, to].contains { $0.hasPrefix("file:") || $0.hasPrefix("block:") || $0.hasPrefix("rdma") }
@@ -142,10 +145,15 @@ extension TransferCommand {
         let size = ByteSize.parse(self.size)!, block = ByteSize.parse(self.block)!
         let kind = ODirect.Queue(rawValue: queue)!
         let kernelLog = KernelLog()
-        let r = writing ? ODirect.write(from: try memory(from, "--from"), toNewFile: path(to), size: size, block: block, queueDepth: queueDepth, queue: kind)
-                        : ODirect.read(path: path(from), into: try memory(to, "--to"), size: size, block: block, queueDepth: queueDepth, queue: kind)
+        let r = writing ? ODirect.write(from: try memory(from, "--from"), toNewFile: path(to), size: size, block: block, queueDepth: queueDepth, queue: kind,
+                                        exactPins: allowWrite)
+                        : ODirect.read(path: path(from), into: try memory(to, "--to"), size: size, block: block, queueDepth: queueDepth, queue: kind,
+                                       exactPins: allowWrite)
+        let bound = ODirect.approximationBound()
         let pins: [(String, JSON)] = [("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
-                                      ("outstanding_after", .int(Int64(r.outstandingAfter))), ("source", .string("/proc/vmstat"))]
+                                      ("outstanding_after", .int(Int64(max(0, r.outstandingAfter)))), ("source", .string("/proc/vmstat")),
+                                      ("exact", .bool(r.pinsExact)), ("bound", r.pinsExact ? .null : .int(Int64(bound)))]
+        let approx = r.pinsExact ? "" : "≈"
         // The pair: the disk's PCI function is the DMA client, the p2pmem provider the target.
         let file = writing ? path(to) : path(from), memorySide = writing ? from : to
         var pair = try predictedPair(client: { t in BlockDevices.function(holding: file, in: t) }, memory: memorySide)
@@ -153,7 +161,8 @@ extension TransferCommand {
         reportReal(method: "odirect", title: "\(from) → \(to) via O_DIRECT (\(queue), qd \(queueDepth))", extra: [("queue", .string(queue)), ("verified_trivially", .bool(r.verified && r.uniformSource != nil))],
                    pair: pair, pins: pins, bytes: r.bytes, verified: r.verified,
                    seconds: r.seconds, gbps: r.gbps, error: r.error,
-                   pinLine: "kernel pins (/proc/vmstat): \(r.pinsAcquired) acquired, \(r.pinsReleased) released, \(r.outstandingAfter) outstanding system-wide after")
+                   pinLine: "kernel pins (/proc/vmstat): \(approx)\(r.pinsAcquired) acquired, \(approx)\(r.pinsReleased) released, \(approx)\(max(0, r.outstandingAfter)) outstanding system-wide after"
+                       + (r.pinsExact ? "" : " (± \(bound) pages of per-CPU batches; --allow-write as root makes them exact)"))
         if r.error != nil { throw ExitCode(P2PExit.refused) }
     }
 }
@@ -175,7 +184,8 @@ extension TransferCommand {
         let request = VerbsLoopback.Request(device: parts.first, port: port, gidIndex: gidIndex, target: target, size: ByteSize.parse(size)!, block: ByteSize.parse(block)!)
         let r = VerbsLoopback.run(request, inventory: VerbsRDMASource().inventory())
         let pins: [(String, JSON)] = [("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
-                                      ("registered_vmpin_bytes", .int(Int64(r.registeredPinnedKB) * 1024)), ("source", .string("/proc/vmstat, /proc/self/status VmPin"))]
+                                      ("registered_vmpin_bytes", .int(Int64(r.registeredPinnedKB) * 1024)), ("source", .string("/proc/vmstat, /proc/self/status VmPin")),
+                                      ("exact", .bool(false)), ("bound", .int(Int64(ODirect.approximationBound())))]
         let extra: [(String, JSON)] = [("device", r.device.isEmpty ? .null : .string(r.device)), ("port", r.port == 0 ? .null : .int(Int64(r.port))),
                                        ("gid_index", r.device.isEmpty ? .null : .int(Int64(r.gidIndex)))]
         let rdmaDevice = r.device.isEmpty ? parts.first : r.device
@@ -283,7 +293,7 @@ enum TransferJSON {
     static let keys = ["ok", "real", "from", "to", "via", "kernel", "bytes", "verified", "seconds", "verify_seconds",
                        "bytes_per_s", "rate_source", "engine_seconds", "throttled", "map_type", "path", "bottleneck", "window", "ios", "queue",
                        "device", "port", "gid_index", "prediction", "kernel_said", "pins", "leaks", "error", "works_via", "verified_trivially"]
-    static let pinKeys = ["acquired", "released", "outstanding_after", "registered_vmpin_bytes", "source"]
+    static let pinKeys = ["acquired", "released", "outstanding_after", "registered_vmpin_bytes", "source", "exact", "bound"]
 
     static func document(_ pairs: [(String, JSON)]) -> JSON {
         let given = Dictionary(pairs, uniquingKeysWith: { a, _ in a })
@@ -321,7 +331,7 @@ enum TransferJSON {
             ("ios", .int(Int64(r.ios))),
             ("prediction", q.to.flatMap { to in q.from.map { .string(a.verdict(provider: to, client: $0).reason) } } ?? .null),
             ("pins", pins([("acquired", .int(Int64(r.pinsAcquired))), ("released", .int(Int64(r.pinsReleased))),
-                           ("outstanding_after", .int(Int64(r.pinsOutstandingAfter))), ("source", .string("engine"))])),
+                           ("outstanding_after", .int(Int64(r.pinsOutstandingAfter))), ("source", .string("engine")), ("exact", .bool(true))])),
             ("leaks", r.leaks.map { l in
                 .object([("pins", .int(Int64(l.pins))), ("pages", .int(Int64(l.pages))), ("pool_bytes", .int(Int64(l.poolBytes))),
                          ("mappings", .int(Int64(l.mappings))), ("dmabuf_attachments", .int(Int64(l.dmabufAttachments)))])

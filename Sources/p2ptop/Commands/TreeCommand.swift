@@ -38,7 +38,7 @@ struct TreeCommand: ParsableCommand {
             tree = render(compact: true)
         }
         emit(plain ? tree : Self.fit(tree, width: TextFit.width))
-        for a in t.anomalies { fputs("p2ptop: warning: \(a)\n", stderr) }
+        for a in t.anomalies { diagnose("p2ptop: warning: \(a)\n") }
     }
 
     /// Between a device's name and p2ptop's annotation, until the line is fitted.
@@ -93,7 +93,7 @@ struct TreeCommand: ParsableCommand {
         if let alias = t.alias(d.bdf) { parts.append(style.accent(alias)) }
         if kind != .other && kind != .bridge { parts.append(kind.tag) }
         if t.throughNVSwitch(d.bdf) { parts.append("NVSwitch") }
-        else if t.nvlinks.contains(where: { ($0.from == d.bdf || $0.target == d.bdf) && $0.from != $0.target }) { parts.append("NVLink") }
+        else if t.nvlinkIndex.linked.contains(d.bdf) { parts.append("NVLink") }
         // An unknown link is worth a word on a live machine (root would read it); a file that
         // never holds links (hwloc) would repeat the same note on every line: list and show say it.
         if let link = d.linkSummary(style: style, in: t), t.source.kind == .live || d.capabilities.coverage != .unreadable { parts.append(link) }

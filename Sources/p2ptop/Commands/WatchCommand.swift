@@ -61,13 +61,25 @@ struct WatchCommand: ParsableCommand {
         let aliases = Dictionary(uniqueKeysWithValues: (topology?.aliases ?? [:]).map { ($0.key.description, $0.value) })
         signal(SIGINT) { _ in watchStop = 1 }
         signal(SIGTERM) { _ in watchStop = 1 }
+        // The trace is a new file (a link at its name replaced, never followed; a FIFO or a
+        // device refused); a write that fails (ENOSPC, EIO) ends the watch with exit 2.
         var traceFile: UnsafeMutablePointer<FILE>?
         if let path = trace {
-            guard let f = fopen(path, "w") else { throw CommandError(message: "\(path): cannot write: \(String(cString: strerror(errno)))") }
-            traceFile = f
-            fputs("[\n" + Self.traceMetadata(host: root == "/" ? Self.hostname() : root).map { $0.serialized() }.joined(separator: ",\n"), f)
+            switch FileIO.createReplacing(path) {
+            case .failure(let e): throw CommandError(message: "\(path): cannot write: \(e)")
+            case .success(let fd): traceFile = fdopen(fd, "w")
+            }
+            fputs("[\n" + Self.traceMetadata(host: root == "/" ? Self.hostname() : root).map { $0.serialized() }.joined(separator: ",\n"), traceFile)
         }
-        defer { if let f = traceFile { fputs("\n]\n", f); fclose(f) } }
+        func flushTrace(closing: Bool) throws {
+            guard let f = traceFile, let path = trace else { return }
+            if closing { fputs("\n]\n", f) }
+            let failed = fflush(f) != 0 || ferror(f) != 0
+            let code = errno
+            if closing || failed { fclose(f); traceFile = nil }
+            if failed { throw CommandError(message: "\(path): cannot write: \(String(cString: strerror(code)))") }
+        }
+        defer { try? flushTrace(closing: true) }
         var n = 0
         var reported = Set<String>()
         let start = Bench.now()
@@ -75,28 +87,31 @@ struct WatchCommand: ParsableCommand {
             let now = Bench.now()
             t.tick(time: now)
             n += 1
-            emitSample(t, seq: n, aliases: aliases)
-            for (sampler, why) in t.stale.sorted(by: { $0.key < $1.key }) where !json && !reported.contains(sampler) {
-                reported.insert(sampler)
-                fputs("p2ptop: watch: \(sampler): \(why)\n", stderr)
-            }
-            fflush(stdout)
+            // The files first: one that cannot be written ends the watch before a sample is
+            // printed as if all were well.
             for (path, format) in [(openmetrics, OpenMetrics.Format.openMetrics), (textfile, .prometheus)] {
                 guard let path else { continue }
                 let text = OpenMetrics.render(t.lastReadings, aliases: aliases, format: format)
                 if let e = FileIO.writeAtomically(path, Array(text.utf8)) { throw CommandError(message: "\(path): cannot write: \(e)") }
             }
+            emitSample(t, seq: n, aliases: aliases)
+            for (sampler, why) in t.stale.sorted(by: { $0.key < $1.key }) where !json && !reported.contains(sampler) {
+                reported.insert(sampler)
+                diagnose("p2ptop: watch: \(sampler): \(why)\n")
+            }
+            fflush(stdout)
             if let f = traceFile {
                 for event in Self.traceEvents(t, microseconds: (now - start) * 1e6) {
                     fputs(",\n" + event.serialized(), f)
                 }
-                fflush(f)
+                try flushTrace(closing: false)
             }
             if let c = count, n >= c { break }
             let next = start + Double(n) * interval
             let wait = next - Bench.now()
             if wait > 0 { usleep(UInt32(wait * 1e6)) }
         }
+        try flushTrace(closing: true)
     }
 
     func emitSample(_ t: Telemetry, seq: Int, aliases: [String: String]) {

@@ -47,7 +47,7 @@ struct SourceOptions: ParsableArguments {
     /// The topology, with the reader's warnings on stderr (once per load).
     func load() throws(SourceError) -> Topology {
         let t = try source.load()
-        for w in t.source.warnings { fputs("p2ptop: warning: \(w)\n", stderr) }
+        for w in t.source.warnings { diagnose("p2ptop: warning: \(w)\n") }
         return t
     }
 }

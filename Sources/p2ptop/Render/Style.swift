@@ -1,3 +1,8 @@
+import TerminalUI
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
 /// ANSI styling for one-shot text output; a no-op when colour is off.
 struct Style {
     var enabled: Bool
@@ -11,9 +16,16 @@ struct Style {
     func accent(_ s: String) -> String { paint(s, "36") }
 }
 
+/// A diagnostic line on stderr, through the same sanitiser as stdout (no colours there).
+func diagnose(_ s: String) {
+    fputs(TerminalText.visible(s, keepLines: true), stderr)
+}
+
 /// Output goes through one buffered writer (stdout is fully buffered in main), fitted to the
 /// terminal's width (`TextFit`).
 func emit(_ s: String) {
-    let text = TextFit.fit(s)
+    // The output edge: text from outside cannot reach the terminal as control sequences; the
+    // only escapes kept are Style's colours.
+    let text = TextFit.fit(TerminalText.visible(s, keepLines: true, keepStyle: true))
     print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
 }
