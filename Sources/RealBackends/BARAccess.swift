@@ -28,7 +28,9 @@ public enum BARAccessPolicy {
 
     static func ownedByDriver(_ f: Facts) -> Bool { f.driver != nil && f.driver != "vfio-pci" }
 
-    public static func check(_ f: Facts, write: Bool, allowWrite: Bool) -> Decision {
+    /// `allowDriverBAR`: the user said a BAR a kernel driver owns may be read (a read of a
+    /// device register can have side effects: virtio's ISR status clears when read).
+    public static func check(_ f: Facts, write: Bool, allowWrite: Bool, allowDriverBAR: Bool = false) -> Decision {
         guard f.bar.space == .memory else { return .refused(rule: "memory-bar", reason: "BAR \(f.bar.index) is an I/O-port BAR: only memory BARs are mapped") }
         guard f.hasResourceFile else { return .refused(rule: "resource-file", reason: "no resource\(f.bar.index) file for this BAR") }
         guard f.isRoot else { return .refused(rule: "root", reason: "mmap of resource\(f.bar.index) needs root (the file is 0600)") }
@@ -46,6 +48,9 @@ public enum BARAccessPolicy {
         }
         if !f.bar.prefetchable && ownedByDriver(f) {
             return .refused(rule: "side-effects", reason: "BAR \(f.bar.index) is not prefetchable and driver \(f.driver!) owns the device: register reads can have side effects (read-to-clear)")
+        }
+        if ownedByDriver(f) && !allowDriverBAR {
+            return .refused(rule: "driver", reason: "driver \(f.driver!) owns the device: a read of its BAR can have side effects (a status register that clears when read); --allow-driver-bar reads it anyway")
         }
         return .allowed
     }

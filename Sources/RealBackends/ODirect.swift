@@ -108,8 +108,10 @@ public enum ODirect {
                             exactPins: Bool = false) -> Result {
         var result = Result()
         guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
-        // O_NONBLOCK: a FIFO would otherwise block in open() until some writer came.
-        let fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NONBLOCK)
+        // Opened with O_NONBLOCK and without O_DIRECT first: a FIFO would otherwise block in
+        // open() until some writer came. What it is decides; then O_DIRECT is set on the same
+        // descriptor (nothing can be swapped in between).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { result.error = openError(path, errno); return result }
         defer { close(fd) }
         var st = stat()
@@ -119,7 +121,7 @@ public enum ODirect {
             result.error = EngineError(.EINVAL, "\(path) is \(kind == S_IFIFO ? "a FIFO" : kind == S_IFCHR ? "a character device" : "not a regular file"): p2ptop reads only regular files and block devices")
             return result
         }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        guard fcntl(fd, F_SETFL, (fcntl(fd, F_GETFL) & ~O_NONBLOCK) | O_DIRECT) == 0 else { result.error = openError(path, errno); return result }
         let available = kind == S_IFBLK ? size : Int(st.st_size)
         guard available >= size else {
             result.error = EngineError(.EINVAL, "\(path) holds \(available) bytes; asked to read \(size)")

@@ -15,7 +15,9 @@ import PCITopology
     func rule(_ d: BARAccessPolicy.Decision) -> String? { if case .refused(let r, _) = d { return r }; return nil }
 
     @Test func readsAreAllowedOnlyWhereSafe() {
-        #expect(BARAccessPolicy.check(facts(driver: "nvidia"), write: false, allowWrite: false) == .allowed, "prefetchable: no read side effects")
+        #expect(rule(BARAccessPolicy.check(facts(driver: "nvidia"), write: false, allowWrite: false)) == "driver", "a driver's BAR is read only when asked")
+        #expect(BARAccessPolicy.check(facts(driver: "nvidia"), write: false, allowWrite: false, allowDriverBAR: true) == .allowed, "prefetchable, asked for")
+        #expect(rule(BARAccessPolicy.check(facts(prefetchable: false, driver: "nvme"), write: false, allowWrite: false, allowDriverBAR: true)) == "side-effects")
         #expect(rule(BARAccessPolicy.check(facts(prefetchable: false, driver: "nvme"), write: false, allowWrite: false)) == "side-effects")
         #expect(BARAccessPolicy.check(facts(prefetchable: false, driver: "vfio-pci"), write: false, allowWrite: false) == .allowed)
         #expect(BARAccessPolicy.check(facts(prefetchable: false, driver: nil), write: false, allowWrite: false) == .allowed)

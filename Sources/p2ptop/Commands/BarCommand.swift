@@ -40,6 +40,9 @@ struct BarCommand: ParsableCommand {
     @Flag(name: .customLong("allow-write"), help: "Permit writes where every rule allows them.")
     var allowWrite = false
 
+    @Flag(name: .customLong("allow-driver-bar"), help: "Read a prefetchable BAR even though a kernel driver owns the device (reads can have side effects).")
+    var allowDriverBAR = false
+
     func run() throws {
         let t = try source.load()
         let d = try t.device(named: device)
@@ -65,7 +68,7 @@ struct BarCommand: ParsableCommand {
         let host = live ? HostProbe.facts(root: "/") : nil
         let facts = BARAccessPolicy.Facts(bar: b, driver: d.sysfs?.driver, hasResourceFile: d.sysfs?.resourceFiles.contains(b.index) ?? false,
                                           isRoot: geteuid() == 0, lockdown: host?.lockdown, iomemStrict: host?.iomemStrict ?? false)
-        let decision = BARAccessPolicy.check(facts, write: write, allowWrite: allowWrite)
+        let decision = BARAccessPolicy.check(facts, write: write, allowWrite: allowWrite, allowDriverBAR: allowDriverBAR)
         var gbps: Double?
         var written: BARAccessPolicy.WriteResult?
         var error: String?

@@ -79,8 +79,9 @@ struct BenchODirect: ParsableCommand {
 
     /// Runs dd and reads its own timing from its stderr summary line.
     func ddRate(bytes: Int, block: Int) throws -> Double {
-        let log = "/tmp/p2ptop-dd-\(getpid()).log"
-        defer { unlink(log) }
+        guard case .success(let scratch) = FileIO.makePrivateDirectory("p2ptop-dd") else { throw CommandError(message: "bench: cannot make a scratch directory", code: 1) }
+        defer { FileIO.removeTree(scratch) }
+        let log = scratch + "/dd.log"
         let cmd = "dd if='\(file)' of=/dev/null bs=\(block) count=\(bytes / block) iflag=direct 2> '\(log)'"
         guard system(cmd) == 0, let text = readTextFile(log) else { throw CommandError(message: "bench: dd failed on \(file)", code: 1) }
         // "67108864 bytes (67 MB, 64 MiB) copied, 0.0316 s, 2.1 GB/s"

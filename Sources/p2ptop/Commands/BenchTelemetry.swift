@@ -1,4 +1,5 @@
 import ArgumentParser
+import LinuxFiles
 import PCISources
 import Telemetry
 
@@ -22,12 +23,15 @@ struct BenchTelemetry: ParsableCommand {
     var json = false
 
     func run() throws {
-        let root = "/tmp/p2ptop-bench-telemetry-\(getpid())"
-        defer { _ = system("rm -rf '\(root)'") }
+        // A generated tree in a private scratch directory (no name another user could plant).
+        guard case .success(let root) = FileIO.makePrivateDirectory("p2ptop-bench-telemetry") else {
+            throw CommandError(message: "bench: cannot make a scratch directory under $TMPDIR or /tmp")
+        }
+        defer { FileIO.removeTree(root) }
         func write(_ rel: String, _ text: String) {
-            let path = root + "/" + rel
-            _ = system("mkdir -p '\(path.split(separator: "/").dropLast().joined(separator: "/").prefixed)'")
-            if let f = fopen(path, "w") { fputs(text, f); fclose(f) }
+            var dir = root
+            for part in rel.split(separator: "/").dropLast() { dir += "/" + part; mkdir(dir, 0o700) }
+            _ = FileIO.writeAtomically(root + "/" + rel, Array(text.utf8))
         }
         write("proc/vmstat", "nr_foll_pin_acquired 1000\nnr_foll_pin_released 990\n")
         write("proc/1/status", "Name:\tinit\nVmLck:\t0 kB\nVmPin:\t0 kB\n")
@@ -62,4 +66,3 @@ struct BenchTelemetry: ParsableCommand {
     func format2hex(_ v: Int) -> String { let h = String(v, radix: 16); return h.count < 2 ? "0" + h : h }
 }
 
-extension String { var prefixed: String { hasPrefix("/") ? self : "/" + self } }
