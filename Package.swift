@@ -55,7 +55,7 @@ let package = Package(
             // The JSON Schemas of every document p2ptop prints, compiled in (`p2ptop schema NAME`).
             resources: [.embedInCode("Schemas")]),
         // One entry per parser for the fuzzers and their replay tests; the libFuzzer executable.
-        .target(name: "FuzzTargets", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "TerminalUI"]),
+        .target(name: "FuzzTargets", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "TerminalUI", "Explorer"]),
         .executableTarget(name: "p2ptop-fuzz", dependencies: ["FuzzTargets"]),
         // What the tests know about the machine they run on (fixtures, lspci, O_DIRECT), decided
         // before any test starts so that each can be skipped with its reason.

@@ -1,3 +1,4 @@
+import Explorer
 import P2PDMA
 import P2PEngine
 import PCISources
@@ -8,7 +9,7 @@ import TerminalUI
 /// comes out — anything else (a trap, a hang, a crash) is a finding. The libFuzzer executable
 /// (`p2ptop-fuzz`) and the replay tests call the same functions.
 public enum FuzzTargets {
-    public static let names = ["dump", "snapshot", "hwloc", "nccl", "theme", "scenario", "config", "gzip"]
+    public static let names = ["dump", "snapshot", "hwloc", "nccl", "theme", "scenario", "config", "gzip", "recording"]
 
     /// Runs one input; true when the parser accepted it (gave a value), false when it refused
     /// it with a typed error (or, for a scenario, when it does not fit the demo fabric).
@@ -26,6 +27,7 @@ public enum FuzzTargets {
         case "scenario": return scenario(data)
         case "config": config(data); return true
         case "gzip": return (try? Gzip.decompress(data, limit: 1 << 20)) != nil
+        case "recording": return recording(data)
         default: return false
         }
     }
@@ -71,6 +73,24 @@ public enum FuzzTargets {
         let runner = ScenarioRunner(engine: engine, scenario: s)
         while !runner.finished { _ = runner.step() }
         runner.cleanup()
+        return true
+    }
+
+    /// A demo recording (`demo --replay FILE`): loaded, then every frame drawn on a canvas at
+    /// two sizes, as the replay shows it.
+    static func recording(_ data: [UInt8]) -> Bool {
+        guard let r = try? DemoRecording.load(data, file: "fuzz"), let theme = try? Theme.load("mono", readFile: { _ in nil }) else { return false }
+        let replay = DemoReplay(title: r.title, frames: r.frames, theme: theme)
+        for (w, h) in [(80, 24), (7, 3)] {
+            for _ in r.frames.prefix(64) {
+                var c = Canvas(width: w, height: h)
+                replay.render(into: &c)
+                for line in c.lines where line.unicodeScalars.contains(where: { TerminalText.isUnsafe($0.value) }) {
+                    fatalError("a control character reached the canvas: \(line.debugDescription)")
+                }
+                replay.handle(.key(.right))
+            }
+        }
         return true
     }
 

@@ -36,6 +36,8 @@ import FuzzTargets
         "scenario/offset-negative.txt": false, "scenario/pages-huge.txt": false, "scenario/pages-negative.txt": false,
         "scenario/size-overflow.txt": false, "scenario/story.txt": true,
         "snapshot/deep.json": false, "snapshot/duplicate-aer-counter.json": true,     // the first value is kept
+        "recording/cross-socket.json": true, "recording/escapes.json": true,            // shown, its escapes made visible
+        "recording/step-huge.json": false,
         "theme/crlf.toml": true, "theme/empty.toml": false,                             // an empty theme is a mistake, said so
     ]
 
