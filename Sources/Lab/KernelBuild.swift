@@ -208,6 +208,10 @@ extension LabKernelBuild {
         return text.isEmpty ? nil : String(decoding: text, as: UTF8.self)
     }
 
+    /// The largest file `--kernel` takes: a bzImage is a few MiB, a vmlinux with debug symbols
+    /// some hundreds.
+    public static let maxImageBytes = 512 << 20
+
     /// A bzImage's configuration: a `config`, `config-RELEASE` or `.config` beside it, else
     /// the one it embeds (CONFIG_IKCONFIG), read with a kernel tree's scripts/extract-ikconfig.
     public static func config(forImage path: String, cacheRoot: String = defaultCacheRoot()) -> (text: String, from: String)? {

@@ -156,10 +156,14 @@ public struct LabMachine {
 enum LabSignals {
     nonisolated(unsafe) static var flag: sig_atomic_t = 0
     nonisolated(unsafe) static var previous: [Int32: sigaction] = [:]
+    /// Nested installs (a subprocess waited for inside a boot) share the outermost handlers.
+    nonisolated(unsafe) static var depth = 0
 
     static var interrupted: Bool { flag != 0 }
 
     static func install() {
+        depth += 1
+        guard depth == 1 else { return }
         flag = 0
         for s in [SIGINT, SIGTERM, SIGHUP] {
             var action = sigaction()
@@ -172,6 +176,8 @@ enum LabSignals {
     }
 
     static func restore() {
+        depth = max(0, depth - 1)
+        guard depth == 0 else { return }
         for (s, old) in previous { var o = old; sigaction(s, &o, nil) }
         previous = [:]
     }

@@ -51,13 +51,21 @@ public struct Subprocess {
     }
 
     /// Runs to the end; the exit status (128+N for a signal). With a `timeout`, a program
-    /// still running then is terminated and the run fails with a line saying so.
+    /// still running then is terminated and the run fails with a line saying so; so it is when
+    /// p2ptop itself gets SIGINT, SIGTERM or SIGHUP meanwhile — the child dies with it, and the
+    /// caller's scratch files are removed on the way out.
     public static func run(_ argv: [String], output: Output = .null, timeout: Double? = nil) throws(LabError) -> Int32 {
+        guard let timeout else { return try spawn(argv, output: output).wait() }
+        LabSignals.install()
+        defer { LabSignals.restore() }
         let child = try spawn(argv, output: output)
-        guard let timeout else { return child.wait() }
         let end = LabClock.now() + timeout
         while LabClock.now() < end {
             if let s = child.poll() { return s }
+            if LabSignals.interrupted {
+                child.terminate(grace: 1)
+                throw LabError("interrupted: \(argv[0]) was stopped with p2ptop")
+            }
             usleep(10_000)
         }
         child.terminate(grace: 1)

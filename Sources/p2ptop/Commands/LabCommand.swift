@@ -147,6 +147,13 @@ struct LabKernelCommand: ParsableCommand {
     /// A user's bzImage: its config (beside it, or embedded) must have what the lab needs.
     static func check(image: String) throws -> LabKernel {
         guard FileIO.exists(image) else { throw CommandError(message: "--kernel \(image): no such file") }
+        // A kernel image is a regular file of a few MiB (a vmlinux with symbols a few hundred):
+        // anything else is refused before a script reads it whole.
+        var st = stat()
+        guard stat(image, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw CommandError(message: "--kernel \(image): not a regular file") }
+        guard st.st_size <= LabKernelBuild.maxImageBytes else {
+            throw CommandError(message: "--kernel \(image): \(st.st_size >> 20) MiB is not a kernel image (at most \(LabKernelBuild.maxImageBytes >> 20) MiB)")
+        }
         guard let (config, where_) = LabKernelBuild.config(forImage: image) else {
             throw CommandError(message: "--kernel \(image): no config beside it (config, config-*, .config) and none embedded (CONFIG_IKCONFIG): cannot check CONFIG_PCI_P2PDMA")
         }
