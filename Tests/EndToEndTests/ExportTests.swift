@@ -46,6 +46,18 @@ import Testing
         #expect(SourceCorpus.fabrics.count >= 3 && compared > 400 && redirected > 50, "\(compared) pairs, \(redirected) decided by ACS redirect")
     }
 
+    /// An NCCL file is a source too (`--from-nccl`, since `--nccl` names the format): its
+    /// export reads back with the same verdicts, and `-o` says what it wrote.
+    @Test func anNCCLFileExportsAgain() throws {
+        let first = CLI.temp(""), second = CLI.temp("")
+        #expect(try CLI.run(["export", "--nccl", "-o", first, "--fabric", "icelake-gpu-switch"]).status == 0)
+        let again = try CLI.run(["export", "--nccl", "-o", second, "--from-nccl", first])
+        #expect(again.status == 0 && again.stderr.contains("wrote an NCCL topology of") && again.stderr.contains(second), "\(again.stderr)")
+        let (a, b) = (try pairs(["--nccl", first]), try pairs(["--nccl", second]))
+        #expect(a.count > 20 && a.count == b.count)
+        for (key, p) in a { #expect(b[key]?["map_type"] as? String == p["map_type"] as? String, "\(key)") }
+    }
+
     /// Every hwloc fixture: real machines' matrices, some 15 000 pairs.
     @Test(.needsFixtures) func theMatrixOfEveryHwlocFixtureSurvivesTheRoundTrip() throws {
         let sources = SourceCorpus.files(CLI.fixtures! + "/hwloc", ".xml").map { ["--hwloc", $0] }

@@ -3,8 +3,8 @@ import LinuxFiles
 import P2PDMA
 import PCISources
 
-/// `p2ptop export --nccl`: the machine shown (any source but an NCCL file) as an NCCL topology
-/// file. Here `--nccl` names the format, so the sources are the other five flags.
+/// `p2ptop export --nccl`: the machine shown (any source) as an NCCL topology file. Here
+/// `--nccl` names the format, so an NCCL file as the source is `--from-nccl FILE`.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Write the machine (any source) in another tool's format: an NCCL topology file for NCCL_TOPO_FILE.",
@@ -34,6 +34,8 @@ struct ExportCommand: ParsableCommand {
     var fabric: String?
     @Option(name: .customLong("hwloc"), help: ArgumentHelp("Read an hwloc XML topology.", valueName: "file"))
     var hwloc: String?
+    @Option(name: .customLong("from-nccl"), help: ArgumentHelp("Read an NCCL topology file (written again with p2ptop's attributes).", valueName: "file"))
+    var fromNCCL: String?
 
     @OptionGroup var p2p: P2POptions
 
@@ -43,18 +45,19 @@ struct ExportCommand: ParsableCommand {
     func validate() throws {
         if let format, format != "nccl" { throw ValidationError("format '\(format)': expected nccl") }
         guard ncclFormat || format == "nccl" else { throw ValidationError("choose a format: --nccl") }
-        if [dump, sysfsRoot, snapshot, fabric, hwloc].compactMap({ $0 }).count > 1 {
-            throw ValidationError("choose one source: --dump, --sysfs-root, --snapshot, --fabric or --hwloc")
+        if [dump, sysfsRoot, snapshot, fabric, hwloc, fromNCCL].compactMap({ $0 }).count > 1 {
+            throw ValidationError("choose one source: --dump, --sysfs-root, --snapshot, --fabric, --hwloc or --from-nccl")
         }
     }
 
-    var source: TopologySource { SourceOptions.source(dump: dump, sysfsRoot: sysfsRoot, snapshot: snapshot, fabric: fabric, hwloc: hwloc, nccl: nil) }
+    var source: TopologySource { SourceOptions.source(dump: dump, sysfsRoot: sysfsRoot, snapshot: snapshot, fabric: fabric, hwloc: hwloc, nccl: fromNCCL) }
 
     func run() throws {
         let t = try source.load()
         let text = NCCLWriter.render(p2p.analyzer(for: t))
         if let output {
             if let e = FileIO.writeAtomically(output, Array(text.utf8)) { throw CommandError(message: "\(output): cannot write: \(e)") }
+            diagnose("p2ptop: wrote an NCCL topology of \(t.devices.count) functions to \(output)\n")
         } else {
             TextFit.enabled = false   // XML, not text to fit
             emit(text)
