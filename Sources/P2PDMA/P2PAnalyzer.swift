@@ -288,9 +288,13 @@ struct ReasonKey: Hashable {
 final class ReasonCache: @unchecked Sendable {
     private var texts: [ReasonKey: (String, Int)] = [:]
     private(set) var lastID = -1
+    /// Past this many distinct reasons (a machine whose paths all differ) texts are made per
+    /// pair instead of kept: memory stays bounded however many pairs are asked for.
+    static let capacity = 8192
     func text(_ key: ReasonKey, _ make: () -> String) -> String {
         if let t = texts[key] { lastID = t.1; return t.0 }
         let t = make()
+        guard texts.count < Self.capacity else { lastID = -1; return t }
         texts[key] = (t, texts.count)
         lastID = texts.count - 1
         return t
