@@ -62,8 +62,25 @@ import Glibc
     </system>
     """
 
+    /// An hwloc file whose OS device and OS name carry the payload (as character references).
+    static let hostileHwloc = """
+    <?xml version="1.0" encoding="UTF-8"?>
+    <topology version="2.0">
+      <object type="Machine" os_index="0" cpuset="0x00000001" complete_cpuset="0x00000001" nodeset="0x00000001" gp_index="1">
+        <info name="OSName" value="Linux&#x1b;]0;t&#x7;"/>
+        <object type="Bridge" gp_index="2" bridge_type="0-1" depth="0" bridge_pci="0000:[00-01]">
+          <object type="PCIDev" gp_index="3" pci_busid="0000:01:00.0" pci_type="0200 [8086:1521] [8086:0001] 01" pci_link_speed="1.000000">
+            <object type="OSDev" gp_index="4" name="eth0&#x1b;]52;c;eA==&#x7;&#x9b;1m&#x202e;" osdev_type="2"/>
+          </object>
+        </object>
+      </object>
+    </topology>
+    """
+
     @Test func noControlSequenceFromAFileReachesTheTerminal() throws {
         let snapshot = try Self.hostileSnapshot()
+        let hwloc = Self.dir() + "/hostile-hwloc.xml"
+        try Self.hostileHwloc.write(toFile: hwloc, atomically: true, encoding: .utf8)
         let nccl = Self.dir() + "/hostile.xml"
         // XML attributes carry the payload as character references, as a hostile file would.
         let escaped = Self.hostileNCCL.unicodeScalars.map { $0.value < 0x20 && $0 != "\n" || (0x7f...0x9f).contains($0.value) || $0.value == 0x202e
@@ -78,13 +95,16 @@ import Glibc
                      ["path", "nvme0", "nvme1", "--snapshot", snapshot], ["bars", "nvme1", "--snapshot", snapshot],
                      ["show", "nic0", "--nccl", nccl], ["doctor", "--nccl", nccl], ["tree", "--nccl", nccl], ["matrix", "--nccl", nccl],
                      ["scenario", "run", scenario], ["scenario", "list"], ["show", "nvme0", "--json", "--snapshot", snapshot],
-                     ["list", "--dump", "/nonexistent\(Self.payload)"]] {
+                     ["list", "--dump", "/nonexistent\(Self.payload)"], ["show", "01:00.0", "--hwloc", hwloc], ["tree", "--hwloc", hwloc],
+                     ["doctor", "--hwloc", hwloc]] {
             let r = try CLI.run(args, env: ["COLUMNS": "200"])
             #expect(r.status <= 2 && !(r.stdout + r.stderr).isEmpty, "\(args): exit \(r.status)")
             #expect(Self.rawControls(r.stdout) == 0 && Self.rawControls(r.stderr) == 0, "\(args.prefix(2)): a raw control reached the terminal")
             runs += 1
         }
-        #expect(runs == 16)
+        #expect(runs == 19)
+        let os = try CLI.run(["show", "01:00.0", "--hwloc", hwloc], env: ["COLUMNS": "300"])
+        #expect(os.stdout.contains("eth0\\x1b]52;c;eA==\\x07\\u009b1m\\u202e"), "\(os.stdout)")
         // What the files said is still said, as visible escapes.
         let show = try CLI.run(["show", "nvme0", "--snapshot", snapshot], env: ["COLUMNS": "300"])
         #expect(show.stdout.contains("\\x1b]52;c;RkFLRQ==\\x07") && show.stdout.contains("\\u202e"), "\(show.stdout)")
@@ -168,6 +188,13 @@ import Glibc
             #expect(lstat(target, &st) == 0 && st.st_mode & S_IFMT == S_IFREG, "\(o.name): the link was replaced by a regular file")
             #expect(try String(contentsOfFile: victim, encoding: .utf8) == "victim\n", "\(o.name): the victim was written through the link")
         }
+        // A real O_DIRECT write goes only to a new file: a link at the name is refused.
+        let link = d + "/new.bin"
+        #expect(symlink(victim, link) == 0)
+        let write = try CLI.run(["transfer", "--from", "host", "--to", "file:" + link, "--size", "1M"])
+        let after = try String(contentsOfFile: victim, encoding: .utf8)
+        #expect(write.status != 0 && after == "victim\n", "\(write.stdout)\(write.stderr)")
+        unlink(link)
         // Nothing but the outputs and the victim: no temporary left behind.
         let left = try FileManager.default.contentsOfDirectory(atPath: d).sorted()
         #expect(left == (outputs.map(\.name) + ["victim"]).sorted(), "\(left)")
