@@ -164,6 +164,33 @@ import Glibc
         }
     }
 
+    /// hwloc's NVLinkBandwidth of 2^64−1 and 2^63−1 MB/s between two GPUs: as many links as a
+    /// GPU can have (NV18), not an overflow.
+    @Test func anAbsurdNVLinkBandwidthIsEighteenLinks() throws {
+        let f = Self.dir() + "/nvlinks.xml"
+        try """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <topology version="2.0">
+          <object type="Machine" os_index="0" cpuset="0x00000001" complete_cpuset="0x00000001" nodeset="0x00000001" gp_index="1">
+            <object type="Bridge" gp_index="2" bridge_type="0-1" depth="0" bridge_pci="0000:[00-02]">
+              <object type="PCIDev" gp_index="3" pci_busid="0000:01:00.0" pci_type="0302 [10de:1db4] [10de:0001] a1" pci_link_speed="15.75">
+                <object type="OSDev" gp_index="4" name="nvml0" osdev_type="1"/>
+              </object>
+              <object type="PCIDev" gp_index="5" pci_busid="0000:02:00.0" pci_type="0302 [10de:1db4] [10de:0001] a1" pci_link_speed="15.75">
+                <object type="OSDev" gp_index="6" name="nvml1" osdev_type="1"/>
+              </object>
+            </object>
+          </object>
+          <distances2hetero nbobjs="2" kind="5" name="NVLinkBandwidth" indexing="gp">
+            <indexes length="12">OSDev:4 OSDev:6</indexes>
+            <u64values length="100">0 18446744073709551615 9223372036854775807 0</u64values>
+          </distances2hetero>
+        </topology>
+        """.write(toFile: f, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["matrix", "--hwloc", f])
+        #expect(r.status == 0 && r.stdout.contains("NV18") && !r.stdout.contains("NV19"), "\(r.status) \(r.stdout)\(r.stderr)")
+    }
+
     /// A link planted at the name p2ptop writes is replaced, never written through, for every
     /// output; nothing is left beside it; the victim keeps its bytes.
     @Test func plantedLinksAreNeverWrittenThrough() throws {
