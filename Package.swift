@@ -17,13 +17,16 @@ let package = Package(
         .target(name: "CPCI", linkerSettings: [.linkedLibrary("pci")]),
         // Reading the machine: procfs/sysfs attributes, listings, links, whole files (no Foundation).
         .target(name: "LinuxFiles"),
+        // Which characters a terminal obeys: the one definition the output edge, JSON and the
+        // NCCL export escape.
+        .target(name: "TextSafety"),
         // Pure model: config-space decoding, devices, the tree, selectors. No I/O.
         .target(name: "PCITopology"),
         // Everything that turns the world into a Topology: dumps, libpci (live, sysfs roots),
         // sysfs extras, snapshots.
-        .target(name: "PCISources", dependencies: ["PCITopology", "CPCI", "LinuxFiles"]),
+        .target(name: "PCISources", dependencies: ["PCITopology", "CPCI", "LinuxFiles", "TextSafety"]),
         // The kernel's P2PDMA decisions (map type, distance, allowlist, path class). Pure.
-        .target(name: "P2PDMA", dependencies: ["PCITopology"]),
+        .target(name: "P2PDMA", dependencies: ["PCITopology", "TextSafety"]),
         // libibverbs (RDMA devices, memory registration, loopback RDMA WRITE).
         .systemLibrary(name: "CVerbs"),
         // io_uring's system calls and ring accessors (header only; no liburing).
@@ -43,7 +46,7 @@ let package = Package(
         // ncursesw with the wide-character API (NCURSES_WIDECHAR in the shim header).
         .systemLibrary(name: "CNcurses"),
         // A small TUI toolkit: cells, canvas, widgets, themes, terminals (ncurses and in-memory).
-        .target(name: "TerminalUI", dependencies: ["CNcurses"]),
+        .target(name: "TerminalUI", dependencies: ["CNcurses", "TextSafety"]),
         // The application: screens, state, keys → actions.
         .target(name: "Explorer", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Telemetry", "TerminalUI", "LinuxFiles"]),
         .executableTarget(

@@ -1,3 +1,4 @@
+import TextSafety
 import PCITopology
 
 /// A machine as NCCL's topology file (`NCCL_TOPO_FILE`), for handing NCCL a corrected view.
@@ -132,8 +133,7 @@ public enum NCCLWriter {
             default:
                 if v < 0x20 {
                     out += "\\x" + (v < 0x10 ? "0" : "") + String(v, radix: 16)
-                } else if (0x7f...0x9f).contains(v) || v == 0x061c || v == 0x200e || v == 0x200f
-                            || (0x2028...0x202e).contains(v) || (0x2066...0x2069).contains(v) {
+                } else if TextSafety.isUnsafe(v) {
                     out += "&#x" + String(v, radix: 16) + ";"
                 } else {
                     out.unicodeScalars.append(u)

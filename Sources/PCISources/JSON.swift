@@ -1,3 +1,5 @@
+import TextSafety
+
 /// A small JSON value with ordered objects: p2ptop's output keeps keys in a stable,
 /// readable order, and snapshots round-trip byte for byte.
 public enum JSON: Hashable, Sendable {
@@ -140,9 +142,7 @@ extension JSON {
             default:
                 // Controls, DEL, C1 and the bidi marks as \u escapes: the same string to any
                 // JSON reader, and nothing a terminal obeys if the document is shown on one.
-                let v = scalar.value
-                if v < 0x20 || (v >= 0x7f && v <= 0x9f) || v == 0x061c || v == 0x200e || v == 0x200f
-                    || (0x2028...0x202e).contains(v) || (0x2066...0x2069).contains(v) {
+                if TextSafety.isUnsafe(scalar.value) {
                     out += "\\u" + hexPad(scalar.value)
                 } else {
                     out.unicodeScalars.append(scalar)

@@ -1,3 +1,5 @@
+import TextSafety
+
 /// The one sanitiser at the output edge. Text from outside — files, sysfs, pci.ids, NCCL,
 /// hwloc, snapshots, scenarios, recordings — may hold characters a terminal obeys instead of
 /// showing: C0 controls (ESC starts a sequence that can set the window title, clear the
@@ -6,17 +8,9 @@
 /// Each is shown as a visible escape (`\x1b`, `\u202e`) where text meets the terminal: the
 /// text renderer (`emit`, diagnostics) and the TUI canvas. JSON escapes the same characters.
 public enum TerminalText {
-    /// A character the terminal would act on, or that reorders the line: C0 (tab and newline
-    /// aside when `keepLines`), DEL, C1, U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069 and the
-    /// line and paragraph separators.
+    /// A character the terminal would act on, or that reorders the line (`TextSafety`).
     @inline(__always)
-    public static func isUnsafe(_ v: UInt32, keepLines: Bool = false) -> Bool {
-        if v < 0x20 { return !(keepLines && (v == 0x0a || v == 0x09)) }
-        if v < 0x7f { return false }
-        if v <= 0x9f { return true }
-        if v < 0x061c { return false }
-        return v == 0x061c || v == 0x200e || v == 0x200f || (0x2028...0x202e).contains(v) || (0x2066...0x2069).contains(v)
-    }
+    public static func isUnsafe(_ v: UInt32, keepLines: Bool = false) -> Bool { TextSafety.isUnsafe(v, keepLines: keepLines) }
 
     /// `\x1b` for the ASCII controls, `\u202e` for the rest.
     public static func escape(_ v: UInt32) -> String {
@@ -33,17 +27,7 @@ public enum TerminalText {
 
     /// `s` with every unsafe character shown as its escape. Costs a scan when there is none.
     public static func visible(_ s: String, keepLines: Bool = false, keepStyle: Bool = false) -> String {
-        // Fast path over the UTF-8: no control byte (but the kept ones), DEL, C2 80–9F (C1),
-        // D8 9C (U+061C) or E2 80/81 (U+2000–U+207F, where the marks are) — most text.
-        var clean = true
-        var previous: UInt8 = 0
-        for b in s.utf8 {
-            if b < 0x20 { if !(keepLines && (b == 0x0a || b == 0x09)) { clean = false; break } }
-            else if b == 0x7f || (previous == 0xc2 && b <= 0x9f) || (previous == 0xd8 && b == 0x9c)
-                        || (previous == 0xe2 && (b == 0x80 || b == 0x81)) { clean = false; break }
-            previous = b
-        }
-        if clean { return s }
+        if !TextSafety.containsUnsafe(s, keepLines: keepLines) { return s }
         var out = String.UnicodeScalarView()
         let scalars = Array(s.unicodeScalars)
         var i = 0
