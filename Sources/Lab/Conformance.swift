@@ -67,20 +67,27 @@ public struct Conformance {
         return LabExperiment(name: o.step.name, predicted: predicted, observed: seen, agree: predicted == seen, detail: detail.isEmpty ? o.detail : detail)
     }
 
-    /// The map type decides: NOT_SUPPORTED exactly when the kernel refuses with EREMOTEIO;
-    /// otherwise every byte lands and verifies (under the IOMMU: the kernel accepted it).
+    /// The map type decides: NOT_SUPPORTED exactly when the kernel refuses (EREMOTEIO, EINVAL
+    /// from 6.17's block DMA iterator); otherwise every byte lands and verifies (under the
+    /// IOMMU: the kernel accepted it). Before 6.2 there is no p2pmem/allocate to read into.
     func verdict(_ o: LabObservation) -> LabExperiment {
         guard let client = o.step.device, let provider = o.step.memory?.p2pmemDevice else { return same(o, predicted: "?") }
         let v = analyzer.verdict(provider: provider, client: client)
+        guard analyzer.kernel.userspaceP2PDMA else {
+            return same(o, predicted: "ENOENT", detail: "no p2pmem/allocate before 6.2 (\(KernelRules.userspaceP2PDMA.commit)); the kernel's verdict would be \(v.mapType.rawValue)")
+        }
+        let refused = analyzer.kernel.refusedP2PReadErrno
         let agree: Bool
         var detail = v.reason
         switch v.mapType {
-        case .notSupported: agree = o.observed == "EREMOTEIO"
+        case .notSupported:
+            agree = o.observed == refused
+            if !agree { detail = "expected \(refused) on \(analyzer.kernel): " + detail }
         case .busAddr, .thruHostBridge:
             if iommu {
                 // The kernel mapped it; QEMU's IOMMU then translates the peer write (a real
                 // switch would route it below the IOMMU), so the bytes need not land.
-                agree = o.observed != "EREMOTEIO"
+                agree = o.observed != refused
                 if o.observed != "ok" { detail = "mapped by the kernel; QEMU's IOMMU faulted the peer write (\(o.observed)) — " + detail }
             } else {
                 agree = o.observed == "ok" && o.verified == true
@@ -156,7 +163,8 @@ public struct Conformance {
     func available(_ o: LabObservation) -> LabExperiment {
         guard let p = o.step.memory?.p2pmemDevice, let e = engine(), let provider = e.providers[p] else { return same(o, predicted: "?") }
         let before = provider.available
-        guard let v = try? e.mmapP2PMem(p, length: o.step.size) else { return same(o, predicted: "ENOMEM") }
+        let v: VMA
+        do { v = try e.mmapP2PMem(p, length: o.step.size) } catch { return same(o, predicted: error.errno.name, detail: error.message) }
         let mapped = provider.available
         e.munmap(v)
         return same(o, predicted: AvailableText.text(fell: before - mapped, recovered: provider.available - mapped))

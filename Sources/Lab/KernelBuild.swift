@@ -185,15 +185,46 @@ public func readText(_ path: String) -> String? {
 func writeText(_ path: String, _ text: String) -> Bool { FileIO.writeAtomically(path, Array(text.utf8)) == nil }
 
 extension LabKernelBuild {
-    /// The newest cached lab kernel built from the current fragment, whatever its source.
-    public static func findCached(cacheRoot: String = defaultCacheRoot()) -> LabKernel? {
+    /// The series a bare `lab run` / `lab check` boots when it is built (the lab's reference,
+    /// the one CI's tests expect), else the newest cached kernel.
+    public static let defaultSeries = "6.12"
+
+    /// Every kernel in the cache: its version, folder, whether it was built from the current
+    /// fragment, and its build's seconds when recorded. Ascending by version.
+    public static func builtKernels(cacheRoot: String = defaultCacheRoot()) -> [(kernel: LabKernel, current: Bool, folder: String)] {
         let suffix = "-" + LabKernelConfig.fragmentHash
-        let found = (FileIO.listDirectory(cacheRoot) ?? []).filter { $0.hasPrefix("kernel-") && $0.hasSuffix(suffix) && FileIO.exists(cacheRoot + "/" + $0 + "/bzImage") }
-        func version(_ name: String) -> String { String(name.dropFirst("kernel-".count).dropLast(suffix.count)) }
+        var found: [(LabKernel, Bool, String)] = []
+        for name in FileIO.listDirectory(cacheRoot) ?? [] where name.hasPrefix("kernel-") {
+            let dir = cacheRoot + "/" + name
+            guard FileIO.exists(dir + "/bzImage") else { continue }
+            let current = name.hasSuffix(suffix)
+            let rest = name.dropFirst("kernel-".count)
+            guard let dash = rest.lastIndex(of: "-") else { continue }
+            let version = String(rest[..<dash])
+            let seconds = readText(dir + "/build-seconds").flatMap { Double($0.filter(\.isNumber)) }
+            found.append((LabKernel(image: dir + "/bzImage", config: dir + "/config", version: version, buildSeconds: seconds), current, dir))
+        }
         func parts(_ v: String) -> [Int] { v.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) } }
-        guard let best = found.max(by: { parts(version($0)).lexicographicallyPrecedes(parts(version($1))) }) else { return nil }
-        let dir = cacheRoot + "/" + best
-        return LabKernel(image: dir + "/bzImage", config: dir + "/config", version: version(best), buildSeconds: nil)
+        return found.sorted { parts($0.0.version).lexicographicallyPrecedes(parts($1.0.version)) }
+    }
+
+    /// The lab kernel a bare command boots: the default series' when built from the current
+    /// fragment, else the newest such kernel. `buildSeconds` is nil (a cached kernel).
+    public static func findCached(cacheRoot: String = defaultCacheRoot()) -> LabKernel? {
+        let current = builtKernels(cacheRoot: cacheRoot).filter(\.current).map(\.kernel)
+        let pick = current.last { inSeries($0.version, defaultSeries) } ?? current.last
+        return pick.map { LabKernel(image: $0.image, config: $0.config, version: $0.version, buildSeconds: nil) }
+    }
+
+    /// The newest cached kernel of a series (`6.1` → 6.1.176), current fragment only.
+    public static func cached(series: String, cacheRoot: String = defaultCacheRoot()) -> LabKernel? {
+        builtKernels(cacheRoot: cacheRoot).filter { $0.current && inSeries($0.kernel.version, series) }.last
+            .map { LabKernel(image: $0.kernel.image, config: $0.kernel.config, version: $0.kernel.version, buildSeconds: nil) }
+    }
+
+    /// Whether `6.12.95` is of series `6.12`.
+    public static func inSeries(_ version: String, _ series: String) -> Bool {
+        version == series || version.hasPrefix(series + ".")
     }
 
     /// The release a bzImage announces (its setup header's kernel_version string).

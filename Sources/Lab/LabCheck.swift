@@ -32,7 +32,14 @@ public struct LabCheck {
 
     /// The variants `lab check` runs with no flags: Intel and AMD CPUs, the IOMMU, and last the
     /// IOMMU with the doctor's remedy from the IOMMU boot (filled in when that boot is done).
-    public static func defaultVariants(_ fabric: LabFabric = .labSwitch) -> [LabVariant] {
+    /// Then lab-hosts (several host bridges) with Intel, AMD and the IOMMU.
+    public static func defaultVariants() -> [LabVariant] {
+        variants(.labSwitch) + [LabVariant(fabric: .labHosts, cpu: .intel), LabVariant(fabric: .labHosts, cpu: .amd),
+                                LabVariant(fabric: .labHosts, cpu: .intel, iommu: true)]
+    }
+
+    /// One fabric's four boots: Intel, AMD, the IOMMU, the IOMMU with the doctor's remedy.
+    public static func variants(_ fabric: LabFabric) -> [LabVariant] {
         [LabVariant(fabric: fabric, cpu: .intel), LabVariant(fabric: fabric, cpu: .amd),
          LabVariant(fabric: fabric, cpu: .intel, iommu: true), LabVariant(fabric: fabric, cpu: .intel, iommu: true, append: [Self.remedyPlaceholder])]
     }
@@ -108,9 +115,10 @@ public enum LabReportRender {
         .object([
             ("schema", .string("p2ptop.lab/1")),
             ("kernel", .string(runs.first?.kernel ?? kernel)),
+            ("kernels", .array(runs.reduce(into: [String]()) { if !$0.contains($1.kernel) { $0.append($1.kernel) } }.map(JSON.string))),
             ("agree", .bool(!runs.isEmpty && runs.allSatisfy(\.agrees))),
             ("runs", .array(runs.map { r in
-                .object([("fabric", .string(r.variant.fabric.name)), ("cpu", .string(r.variant.cpu.rawValue)), ("iommu", .bool(r.variant.iommu)),
+                .object([("kernel", .string(r.kernel)), ("fabric", .string(r.variant.fabric.name)), ("cpu", .string(r.variant.cpu.rawValue)), ("iommu", .bool(r.variant.iommu)),
                          ("append", .string(r.variant.append.joined(separator: " "))), ("seconds", .double((r.seconds * 10).rounded() / 10)),
                          ("failure", r.failure.map(JSON.string) ?? .null), ("agree", .bool(r.agrees)),
                          ("experiments", .array(r.experiments.map { e in
@@ -132,7 +140,7 @@ public enum LabReportRender {
         }
         var lines: [String] = []
         for r in runs {
-            lines.append("\(r.variant.title) — kernel \(r.kernel), \(Int(r.seconds)) s")
+            lines.append("Linux \(r.kernel), \(r.variant.title) — \(Int(r.seconds)) s")
             if let f = r.failure { lines.append("  " + bad("FAILED: " + f)); lines.append(""); continue }
             lines.append(cell("experiment", nameW) + " " + cell("p2ptop predicted", predW) + " " + cell("the kernel did", obsW) + " agree")
             for e in r.experiments {

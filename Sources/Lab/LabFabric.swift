@@ -11,7 +11,7 @@ public struct LabFabric: Sendable {
     /// Drives whose reads QEMU throttles (the pinned-unbind experiment reads from one).
     public var slowDrives: [String] { drives.filter { $0.readBytesPerSecond != nil }.map(\.label) }
 
-    public static let all: [LabFabric] = [.labSwitch]
+    public static let all: [LabFabric] = [.labSwitch, .labHosts]
 
     public static func named(_ name: String) -> LabFabric? { all.first { $0.name == name } }
 
@@ -35,6 +35,34 @@ public struct LabFabric: Sendable {
             .nvme(.init(label: "nvme3", bus: "rp3", function: 0, cmbMiB: 16, multifunction: true)),
             .nvme(.slow(.init(label: "nvme4", bus: "rp3", function: 1), bytesPerSecond: 1 << 20)),
             .ivshmem(label: "ivshmem0", slot: 0x05, sizeMiB: 64),
+            .nic(label: "eth0", slot: 0x06),
+        ])
+}
+
+extension LabFabric {
+    /// Three host bridges: q35's own (root bus 00) and two `pxb-pcie` expander bridges (root
+    /// buses 20 and 40). nvme0 and nvme1 (64M CMB) on two root ports of bus 00; below bus 20's
+    /// root port at 20:00.0 an x3130 switch with nvme2 (16M CMB) and nvme3; bus 40 has no
+    /// device at 40:00.0, its root port sits at 40:01.0 with nvme4 below it. Pairs within one
+    /// host bridge, across two, below one switch, and the "first device on the root bus" rule.
+    public static let labHosts = LabFabric(
+        name: "lab-hosts",
+        summary: "three host bridges: nvme0, nvme1 (64M CMB) on two root ports of bus 00; pxb-pcie bus 20: root port 20:00.0 → x3130 switch → nvme2 (16M CMB), nvme3; pxb-pcie bus 40: no 40:00.0, root port 40:01.0 → nvme4; virtio NIC",
+        devices: [
+            .rootPort(id: "rp1", slot: 0x10, chassis: 1),
+            .nvme(.init(label: "nvme0", bus: "rp1")),
+            .rootPort(id: "rp2", slot: 0x11, chassis: 2),
+            .nvme(.init(label: "nvme1", bus: "rp2", cmbMiB: 64)),
+            .expanderBridge(id: "pxb1", slot: 0x09, busNumber: 0x20),
+            .rootPort(id: "rp3", slot: 0x00, chassis: 3, bus: "pxb1"),
+            .switchUpstream(id: "usp1", bus: "rp3"),
+            .switchDownstream(id: "dsp1", bus: "usp1", chassis: 4, slot: 1),
+            .switchDownstream(id: "dsp2", bus: "usp1", chassis: 4, slot: 2),
+            .nvme(.init(label: "nvme2", bus: "dsp1", cmbMiB: 16)),
+            .nvme(.init(label: "nvme3", bus: "dsp2")),
+            .expanderBridge(id: "pxb2", slot: 0x0a, busNumber: 0x40),
+            .rootPort(id: "rp4", slot: 0x01, chassis: 5, bus: "pxb2"),
+            .nvme(.init(label: "nvme4", bus: "rp4")),
             .nic(label: "eth0", slot: 0x06),
         ])
 }
@@ -67,8 +95,11 @@ public enum LabDevice: Sendable {
         }
     }
 
-    /// A root port on the root bus at 00:slot.0 (QEMU's have an ACS capability).
-    case rootPort(id: String, slot: Int, chassis: Int)
+    /// A root port at slot.0 of a root bus: q35's (`pcie.0`, bus 00) or an expander bridge's
+    /// (QEMU's root ports have an ACS capability).
+    case rootPort(id: String, slot: Int, chassis: Int, bus: String = "pcie.0")
+    /// A `pxb-pcie` expander bridge at 00:slot.0: one more host bridge, root bus `busNumber`.
+    case expanderBridge(id: String, slot: Int, busNumber: Int)
     /// x3130 switch ports (no ACS capability).
     case switchUpstream(id: String, bus: String)
     case switchDownstream(id: String, bus: String, chassis: Int, slot: Int)
@@ -117,8 +148,10 @@ public enum QEMUFabric {
         if iommu { a += ["-device", "intel-iommu"] }
         for d in fabric.devices {
             switch d {
-            case .rootPort(let id, let slot, let chassis):
-                a += ["-device", "pcie-root-port,id=\(id),bus=pcie.0,chassis=\(chassis),slot=1,addr=\(hex(slot))"]
+            case .rootPort(let id, let slot, let chassis, let bus):
+                a += ["-device", "pcie-root-port,id=\(id),bus=\(bus),chassis=\(chassis),slot=1,addr=\(hex(slot))"]
+            case .expanderBridge(let id, let slot, let busNumber):
+                a += ["-device", "pxb-pcie,id=\(id),bus_nr=\(busNumber),bus=pcie.0,addr=\(hex(slot))"]
             case .switchUpstream(let id, let bus):
                 a += ["-device", "x3130-upstream,id=\(id),bus=\(bus)"]
             case .switchDownstream(let id, let bus, let chassis, let slot):

@@ -8,15 +8,31 @@ public enum Remedies {
     /// the other bits as they are; the string runs from bit 5 down to bit 0.
     public static let configACSRedirectOff = "0x00xx"
 
-    /// Turning ACS redirect off at these ports; nil when the kernel offers no parameter.
+    /// Turning ACS redirect off at these ports; nil when the kernel offers no parameter. Two or
+    /// more ports on a kernel whose parser takes only one (6.11 until the fix): one port on the
+    /// command line, the others at run time with setpci (the P2PDMA walk reads ACSCtl when it
+    /// maps; IOMMU groups keep their boot-time shape).
     public static func acsRedirectOff(_ ports: [BDF], kernel: KernelVersion) -> String? {
-        guard kernel.disableACSRedirParameter, !ports.isEmpty else { return nil }
+        guard kernel.disableACSRedirParameter, let first = ports.first else { return nil }
+        let multi = ports.count > 1 ? kernel.multiPortACSParameters : true
+        if multi == false {
+            let rest = ports.dropFirst().map { "setpci -s \($0) ECAP0d+6.w=0000:\(acsRedirectMask)" }.joined(separator: "; ")
+            return "boot with pci=disable_acs_redir=\(first) (kernel \(kernel)'s parser takes one port: \(KernelRules.configACSMultiPort.commit) came in "
+                + "\(KernelRules.configACSMultiPort.until!)) and at run time \(rest); or run a kernel with that fix, where "
+                + "pci=disable_acs_redir=" + ports.map(\.description).joined(separator: ";") + " names them all"
+        }
         var text = "boot with pci=disable_acs_redir=" + ports.map(\.description).joined(separator: ";")
         if kernel.configACSParameter {
             text += " or, per port, with pci=config_acs=" + ports.map { "\(configACSRedirectOff)@\($0)" }.joined(separator: ";")
         }
+        if multi == nil {
+            text += " (if kernel \(kernel.full) lacks \"\(KernelRules.configACSMultiPort.commit)\", only the first port takes it: check ACSCtl with lspci -vvv after the boot)"
+        }
         return text
     }
+
+    /// ACS Control's RR (bit 2), CR (bit 3) and EC (bit 5): setpci's mask for turning them off.
+    public static let acsRedirectMask = "002c"
 
     /// When the kernel has no parameter for it.
     public static func acsRedirectOffUnavailable(kernel: KernelVersion) -> String {

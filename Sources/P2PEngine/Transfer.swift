@@ -170,6 +170,11 @@ public struct TransferRunner {
                 result.path = v.hops
                 if v.mapType != .notSupported, let b = bottleneck(v) { result.bottleneck = (b.0, b.1, b.2) }
                 if v.mapType == .notSupported {
+                    // From 6.17 NVMe maps with the block layer's DMA iterator, which ends such a
+                    // request with BLK_STS_INVAL: the read sees EINVAL (KernelRules.blockDMAIterator).
+                    if r.method == .odirect, engine.kernel.blockDMAIterator, engine.topology.kind(from) == .nvme {
+                        throw EngineError(.EINVAL, "\(from) → \(to) is NOT_SUPPORTED: \(v.reason); the block layer's DMA iterator ends the request with BLK_STS_INVAL")
+                    }
                     throw EngineError(.EREMOTEIO, "\(from) → \(to) is NOT_SUPPORTED: \(v.reason)")
                 }
             }

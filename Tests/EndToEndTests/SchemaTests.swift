@@ -105,7 +105,7 @@ import Testing
         }
         try run(["transfer", "--from", "nvme0", "--to", "nvme1", "--size", "4M", "--json", "--fabric", "icelake-gpu-switch"])
         try run(["transfer", "--from", "nvme0", "--to", "nic0", "--via", "rdma", "--size", "4M", "--json", "--fabric", "icelake-gpu-switch"])
-        for command in [["fabrics"], ["scenario", "list"], ["scenario", "run", "seed-story"], ["rdma"], ["lab", "fabrics"],
+        for command in [["fabrics"], ["scenario", "list"], ["scenario", "run", "seed-story"], ["rdma"], ["lab", "fabrics"], ["lab", "kernels"],
                         ["watch", "--count", "2", "--interval", "0.05"], ["bench", "engine", "--size", "4M", "--runs", "1"]] {
             try run(command + ["--json"])
         }
@@ -148,7 +148,7 @@ import Testing
         #expect(documents >= n && n >= SourceCorpus.all.count * 5 + 20, "\(n) saved, \(summary)")
         #expect(CLI.fixtures == nil || SourceCorpus.fixtureSources.count >= SourceCorpus.fixtureSourceMinimum, "the fixtures that loaded")
         for schema in ["topology", "device", "doctor", "matrix", "path", "provider", "snapshot/", "transfer", "fabrics", "scenarios",
-                       "scenario-event", "rdma", "lab-fabrics", "sample/2", "snapshot-written", "bench", "lab-observed", "bar", "bars",
+                       "scenario-event", "rdma", "lab-fabrics", "lab-kernels", "sample/2", "snapshot-written", "bench", "lab-observed", "bar", "bars",
                        "demo-recording"] {
             #expect(summary.contains("p2ptop.\(schema)"), "no \(schema) document was validated: \(summary)")
         }

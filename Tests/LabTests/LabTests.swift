@@ -231,3 +231,58 @@ enum Recorded {
         #expect(json.hasPrefix("{\"schema\":\"p2ptop.lab/1\",\"kernel\":\"6.12.95\""))
     }
 }
+
+/// `lab kernel --source`: series, newest and paths; the private apt stanza derived from the
+/// machine's own Debian entry; the series Debian's lists offer.
+@Suite struct KernelSourceTests {
+    @Test func sourceSpecs() {
+        #expect(LabKernelSource.Spec("6.1") == .series(major: 6, minor: 1))
+        #expect(LabKernelSource.Spec("7.2") == .series(major: 7, minor: 2))
+        #expect(LabKernelSource.Spec("newest") == .newest)
+        #expect(LabKernelSource.Spec("/usr/src/linux-source-6.12.tar.xz") == .path("/usr/src/linux-source-6.12.tar.xz"))
+        #expect(LabKernelSource.Spec("6.1.176") == .path("6.1.176") && LabKernelSource.Spec("6.x") == .path("6.x"))
+    }
+
+    @Test func thePrivateStanzaKeepsMirrorAndKeyAndAddsTheLabsSuites() throws {
+        let system = """
+            Types: deb
+            # a snapshot comment
+            URIs: http://mirror.example/debian
+            Suites: bookworm bookworm-updates
+            Components: main
+            Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+            Types: deb
+            URIs: http://mirror.example/debian-security
+            Suites: bookworm-security
+            Components: main
+            """
+        let s = try #require(LabKernelSource.privateStanza(from: system))
+        #expect(s == """
+            Types: deb
+            URIs: http://mirror.example/debian
+            Suites: bookworm bookworm-updates bookworm-backports sid
+            Components: main
+            Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+            """)
+        #expect(LabKernelSource.privateStanza(from: "Types: deb-src\nURIs: x\nSuites: bookworm\n") == nil)
+        #expect(LabKernelSource.privateStanza(from: "Types: deb\nURIs: x\nSuites: bookworm-security\n") == nil)
+    }
+
+    @Test func newestIsTheHighestSeriesNotTheLongestName() {
+        let search = """
+            linux-source-6.1 - Linux kernel source for version 6.1 with Debian patches
+            linux-source-6.12 - Linux kernel source for version 6.12 with Debian patches
+            linux-source-7.2 - Linux kernel source for version 7.2 with Debian patches
+            linux-source-7.10 - a later one
+            linux-source-7.2-rt - not a series
+            linux-sourcey - no
+            """
+        #expect(LabKernelSource.seriesNames(in: search) == ["6.1", "6.12", "7.2", "7.10"])
+    }
+
+    @Test func cachedKernelsBySeries() {
+        #expect(LabKernelBuild.inSeries("6.12.95", "6.12") && !LabKernelBuild.inSeries("6.120.1", "6.12") && LabKernelBuild.inSeries("6.1", "6.1"))
+    }
+}

@@ -38,6 +38,12 @@ struct DoctorCommand: ParsableCommand {
                 ("cpu", .string(a.cpu.description)),
                 ("pair", scope.map { VerdictJSON.pair($0, t) } ?? .null),
                 ("host", host.map(HostJSON.facts) ?? .null),
+                ("kernel_release", .string(a.kernel.full)),
+                ("kernel_rules", .array(KernelRules.applying(to: a.kernel).map { rule, state in
+                    .object([("id", .string(rule.id)), ("summary", .string(rule.summary)), ("releases", .string(rule.releases)),
+                             ("holds", state.map(JSON.bool) ?? .null), ("commit", .string(rule.commit)),
+                             ("verified_on", .array(rule.verified.map(JSON.string))), ("evidence", .string(rule.evidence))])
+                })),
                 ("findings", .array(findings.map { f in
                     .object([("severity", .string(f.severity.rawValue)), ("code", .string(f.code)),
                              ("devices", .array(f.devices.map { .string($0.description) })),
@@ -55,6 +61,12 @@ struct DoctorCommand: ParsableCommand {
             row("lockdown", (h.lockdown ?? "unknown (no /sys/kernel/security/lockdown: securityfs not mounted, or no lockdown LSM)") + (h.iomemStrict ? ", iomem=strict" : ""))
             row("memlock", h.memlockSummary)
             row("rdma", h.rdmaDevices.isEmpty ? "no RDMA devices" : h.rdmaDevices.joined(separator: ", "))
+            lines.append("")
+            lines.append(style.bold("The kernel's rules p2ptop applies to \(a.kernel.full)") + style.dim(" (release · rule · lab)"))
+            for (rule, state) in KernelRules.applying(to: a.kernel) {
+                let unsure = state == nil ? " — cannot tell from the release string whether this kernel has the fix" : ""
+                lines.append("  " + rule.releases.padding(8) + rule.summary + unsure + style.dim(" · " + rule.verification))
+            }
             lines.append("")
         }
         if let v = scope {

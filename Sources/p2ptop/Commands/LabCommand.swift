@@ -13,7 +13,8 @@ struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab", abstract: "The kernel lab: boot a CONFIG_PCI_P2PDMA kernel under QEMU on an emulated PCIe fabric, run p2ptop inside, check the model against it.",
         discussion: """
-            p2ptop lab kernel     build (or reuse) the lab kernel; its path is the last line
+            p2ptop lab kernel     build (or reuse) a lab kernel (--source 6.1|6.12|newest); its path is the last line
+            p2ptop lab kernels    the lab kernels built so far
             p2ptop lab fabrics    the emulated machines
             p2ptop lab run        the explorer on the real kernel (or -- COMMAND…)
             p2ptop lab check      every prediction against what the kernel does (exit 1 on any disagreement)
@@ -21,7 +22,7 @@ struct LabCommand: ParsableCommand {
             Examples:
               p2ptop lab check
             """,
-        subcommands: [LabKernelCommand.self, LabFabricsCommand.self, LabRunCommand.self, LabCheckCommand.self, LabObserveCommand.self, LabHoldCommand.self])
+        subcommands: [LabKernelCommand.self, LabKernelsCommand.self, LabFabricsCommand.self, LabRunCommand.self, LabCheckCommand.self, LabObserveCommand.self, LabHoldCommand.self])
 }
 
 /// `--kernel PATH`: a user's bzImage instead of the lab's own.
@@ -89,10 +90,10 @@ func selfPath() -> String {
 
 struct LabKernelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "kernel", abstract: "Build (or reuse) the lab kernel: tinyconfig + the lab's fragment, cached per source version and fragment; prints its path last.", discussion: "Examples:\n  p2ptop lab kernel\n  p2ptop lab kernel --print-config")
+        commandName: "kernel", abstract: "Build (or reuse) the lab kernel: tinyconfig + the lab's fragment, cached per source version and fragment; prints its path last.", discussion: "Examples:\n  p2ptop lab kernel\n  p2ptop lab kernel --source 6.1\n  p2ptop lab kernel --source newest\n  p2ptop lab kernel --print-config")
 
-    @Option(help: ArgumentHelp("A kernel source tree or tarball.", valueName: "path"))
-    var source: String = LabKernelBuild.defaultSource
+    @Option(help: ArgumentHelp("6.1, 6.12 or newest (Debian's linux-source-X.Y: installed, or fetched into the cache without installing), or a kernel source tree or tarball.", valueName: "source"))
+    var source: String = LabKernelBuild.defaultSeries
 
     @Option(name: .customLong("kernel"), help: ArgumentHelp("Check this bzImage instead of building: its config must have what the lab needs.", valueName: "bzImage"))
     var image: String?
@@ -114,7 +115,10 @@ struct LabKernelCommand: ParsableCommand {
             emit(k.image)
             return
         }
-        let build = LabKernelBuild(source: source, jobs: jobs)
+        let path: String
+        do { path = try LabKernelSource().resolve(LabKernelSource.Spec(source)) { diagnose("p2ptop lab: \($0)\n") } }
+        catch { throw CommandError(message: "lab kernel --source \(source): \(error)") }
+        let build = LabKernelBuild(source: path, jobs: jobs)
         let tty = isatty(2) != 0
         var lastLine = -1.0
         let k: LabKernel
@@ -174,6 +178,44 @@ extension String {
     }
 }
 
+/// `p2ptop lab kernels`: what `lab kernel` has built, newest last.
+struct LabKernelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kernels", abstract: "The lab kernels built so far: version, path, build time; the default one marked.", discussion: "Examples:\n  p2ptop lab kernels\n  p2ptop lab kernels --json")
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let built = LabKernelBuild.builtKernels()
+        let chosen = LabKernelBuild.findCached()?.image
+        if output.json {
+            emit(JSON.object([
+                ("schema", .string("p2ptop.lab-kernels/1")),
+                ("fragment", .string(LabKernelConfig.fragmentHash)),
+                ("kernels", .array(built.map { b in
+                    .object([("version", .string(b.kernel.version)), ("path", .string(b.kernel.image)),
+                             ("build_seconds", b.kernel.buildSeconds.map { .int(Int64($0)) } ?? .null),
+                             ("current_fragment", .bool(b.current)), ("default", .bool(b.kernel.image == chosen))])
+                })),
+            ]).serialized(pretty: true))
+            return
+        }
+        guard !built.isEmpty else {
+            emit("no lab kernel built yet: p2ptop lab kernel [--source 6.1|6.12|newest]")
+            return
+        }
+        var lines: [String] = []
+        for b in built {
+            let took = b.kernel.buildSeconds.map { "built in \(Int($0) / 60) min \(format2d(Int($0) % 60)) s" } ?? "build time not recorded"
+            var line = "Linux " + b.kernel.version.padding(10) + took
+            if b.kernel.image == chosen { line += " (default)" }
+            if !b.current { line += " (an older fragment: not booted)" }
+            lines.append(line)
+            lines.append("  " + b.kernel.image)
+        }
+        emit(lines.joined(separator: "\n"))
+    }
+}
+
 struct LabFabricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "fabrics", abstract: "The lab's emulated machines, and the variants lab check boots.", discussion: "Examples:\n  p2ptop lab fabrics --json")
 
@@ -209,7 +251,8 @@ struct LabFabricsCommand: ParsableCommand {
 
     static func describe(_ d: LabDevice) -> String {
         switch d {
-        case .rootPort(let id, let slot, _): "\(id): root port at 00:\(hex2(slot)).0 (ACS capability)"
+        case .rootPort(let id, let slot, _, let bus): "\(id): root port at \(bus == "pcie.0" ? "00" : bus):\(hex2(slot)).0 (ACS capability)"
+        case .expanderBridge(let id, let slot, let n): "\(id): pxb-pcie expander bridge at 00:\(hex2(slot)).0, a host bridge with root bus \(hex2(n))"
         case .switchUpstream(let id, let bus): "\(id): x3130 switch upstream port below \(bus) (no ACS)"
         case .switchDownstream(let id, let bus, _, _): "\(id): xio3130 downstream port of \(bus) (no ACS)"
         case .nvme(let n): "\(n.label): NVMe below \(n.bus)" + (n.function.map { ", function \($0)" } ?? "") + (n.cmbMiB.map { ", \($0) MiB CMB (p2pmem)" } ?? "")
@@ -274,7 +317,7 @@ struct LabRunCommand: ParsableCommand {
 
 struct LabCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Conformance: boot every lab variant, predict each experiment from the guest's snapshot, run it on the real kernel, compare (exit 1 on any disagreement).", discussion: "Examples:\n  p2ptop lab check\n  p2ptop lab check --cpu amd --json")
+        commandName: "check", abstract: "Conformance: boot every lab variant, predict each experiment from the guest's snapshot, run it on the real kernel, compare (exit 1 on any disagreement).", discussion: "Examples:\n  p2ptop lab check\n  p2ptop lab check --kernels all\n  p2ptop lab check --kernels 6.1,7.2 --cpu amd --json")
 
     @OptionGroup var variantOptions: LabVariantOptions
     @OptionGroup var kernelOption: LabKernelOption
@@ -289,15 +332,44 @@ struct LabCheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the p2ptop.lab/1 document here (the text table still goes to stdout).", valueName: "file"))
     var record: String?
 
+    @Option(help: ArgumentHelp("The built lab kernels to check: all, or series such as 6.1,7.2 (p2ptop lab kernels); default: the default one.", valueName: "list"))
+    var kernels: String?
+
+    /// The kernels to boot, in ascending order.
+    func selectedKernels() throws -> [LabKernel] {
+        guard let kernels else { return [try kernelOption.resolve()] }
+        guard kernelOption.image == nil else { throw CommandError(message: "--kernels and --kernel: give one of them") }
+        let built = LabKernelBuild.builtKernels().filter(\.current).map(\.kernel)
+        if kernels == "all" {
+            guard !built.isEmpty else { throw CommandError(message: "--kernels all: no lab kernel built yet (p2ptop lab kernel --source 6.1|6.12|newest)") }
+            return built
+        }
+        var out: [LabKernel] = []
+        for item in kernels.split(separator: ",").map(String.init) {
+            guard case .series = LabKernelSource.Spec(item) else { throw CommandError(message: "--kernels \(kernels): expected all, or series such as 6.1,7.2") }
+            guard let k = LabKernelBuild.cached(series: item) else {
+                throw CommandError(message: "--kernels: no \(item) lab kernel built (built: \(built.map(\.version).joined(separator: ", ")); p2ptop lab kernel --source \(item))")
+            }
+            out.append(k)
+        }
+        return out
+    }
+
     func run() throws {
-        let kernel = try kernelOption.resolve()
-        var check = LabCheck(kernel: kernel, binary: try kernelOption.guestBinary())
-        check.timeout = timeout
+        let kernels = try selectedKernels()
+        let binary = try kernelOption.guestBinary()
         let variants = variantOptions.given ? [try variantOptions.variant()] : LabCheck.defaultVariants()
-        let runs: [LabRun]
+        var runs: [LabRun] = []
         let start = LabClock.now()
-        do { runs = try check.run(variants, keep: keep) { diagnose("p2ptop lab: \($0)\n") } }
-        catch { throw CommandError(message: "lab: \(error)") }
+        for kernel in kernels {
+            var check = LabCheck(kernel: kernel, binary: binary)
+            check.timeout = timeout
+            let t0 = LabClock.now()
+            do { runs += try check.run(variants, keep: keep) { diagnose("p2ptop lab: Linux \(kernel.version): \($0)\n") } }
+            catch { throw CommandError(message: "lab: \(error)") }
+            if kernels.count > 1 { diagnose("p2ptop lab: Linux \(kernel.version): \(Int(LabClock.now() - t0)) s\n") }
+        }
+        let kernel = kernels[0]
         if let record, let e = FileIO.writeAtomically(record, Array(LabReportRender.json(runs, kernel: kernel.version).serialized(pretty: true).utf8)) {
             throw CommandError(message: "\(record): cannot write: \(e)")
         }

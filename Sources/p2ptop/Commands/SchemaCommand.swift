@@ -27,7 +27,7 @@ struct SchemaCommand: ParsableCommand {
         ("sample", PackageResources.sample_json), ("snapshot", PackageResources.snapshot_json),
         ("snapshot-written", PackageResources.snapshot_written_json), ("bench", PackageResources.bench_json),
         ("bar", PackageResources.bar_json), ("bars", PackageResources.bars_json), ("diff", PackageResources.diff_json), ("fabrics", PackageResources.fabrics_json), ("lab", PackageResources.lab_json),
-        ("lab-fabrics", PackageResources.lab_fabrics_json), ("lab-observed", PackageResources.lab_observed_json),
+        ("lab-fabrics", PackageResources.lab_fabrics_json), ("lab-kernels", PackageResources.lab_kernels_json), ("lab-observed", PackageResources.lab_observed_json),
         ("demo-recording", PackageResources.demo_recording_json),
     ]
 
