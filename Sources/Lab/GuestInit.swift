@@ -77,7 +77,10 @@ public struct GuestInit: Sendable {
             "sync",
             "umount \(r) 2>/dev/null",
             "echo o > /proc/sysrq-trigger",
-            "sleep 5",
+            // Wait for the power-off with shell builtins only: it shuts the 9p root down
+            // first, and an exec from it (sleep) then fails, init exits, and the kernel
+            // panics before it powers off (seen on 7.2 under a busy host).
+            "while :; do :; done",
         ]
         return lines.joined(separator: "\n") + "\n"
     }

@@ -9,7 +9,8 @@ public struct KernelRule: Sendable, Identifiable {
     /// The mainline release from which it no longer holds (a bug's fix), if any.
     public var until: KernelVersion?
     /// Stable releases of older series that took the fix (`6.12.95`: 6.12.y from .95 on, or
-    /// earlier where the exact release is unknown: see `stableNote`).
+    /// earlier where the exact release is unknown: see `stableNote`; a bare series: some
+    /// release of it took the fix, which one is not known).
     public var stableFixes: [KernelVersion]
     public var stableNote: String
     /// The commit title the rule is read from ("from reading": its text in the kernel tree).
@@ -35,8 +36,8 @@ public struct KernelRule: Sendable, Identifiable {
         if series >= until.series { return false }
         guard let fix = stableFixes.first(where: { $0.series == series }) else { return true }
         if k.distribution.backports { return nil }
-        guard let sub = k.sublevel else { return nil }
-        return sub < (fix.sublevel ?? 0)
+        guard let sub = k.sublevel, let fixed = fix.sublevel else { return nil }   // a series took it, release unknown
+        return sub < fixed
     }
 
     /// `state(on:)`, reading "cannot tell" as "holds" (the release the rule names decides).
@@ -46,7 +47,7 @@ public struct KernelRule: Sendable, Identifiable {
     public var releases: String {
         var s = since.description
         if let until { s += " until " + until.description }
-        if !stableFixes.isEmpty { s += " (fixed in " + stableFixes.map(\.description).joined(separator: ", ") + ")" }
+        if !stableFixes.isEmpty { s += " (fixed in " + stableFixes.map { $0.sublevel == nil ? "\($0).y" : "\($0)" }.joined(separator: ", ") + ")" }
         return s
     }
 
@@ -103,8 +104,8 @@ public enum KernelRules {
         evidence: "from reading (the lab boots with one-port remedies)")
     public static let configACSMultiPort = KernelRule(
         "config-acs-multi-port", "two or more ports in pci=config_acs= fail (\"Can't parse ACS command line parameter\"); disable_acs_redir=A;B;C leaves redirect set",
-        since: KernelVersion(6, 11), until: KernelVersion(6, 15), stableFixes: [KernelVersion(6, 12, 95)],
-        stableNote: "6.13.y and 6.14.y took the fix too; the 6.12.y release that first had it is not identified: 6.12.95 has it (same __pci_config_acs as 7.2)",
+        since: KernelVersion(6, 11), until: KernelVersion(6, 15), stableFixes: [KernelVersion(6, 12, 95), KernelVersion(6, 13), KernelVersion(6, 14)],
+        stableNote: "6.13.y and 6.14.y took the fix at releases not identified here; the first 6.12.y with it is not identified either: 6.12.95 has it (its __pci_config_acs is 7.2's)",
         commit: "PCI/ACS: Fix 'pci=config_acs=' parameter",
         evidence: "from reading: 6.12.95 and 7.2.13 have the fixed parser")
     public static let p2pdmaRefcountInit = KernelRule(
