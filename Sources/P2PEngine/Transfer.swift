@@ -169,13 +169,10 @@ public struct TransferRunner {
                 result.mapType = v.mapType
                 result.path = v.hops
                 if v.mapType != .notSupported, let b = bottleneck(v) { result.bottleneck = (b.0, b.1, b.2) }
-                if v.mapType == .notSupported {
-                    // From 6.17 NVMe maps with the block layer's DMA iterator, which ends such a
-                    // request with BLK_STS_INVAL: the read sees EINVAL (KernelRules.blockDMAIterator).
-                    if r.method == .odirect, engine.kernel.blockDMAIterator, engine.topology.kind(from) == .nvme {
-                        throw EngineError(.EINVAL, "\(from) → \(to) is NOT_SUPPORTED: \(v.reason); the block layer's DMA iterator ends the request with BLK_STS_INVAL")
-                    }
-                    throw EngineError(.EREMOTEIO, "\(from) → \(to) is NOT_SUPPORTED: \(v.reason)")
+                // A registered io_uring buffer is pinned before any I/O: its own refusal
+                // (EFAULT for p2pmem from 6.5) comes first, and odirect meets the mapping's.
+                if v.mapType == .notSupported && !(r.method == .odirect && r.registeredBuffer) {
+                    throw refusal(r, from: from, to: to, reason: v.reason)
                 }
             }
             switch r.method {
@@ -233,6 +230,16 @@ public struct TransferRunner {
             var ts = timespec(tv_sec: Int(wait), tv_nsec: Int((wait - Double(Int(wait))) * 1e9))
             nanosleep(&ts, nil)
         }
+    }
+
+    /// How the kernel refuses a NOT_SUPPORTED pair: -EREMOTEIO from dma_map_sg; from 6.17 an
+    /// NVMe read maps with the block layer's DMA iterator, which ends the request with
+    /// BLK_STS_INVAL, so O_DIRECT sees EINVAL (KernelRules.blockDMAIterator).
+    func refusal(_ r: TransferRequest, from: BDF, to: BDF, reason: String) -> EngineError {
+        if r.method == .odirect, engine.kernel.blockDMAIterator, engine.topology.kind(from) == .nvme {
+            return EngineError(.EINVAL, "\(from) → \(to) is NOT_SUPPORTED: \(reason); the block layer's DMA iterator ends the request with BLK_STS_INVAL")
+        }
+        return EngineError(.EREMOTEIO, "\(from) → \(to) is NOT_SUPPORTED: \(reason)")
     }
 
     /// The destination mapping for a provider's memory: p2pmem/allocate on 6.2+, otherwise
@@ -303,6 +310,7 @@ public struct TransferRunner {
                     do { dma = try engine.dmaMap(engine.buildSG(pages, maxSegment: Int(UInt32.max)), client: blockDevice) } catch {
                         if registered == nil { engine.putUserPages(pages) }
                         for io in inflight where registered == nil { engine.dmaUnmap(io.dma); engine.putUserPages(io.pages) }
+                        if error.errno == .EREMOTEIO, let t = r.to { throw refusal(r, from: blockDevice, to: t, reason: error.message) }
                         throw error
                     }
                     inflight.append((pages, dma, result.ios == dropIO ? -1 : page))
