@@ -7,6 +7,8 @@ import RealBackends
 /// One comparison: what p2ptop predicted from the guest's snapshot alone, what the kernel did.
 public struct LabExperiment: Sendable {
     public var name: String
+    /// What part of the model it checks (`LabStep.Kind.group`, or "topology").
+    public var group = "topology"
     public var predicted: String
     public var observed: String
     public var agree: Bool
@@ -43,6 +45,12 @@ public struct Conformance {
     func engine() -> Engine? { try? Engine(topology: snapshot, analyzer: analyzer) }
 
     func compare(_ o: LabObservation) -> LabExperiment {
+        var e = experiment(o)
+        e.group = o.step.kind.group
+        return e
+    }
+
+    func experiment(_ o: LabObservation) -> LabExperiment {
         let s = o.step
         if o.observed.hasPrefix("skipped") || o.observed == "bad source" {
             return LabExperiment(name: s.name, predicted: "—", observed: o.observed, agree: false, detail: o.detail)

@@ -122,7 +122,7 @@ public enum LabReportRender {
                          ("append", .string(r.variant.append.joined(separator: " "))), ("seconds", .double((r.seconds * 10).rounded() / 10)),
                          ("failure", r.failure.map(JSON.string) ?? .null), ("agree", .bool(r.agrees)),
                          ("experiments", .array(r.experiments.map { e in
-                             .object([("name", .string(e.name)), ("predicted", .string(e.predicted)), ("observed", .string(e.observed)),
+                             .object([("name", .string(e.name)), ("group", .string(e.group)), ("predicted", .string(e.predicted)), ("observed", .string(e.observed)),
                                       ("agree", .bool(e.agree)), ("detail", .string(e.detail))])
                          }))])
             })),

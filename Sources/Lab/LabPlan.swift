@@ -24,7 +24,7 @@ public enum LabMemory: Equatable, Sendable, CustomStringConvertible {
 /// One experiment: what runs in the guest, and what the model is asked to predict. The guest
 /// writes each step beside what it observed, so the host predicts exactly what ran.
 public struct LabStep: Sendable, Equatable {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         /// An O_DIRECT read from a drive into a provider's p2pmem: does the kernel map it?
         case verdict
         /// The kernel's reason line for a pair (dmesg), against p2ptop's reason.
@@ -278,6 +278,24 @@ public enum LabPlan {
         }
         return steps
     }
+}
+
+extension LabStep.Kind {
+    /// The experiment group a kind belongs to, as the README's kernel table counts them.
+    public var group: String {
+        switch self {
+        case .verdict: "verdicts"
+        case .reason: "reasons"
+        case .pins: "pins"
+        case .p2pmemRule, .available: "p2pmem"
+        case .rdmaRegister, .rdmaDmabuf, .rdmaWrite: "rdma"
+        case .barRead, .barWrite, .barPolicy: "bars"
+        case .unbind: "lifetime"
+        }
+    }
+
+    /// The groups in table order (topology first: the lspci comparison).
+    public static let groups = ["topology", "verdicts", "reasons", "pins", "p2pmem", "rdma", "bars", "lifetime"]
 }
 
 extension LabMemory {

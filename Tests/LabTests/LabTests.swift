@@ -297,3 +297,34 @@ enum Recorded {
         #expect(LabKernelBuild.inSeries("6.12.95", "6.12") && !LabKernelBuild.inSeries("6.120.1", "6.12") && LabKernelBuild.inSeries("6.1", "6.1"))
     }
 }
+
+/// The README's kernel table: counted per kernel and group, the same from runs and from
+/// their p2ptop.lab/1 document; a disagreement or a failed boot shows.
+@Suite struct LabSummaryTests {
+    func run(_ name: String, _ fabric: LabFabric) throws -> LabRun {
+        let (t, report, lspci) = try Recorded.load(name)
+        return LabRun(variant: LabVariant(fabric: fabric, iommu: name.hasSuffix("iommu")), kernel: report.kernel,
+                      experiments: Conformance(snapshot: t, iommu: name.hasSuffix("iommu")).compare(report, lspci: lspci), failure: nil, seconds: 30)
+    }
+
+    @Test func countsPerKernelAndGroupFromRunsAndFromJSON() throws {
+        var runs = [try run("intel", .labSwitch), try run("6.12-hosts-intel", .labHosts)]
+        let summary = LabSummary(runs: runs)
+        #expect(summary.rows.count == 1 && summary.rows[0].kernel == "6.12.95" && summary.rows[0].boots == 2)
+        #expect(summary.rows[0].fabrics == ["lab-switch", "lab-hosts"])
+        let total = summary.rows[0].cells.values.reduce(0) { $0 + $1.total }
+        #expect(total == runs.reduce(0) { $0 + $1.experiments.count } && summary.allAgree)
+        #expect(Set(summary.rows[0].cells.keys) == Set(LabStep.Kind.groups), "\(summary.rows[0].cells.keys)")
+        let back = try LabSummary(json: LabReportRender.json(runs, kernel: "6.12.95"), file: "x")
+        #expect(back == summary)
+        #expect(summary.markdown.split(separator: "\n").count == 3 && summary.markdown.contains("| 6.12.95 | 2 | "))
+        #expect(summary.text.split(separator: "\n").allSatisfy { $0.count <= 80 })
+
+        runs[1].experiments[3].agree = false
+        runs.append(LabRun(variant: LabVariant(fabric: .labSwitch), kernel: "7.2.13", experiments: [], failure: "panicked", seconds: 1))
+        let worse = LabSummary(runs: runs)
+        #expect(!worse.allAgree && worse.rows.count == 2 && worse.rows[1].failedBoots == 1)
+        #expect(worse.markdown.contains("| 7.2.13 | 1 (1 failed) | —"))
+        #expect(throws: LabError.self) { _ = try LabSummary(json: .object([("schema", .string("p2ptop.other/1"))]), file: "f") }
+    }
+}

@@ -18,11 +18,12 @@ struct LabCommand: ParsableCommand {
             p2ptop lab fabrics    the emulated machines
             p2ptop lab run        the explorer on the real kernel (or -- COMMAND…)
             p2ptop lab check      every prediction against what the kernel does (exit 1 on any disagreement)
+            p2ptop lab summary    kernel × experiment group, from a lab check --json document
 
             Examples:
               p2ptop lab check
             """,
-        subcommands: [LabKernelCommand.self, LabKernelsCommand.self, LabFabricsCommand.self, LabRunCommand.self, LabCheckCommand.self, LabObserveCommand.self, LabHoldCommand.self])
+        subcommands: [LabKernelCommand.self, LabKernelsCommand.self, LabFabricsCommand.self, LabRunCommand.self, LabCheckCommand.self, LabSummaryCommand.self, LabObserveCommand.self, LabHoldCommand.self])
 }
 
 /// `--kernel PATH`: a user's bzImage instead of the lab's own.
@@ -378,9 +379,35 @@ struct LabCheckCommand: ParsableCommand {
         } else {
             let s = output.style
             emit(LabReportRender.table(runs, good: { s.good($0) }, bad: { s.bad($0) }))
+            if kernels.count > 1 { emit("\n" + LabSummary(runs: runs).text) }
         }
         diagnose("p2ptop lab: \(runs.count) boots in \(Int(LabClock.now() - start)) s\n")
         if !runs.allSatisfy(\.agrees) { throw ExitCode(P2PExit.refused) }
+    }
+}
+
+/// `p2ptop lab summary FILE`: kernel × experiment group (agree/total) from a recorded check.
+struct LabSummaryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "summary", abstract: "Kernel × experiment group (agreeing/all) from a lab check --json document (exit 1 if any disagrees).", discussion: "Examples:\n  p2ptop lab check --kernels all --record lab.json\n  p2ptop lab summary lab.json --markdown")
+
+    @Argument(help: ArgumentHelp("A p2ptop.lab/1 document (lab check --json or --record).", valueName: "file"))
+    var file: String
+
+    @Flag(help: "A Markdown table (the README's).")
+    var markdown = false
+
+    func run() throws {
+        let bytes: [UInt8]
+        switch FileIO.read(file, limit: 64 << 20) {
+        case .success(let b): bytes = b
+        case .failure(let e): throw CommandError(message: "\(file): \(e)")
+        }
+        let doc: JSON
+        do { doc = try JSON.parse(bytes) } catch { throw CommandError(message: "\(file):\(error.line): \(error.message)") }
+        let summary: LabSummary
+        do { summary = try LabSummary(json: doc, file: file) } catch { throw CommandError(message: error.message) }
+        emit(markdown ? summary.markdown : summary.text)
+        if !summary.allAgree { throw ExitCode(P2PExit.refused) }
     }
 }
 
