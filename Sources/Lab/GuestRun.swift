@@ -267,7 +267,8 @@ public enum GuestRun {
         // The transfer's own p2ptop.transfer/1 document says how the read ended.
         let doc = try? JSON.parse(Array((readText(out) ?? "").utf8))
         let read = status > 128 ? "killed by signal \(status - 128)\(status - 128 == SIGBUS ? " (SIGBUS: it touched the zapped mapping)" : "")"
-            : doc?["error"]?["errno"]?.stringValue ?? (doc?["verified"]?.boolValue == true ? "ok, verified" : "exit \(status)")
+            : doc?["error"]?["errno"]?.stringValue.map { e in e + (doc?["error"]?["message"]?.stringValue.map { " (\($0))" } ?? "") }
+                ?? (doc?["verified"]?.boolValue == true ? "ok, verified" : "exit \(status)")
         var o = LabObservation(step: s, observed: took > 1.5 ? "waits" : "returns",
                                detail: "\(held) pages pinned when the unbind began; it returned after \(Int(took * 1000)) ms; the read: \(read)")
         o.seconds = took

@@ -29,6 +29,7 @@ enum Recorded {
     static let boots: [(name: String, kernel: String, hosts: Bool)] = [
         ("intel", "6.12.95", false), ("amd", "6.12.95", false), ("intel-iommu", "6.12.95", false),
         ("6.12-hosts-intel", "6.12.95", true),
+        ("7.2-intel", "7.2.13", false), ("7.2-intel-iommu", "7.2.13", false), ("7.2-hosts-amd", "7.2.13", true),
     ]
 
     @Test(arguments: RecordedKernelTests.boots.map(\.name))
@@ -70,6 +71,24 @@ enum Recorded {
         #expect(unpinned.predicted == "returns" && unpinned.observed == "returns", "the read was refused: nothing pinned")
         let reason = try #require(try row("intel-iommu", "reason nvme4 → p2pmem nvme3"))
         #expect(reason.observed == "ACS redirect: pci=disable_acs_redir=0000:00:12.0; not allowlisted" && reason.agree)
+        // 7.2: the block layer's DMA iterator refuses with EINVAL, and the model says so.
+        let refused72 = try #require(try row("7.2-intel", "nvme2 → p2pmem nvme1"))
+        #expect(refused72.predicted == "NOT_SUPPORTED" && refused72.observed == "EINVAL" && refused72.agree)
+        let acs72 = try #require(try row("7.2-intel-iommu", "nvme4 → p2pmem nvme3"))
+        #expect(acs72.observed == "EINVAL" && acs72.agree)
+        // The same observation read as 6.12's answer is a disagreement: the rule can fail.
+        var (t, report, _) = try Recorded.load("7.2-intel")
+        t.host.kernelRelease = "6.12.95"
+        let i = try #require(report.observations.firstIndex { $0.step.name == "nvme2 → p2pmem nvme1" && $0.step.kind == .verdict })
+        #expect(!Conformance(snapshot: t, iommu: false).compare(report.observations[i]).agree)
+        // lab-hosts: across host bridges AMD crosses, below one switch of an expander bridge
+        // the pair is BUS_ADDR.
+        let cross = try #require(try row("7.2-hosts-amd", "nvme0 → p2pmem nvme2"))
+        #expect(cross.predicted == "THRU_HOST_BRIDGE" && cross.observed == "ok")
+        let below = try #require(try row("7.2-hosts-amd", "nvme3 → p2pmem nvme2"))
+        #expect(below.predicted == "BUS_ADDR" && below.observed == "ok")
+        let hostsIntel = try #require(try row("6.12-hosts-intel", "nvme4 → p2pmem nvme1"))
+        #expect(hostsIntel.predicted == "NOT_SUPPORTED" && hostsIntel.observed == "EREMOTEIO")
     }
 
     /// The doctor's remedy for the ACS-redirected pair is exactly what the kernel suggests.
