@@ -111,6 +111,11 @@ public struct Conformance {
     func reason(_ o: LabObservation) -> LabExperiment {
         guard let client = o.step.device, let provider = o.step.memory?.p2pmemDevice else { return same(o, predicted: "?") }
         let v = analyzer.verdict(provider: provider, client: client)
+        // Before 6.2 the read never reaches a DMA mapping (no p2pmem/allocate): no reason line.
+        guard analyzer.kernel.userspaceP2PDMA else {
+            return LabExperiment(name: "reason " + o.step.name, predicted: "none", observed: o.observed, agree: o.observed == "none",
+                                 detail: "no p2pmem/allocate before 6.2: the kernel is never asked")
+        }
         var parts: [String] = []
         if v.commonUpstream != nil && !v.acsRedirect.isEmpty {
             let remedy = Self.remedy(Doctor(analyzer: analyzer).findings(for: v))
@@ -147,6 +152,9 @@ public struct Conformance {
     func pins(_ o: LabObservation) -> LabExperiment {
         guard let client = o.step.device, let e = engine() else { return same(o, predicted: "?") }
         let s = o.step
+        if s.memory?.p2pmemDevice != nil && !analyzer.kernel.userspaceP2PDMA {
+            return same(o, predicted: "ENOENT", detail: "no p2pmem/allocate before 6.2 (\(KernelRules.userspaceP2PDMA.commit))")
+        }
         let r = TransferRunner(engine: e).run(TransferRequest(from: client, to: s.memory?.p2pmemDevice, size: s.size, block: s.block, queueDepth: s.queueDepth,
                                                               method: .odirect, unthrottled: true, registeredBuffer: s.queue == "io_uring-fixed",
                                                               nowait: s.queue.hasPrefix("io_uring"), queueLimit: s.queueLimit))
@@ -253,6 +261,9 @@ extension Conformance {
     /// pages and maps them for the client; refused (NOT_SUPPORTED) it holds nothing and the
     /// unbind returns; accepted, the unbind waits for those pins.
     func unbindPinned(_ o: LabObservation, _ e: Engine, provider p: BDF, client: BDF) -> LabExperiment {
+        guard analyzer.kernel.userspaceP2PDMA else {
+            return same(o, predicted: "returns", detail: "no p2pmem/allocate before 6.2: the read cannot start, nothing is pinned; kernel: \(o.detail)")
+        }
         do {
             let v = try e.mmapP2PMem(p, length: o.step.size)
             defer { e.munmap(v) }

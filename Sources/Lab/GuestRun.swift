@@ -205,6 +205,10 @@ public enum GuestRun {
     /// touches it again: how long the unbind took, and what the child got.
     static func unbind(_ s: LabStep) -> LabObservation {
         guard let p = s.memory?.p2pmemDevice ?? s.device else { return LabObservation(step: s, observed: "skipped") }
+        // Before 6.2 there is nothing to map (the kernel's answer, not a failed experiment).
+        guard FileIO.exists("/sys/bus/pci/devices/\(p)/p2pmem/allocate") else {
+            return LabObservation(step: s, observed: "ENOENT", detail: "/sys/bus/pci/devices/\(p)/p2pmem/allocate does not exist on this kernel")
+        }
         let dir = "/tmp/p2ptop-hold-\(getpid())"
         mkdir(dir, 0o700)
         let ready = dir + "/ready", go = dir + "/go"

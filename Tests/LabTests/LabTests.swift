@@ -29,6 +29,7 @@ enum Recorded {
     static let boots: [(name: String, kernel: String, hosts: Bool)] = [
         ("intel", "6.12.95", false), ("amd", "6.12.95", false), ("intel-iommu", "6.12.95", false),
         ("6.12-hosts-intel", "6.12.95", true),
+        ("6.1-intel", "6.1.176", false),
         ("7.2-intel", "7.2.13", false), ("7.2-intel-iommu", "7.2.13", false), ("7.2-hosts-amd", "7.2.13", true),
     ]
 

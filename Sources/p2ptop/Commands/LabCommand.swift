@@ -333,7 +333,7 @@ struct LabCheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the p2ptop.lab/1 document here (the text table still goes to stdout).", valueName: "file"))
     var record: String?
 
-    @Option(help: ArgumentHelp("The built lab kernels to check: all, or series such as 6.1,7.2 (p2ptop lab kernels); default: the default one.", valueName: "list"))
+    @Option(help: ArgumentHelp("The built lab kernels to check: all, or a list of series such as 6.1,7.2 (newest: the highest built; p2ptop lab kernels); default: the default one.", valueName: "list"))
     var kernels: String?
 
     /// The kernels to boot, in ascending order.
@@ -347,11 +347,16 @@ struct LabCheckCommand: ParsableCommand {
         }
         var out: [LabKernel] = []
         for item in kernels.split(separator: ",").map(String.init) {
-            guard case .series = LabKernelSource.Spec(item) else { throw CommandError(message: "--kernels \(kernels): expected all, or series such as 6.1,7.2") }
+            if item == "newest" {
+                guard let k = built.last else { throw CommandError(message: "--kernels newest: no lab kernel built yet (p2ptop lab kernel --source newest)") }
+                if !out.contains(where: { $0.image == k.image }) { out.append(k) }
+                continue
+            }
+            guard case .series = LabKernelSource.Spec(item) else { throw CommandError(message: "--kernels \(kernels): expected all, or series such as 6.1,7.2 (newest: the highest built)") }
             guard let k = LabKernelBuild.cached(series: item) else {
                 throw CommandError(message: "--kernels: no \(item) lab kernel built (built: \(built.map(\.version).joined(separator: ", ")); p2ptop lab kernel --source \(item))")
             }
-            out.append(k)
+            if !out.contains(where: { $0.image == k.image }) { out.append(k) }
         }
         return out
     }
