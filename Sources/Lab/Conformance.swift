@@ -38,8 +38,34 @@ public struct Conformance {
     public func compare(_ report: LabReport, lspci: String?) -> [LabExperiment] {
         var out: [LabExperiment] = []
         if let lspci { out += LspciComparison.compare(snapshot, lspci: lspci) }
+        out += acsAfterBoot()
         for o in report.observations { out.append(compare(o)) }
         return out
+    }
+
+    /// Each ACS port's control as the kernel left it at boot, predicted from its capability,
+    /// the IOMMU, the command line's ACS parameters and the kernel's version (QEMU's ports
+    /// reset to 0), against the value in the guest's snapshot.
+    func acsAfterBoot() -> [LabExperiment] {
+        guard let facts = snapshot.host.facts else { return [] }
+        let params = ACSBoot.Parameters(cmdline: facts.cmdlineFlags, kernel: analyzer.kernel)
+        return snapshot.devices.compactMap { d -> LabExperiment? in
+            guard let acs = d.acs else { return nil }
+            let predicted = ACSBoot.control(port: d.bdf, capability: acs.capability, iommuRequestsACS: !facts.iommuUnits.isEmpty,
+                                            parameters: params, kernel: analyzer.kernel)
+            func text(_ b: ACSBits) -> String {
+                let hex = String(b.rawValue, radix: 16)
+                let word = "0x" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+                return b.isEmpty ? word : word + " " + b.names.joined(separator: " ")
+            }
+            var e = LabExperiment(name: "ACSCtl \(snapshot.alias(d.bdf) ?? d.bdf.description) after boot", predicted: predicted.map(text) ?? "not modelled",
+                                  observed: text(acs.control), agree: predicted == acs.control,
+                                  detail: (facts.iommuUnits.isEmpty ? "no IOMMU" : "IOMMU \(facts.iommuUnits.joined(separator: ","))")
+                                    + (params.disableRedirect.isEmpty && params.config.isEmpty ? "" : "; " + facts.cmdlineFlags.filter { $0.hasPrefix("pci=") }.joined(separator: " "))
+                                    + (params.ignored.isEmpty ? "" : "; ignored by \(analyzer.kernel): " + params.ignored.joined(separator: " ")))
+            e.group = "acs"
+            return e
+        }
     }
 
     func engine() -> Engine? { try? Engine(topology: snapshot, analyzer: analyzer) }

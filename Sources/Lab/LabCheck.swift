@@ -32,10 +32,16 @@ public struct LabCheck {
 
     /// The variants `lab check` runs with no flags: Intel and AMD CPUs, the IOMMU, and last the
     /// IOMMU with the doctor's remedy from the IOMMU boot (filled in when that boot is done).
-    /// Then lab-hosts (several host bridges) with Intel, AMD and the IOMMU.
+    /// Then the ACS parameters naming two ports (rp1 and rp3) under the IOMMU, each port's
+    /// ACSCtl read back: `disable_acs_redir=A;B`, and `config_acs=` with a different value for
+    /// each port (RR, CR, EC off at rp1; SV forced on, RR, CR, EC off at rp3). Then lab-hosts
+    /// (several host bridges) with Intel, AMD and the IOMMU.
     public static func defaultVariants() -> [LabVariant] {
-        variants(.labSwitch) + [LabVariant(fabric: .labHosts, cpu: .intel), LabVariant(fabric: .labHosts, cpu: .amd),
-                                LabVariant(fabric: .labHosts, cpu: .intel, iommu: true)]
+        variants(.labSwitch)
+            + [LabVariant(fabric: .labSwitch, cpu: .intel, iommu: true, append: ["pci=disable_acs_redir=0000:00:10.0;0000:00:12.0"]),
+               LabVariant(fabric: .labSwitch, cpu: .intel, iommu: true, append: ["pci=config_acs=0x00xx@0000:00:10.0;0x00x1@0000:00:12.0"])]
+            + [LabVariant(fabric: .labHosts, cpu: .intel), LabVariant(fabric: .labHosts, cpu: .amd),
+               LabVariant(fabric: .labHosts, cpu: .intel, iommu: true)]
     }
 
     /// One fabric's four boots: Intel, AMD, the IOMMU, the IOMMU with the doctor's remedy.

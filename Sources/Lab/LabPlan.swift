@@ -295,7 +295,7 @@ extension LabStep.Kind {
     }
 
     /// The groups in table order (topology first: the lspci comparison).
-    public static let groups = ["topology", "verdicts", "reasons", "pins", "p2pmem", "rdma", "bars", "lifetime"]
+    public static let groups = ["topology", "acs", "verdicts", "reasons", "pins", "p2pmem", "rdma", "bars", "lifetime"]
 }
 
 extension LabMemory {

@@ -90,11 +90,14 @@ public struct LabSummary: Sendable, Equatable {
 
     /// The same in columns of text (at most 80 wide for up to three-digit counts).
     public var text: String {
-        let short = ["topology": "topo", "verdicts": "verdict", "reasons": "reason", "pins": "pins", "p2pmem": "p2pmem", "rdma": "rdma", "bars": "bars", "lifetime": "life"]
+        let short = ["topology": "topo", "acs": "acs", "verdicts": "verdict", "reasons": "reason", "pins": "pins", "p2pmem": "p2pmem", "rdma": "rdma", "bars": "bars", "lifetime": "life"]
         func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
-        var lines = [pad("kernel", 9) + pad("boots", 6) + LabStep.Kind.groups.map { pad(short[$0]!, 8) }.joined()]
+        let groups = LabStep.Kind.groups
+        let width = groups.map { g in max(short[g]!.count, rows.map { cell($0, g).count }.max() ?? 0) + 1 }
+        let kernelWidth = max(7, rows.map(\.kernel.count).max() ?? 0) + 1
+        var lines = [pad("kernel", kernelWidth) + pad("boots", 6) + groups.indices.map { pad(short[groups[$0]]!, width[$0]) }.joined()]
         for r in rows {
-            lines.append(pad(r.kernel, 9) + pad("\(r.boots)" + (r.failedBoots > 0 ? "!" : ""), 6) + LabStep.Kind.groups.map { pad(cell(r, $0), 8) }.joined())
+            lines.append(pad(r.kernel, kernelWidth) + pad("\(r.boots)" + (r.failedBoots > 0 ? "!" : ""), 6) + groups.indices.map { pad(cell(r, groups[$0]), width[$0]) }.joined())
         }
         return lines.map { String($0.reversed().drop { $0 == " " }.reversed()) }.joined(separator: "\n")
     }

@@ -95,3 +95,46 @@ import PCITopology
         #expect(one.hasPrefix("boot with pci=disable_acs_redir=0000:00:01.0 or, per port") && !one.contains("setpci"))
     }
 }
+
+/// ACS Control after boot (`pci_enable_acs`), as read in 6.1.176, 6.12.95 and 7.2.13.
+@Suite struct ACSBootTests {
+    let port = BDF("0000:00:12.0")!, other = BDF("0000:00:10.0")!
+    // QEMU's pcie-root-port: SV, TB, RR, CR, UF.
+    let cap: ACSBits = [.sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding]
+    let k = { (s: String) in KernelVersion(parsing: s)! }
+
+    func ctrl(_ cmdline: [String], _ kernel: String, iommu: Bool = true, at p: BDF? = nil) -> ACSBits? {
+        let kv = k(kernel)
+        return ACSBoot.control(port: p ?? port, capability: cap, iommuRequestsACS: iommu, parameters: .init(cmdline: cmdline, kernel: kv), kernel: kv)
+    }
+
+    @Test func theIOMMUsDefaultsAndNothingWithoutIt() {
+        #expect(ctrl([], "6.12.95") == [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding])
+        #expect(ctrl([], "6.12.95", iommu: false) == [])
+    }
+
+    /// 6.1 clears RR, CR and EC from what the kernel wrote (SV and UF stay); from 6.11 the
+    /// named port's value comes from the firmware's (all of it gone on QEMU's ports).
+    @Test func disableACSRedirBeforeAndAfter611() {
+        let both = ["pci=disable_acs_redir=0000:00:10.0;0000:00:12.0"]
+        #expect(ctrl(both, "6.1.176") == [.sourceValidation, .upstreamForwarding])
+        #expect(ctrl(both, "6.12.95") == [] && ctrl(both, "7.2.13") == [])
+        #expect(ctrl(both, "6.12.95", at: other) == [])
+        #expect(ctrl(["pci=disable_acs_redir=0000:00:10.0"], "6.12.95") == [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding])
+        #expect(ctrl(["pci=disable_acs_redir=00:12.0"], "6.1.176") == [.sourceValidation, .upstreamForwarding])   // no domain: 0000
+        #expect(ctrl(["pci=disable_acs_redir=pci:1b36:000c"], "6.12.95") == nil)   // an ID form: not modelled
+    }
+
+    /// config_acs: per port, '0'/'1' from bit 0 at the right; 'x' takes the firmware's bit.
+    /// 6.1 does not know the option: the kernel's defaults stay.
+    @Test func configACSPerPort() {
+        let line = ["pci=config_acs=0x00xx@0000:00:10.0;0x00x1@0000:00:12.0"]
+        #expect(ctrl(line, "6.12.95") == [.sourceValidation])
+        #expect(ctrl(line, "6.12.95", at: other) == [])
+        #expect(ctrl(line, "6.1.176") == [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding])
+        #expect(ACSBoot.Parameters(cmdline: line, kernel: k("6.1.176")).ignored == ["config_acs=0x00xx@0000:00:10.0;0x00x1@0000:00:12.0"])
+        #expect(ctrl(["pci=config_acs=2x@0000:00:12.0"], "6.12.95") == [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding])
+        // Several pci= options are split at commas, as pci_setup does.
+        #expect(ctrl(["pci=noaer,disable_acs_redir=0000:00:12.0"], "6.12.95") == [])
+    }
+}
