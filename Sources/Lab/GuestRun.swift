@@ -249,7 +249,17 @@ public enum GuestRun {
             return LabObservation(step: s, observed: "skipped")
         }
         let out = "/tmp/p2ptop-pinned-\(getpid()).json"
-        let base = ODirect.vmstatPins(refresh: true).map { $0.0 - $0.1 } ?? 0
+        // Earlier steps' pins may still be on their way back (io_uring drops a registered
+        // buffer from a workqueue after its ring is gone): wait until the count is still for
+        // 300 ms, so that the read's own pins are what moves it.
+        var base = ODirect.vmstatPins(refresh: true).map { $0.0 - $0.1 } ?? 0
+        var still = LabClock.now()
+        let settle = LabClock.now() + 5
+        while LabClock.now() < settle && LabClock.now() - still < 0.3 {
+            usleep(50_000)
+            let now = ODirect.vmstatPins(refresh: true).map { $0.0 - $0.1 } ?? 0
+            if now != base { base = now; still = LabClock.now() }
+        }
         let child: Subprocess
         do {
             child = try Subprocess.spawn(["/proc/self/exe", "transfer", "--from", "block:" + drive.block, "--to", "p2pmem:\(p)",
