@@ -149,9 +149,14 @@ public struct Conformance {
             parts.append("ACS redirect: " + KernelReason.normalize(remedy))
         }
         if v.mapType == .notSupported { parts.append("not allowlisted") }
+        for hb in analyzer.hostBridgeWarnings(provider: provider, client: client, acsRedirect: v.commonUpstream != nil && !v.acsRedirect.isEmpty) {
+            parts.append("host bridge \(hb.device!) " + hex4(hb.vendorID ?? 0) + ":" + hex4(hb.deviceID ?? 0))
+        }
         let predicted = parts.isEmpty ? "none" : parts.joined(separator: "; ")
-        return LabExperiment(name: "reason " + o.step.name, predicted: predicted, observed: o.observed, agree: predicted == o.observed,
-                             detail: o.kernelLog.filter { $0.contains("peer-to-peer") || $0.contains("ACS") }.joined(separator: " | "))
+        // The kernel's lines are recorded with the step: read them as today's classifier does.
+        let observed = o.kernelLog.isEmpty ? o.observed : KernelReason.classify(o.kernelLog)
+        return LabExperiment(name: "reason " + o.step.name, predicted: predicted, observed: observed, agree: predicted == observed,
+                             detail: o.kernelLog.filter { $0.contains("peer-to-peer") || $0.contains("ACS") || $0.contains("Host bridge") }.joined(separator: " | "))
     }
 
     /// The doctor's `pci=disable_acs_redir=…`, as it tells the user to boot with.
@@ -315,6 +320,11 @@ extension Engine.UnbindResult {
         case .waiting(let n, _): "waits for \(n) pinned pages"
         }
     }
+}
+
+func hex4(_ v: UInt16) -> String {
+    let h = String(v, radix: 16)
+    return String(repeating: "0", count: max(0, 4 - h.count)) + h
 }
 
 func fmt(_ v: Double) -> String {

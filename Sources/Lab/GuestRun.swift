@@ -313,6 +313,7 @@ public enum GuestRun {
 public enum KernelReason {
     public static let notShared = "do not share an upstream bridge or whitelisted host bridge"
     public static let acsRedirect = "ACS redirect is set between the client and provider"
+    public static let hostBridgeWarning = "Host bridge not in P2PDMA whitelist: "
     static let remedyPrefix = "add the kernel parameter: "
 
     /// "none", or e.g. "ACS redirect: pci=disable_acs_redir=0000:00:12.0; not allowlisted".
@@ -326,6 +327,17 @@ public enum KernelReason {
             parts.append("ACS redirect: " + (remedy.map(Self.normalize) ?? "?"))
         }
         if lines.contains(where: { $0.contains(notShared) }) { parts.append("not allowlisted") }
+        // "pci 0000:40:01.0: Host bridge not in P2PDMA whitelist: 1b36:000c": the function the
+        // kernel took for the host bridge, and its IDs.
+        var bridges: [String] = []
+        for line in lines {
+            guard let r = line.range(of: ": " + hostBridgeWarning) else { continue }
+            let ids = line[r.upperBound...].trimmingCharacters(in: " \n")
+            let who = line[..<r.lowerBound].split(separator: " ").last.map(String.init) ?? "?"
+            let text = "host bridge \(who) \(ids)"
+            if !bridges.contains(text) { bridges.append(text) }
+        }
+        parts += bridges
         return parts.isEmpty ? "none" : parts.joined(separator: "; ")
     }
 

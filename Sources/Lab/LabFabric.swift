@@ -43,11 +43,13 @@ extension LabFabric {
     /// Three host bridges: q35's own (root bus 00) and two `pxb-pcie` expander bridges (root
     /// buses 20 and 40). nvme0 and nvme1 (64M CMB) on two root ports of bus 00; below bus 20's
     /// root port at 20:00.0 an x3130 switch with nvme2 (16M CMB) and nvme3; bus 40 has no
-    /// device at 40:00.0, its root port sits at 40:01.0 with nvme4 below it. Pairs within one
-    /// host bridge, across two, below one switch, and the "first device on the root bus" rule.
+    /// device at 40:00.0, its root port sits at 40:01.0 with two NVMe functions below it
+    /// (nvme4 with a 16M CMB, nvme5). Pairs within one host bridge, across two, below one
+    /// switch, and the "first device on the root bus" rule: under the IOMMU the kernel names
+    /// 40:01.0 as bus 40's host bridge when it refuses nvme5 → nvme4.
     public static let labHosts = LabFabric(
         name: "lab-hosts",
-        summary: "three host bridges: nvme0, nvme1 (64M CMB) on two root ports of bus 00; pxb-pcie bus 20: root port 20:00.0 → x3130 switch → nvme2 (16M CMB), nvme3; pxb-pcie bus 40: no 40:00.0, root port 40:01.0 → nvme4; virtio NIC",
+        summary: "three host bridges: nvme0, nvme1 (64M CMB) on two root ports of bus 00; pxb-pcie bus 20: root port 20:00.0 → x3130 switch → nvme2 (16M CMB), nvme3; pxb-pcie bus 40: no 40:00.0, root port 40:01.0 → nvme4 (16M CMB) + nvme5 as two functions; virtio NIC",
         devices: [
             .rootPort(id: "rp1", slot: 0x10, chassis: 1),
             .nvme(.init(label: "nvme0", bus: "rp1")),
@@ -62,7 +64,8 @@ extension LabFabric {
             .nvme(.init(label: "nvme3", bus: "dsp2")),
             .expanderBridge(id: "pxb2", slot: 0x0a, busNumber: 0x40),
             .rootPort(id: "rp4", slot: 0x01, chassis: 5, bus: "pxb2"),
-            .nvme(.init(label: "nvme4", bus: "rp4")),
+            .nvme(.init(label: "nvme4", bus: "rp4", function: 0, cmbMiB: 16, multifunction: true)),
+            .nvme(.init(label: "nvme5", bus: "rp4", function: 1)),
             .nic(label: "eth0", slot: 0x06),
         ])
 }

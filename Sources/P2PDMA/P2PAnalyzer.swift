@@ -84,6 +84,21 @@ public struct P2PAnalyzer: Sendable {
         return entries.first { $0.vendor == v && ($0.device == nil || $0.device == d) }
     }
 
+    /// The host bridges the kernel names in "Host bridge not in P2PDMA whitelist" while it
+    /// judges this pair (`__host_bridge_whitelist` warns only when ACS redirect sent the pair
+    /// to the host bridge): the provider's first, the client's only when the provider's passed;
+    /// none for a root bus without a device the kernel takes for its host bridge.
+    public func hostBridgeWarnings(provider p: BDF, client c: BDF, acsRedirect: Bool) -> [HostBridge] {
+        guard acsRedirect, !(kernel.amdZenRule && cpu.isAMDZenOrLater) else { return [] }
+        let hp = hostBridge(of: p), hc = hostBridge(of: c)
+        for hb in hp == hc ? [hp] : [hp, hc] {
+            guard hb.device != nil else { return [] }
+            guard let e = matchEntry(hb) else { return [hb] }
+            if e.requiresSameHostBridge && hp != hc { return [] }
+        }
+        return []
+    }
+
     /// `host_bridge_route`: the CPU rule first, then the allowlist for both host bridges.
     public func hostBridgeRoute(_ p: BDF, _ c: BDF) -> (MapType, HostBridgeRule, [HostBridge]) {
         let hp = hostBridge(of: p), hc = hostBridge(of: c)

@@ -28,7 +28,7 @@ enum Recorded {
     /// kernels, lab-hosts (three host bridges) on each.
     static let boots: [(name: String, kernel: String, hosts: Bool)] = [
         ("intel", "6.12.95", false), ("amd", "6.12.95", false), ("intel-iommu", "6.12.95", false),
-        ("6.12-hosts-intel", "6.12.95", true),
+        ("6.12-hosts-intel", "6.12.95", true), ("6.12-hosts-intel-iommu", "6.12.95", true),
         ("6.1-intel", "6.1.176", false),
         ("7.2-intel", "7.2.13", false), ("7.2-intel-iommu", "7.2.13", false), ("7.2-hosts-amd", "7.2.13", true),
     ]
@@ -71,7 +71,7 @@ enum Recorded {
         let unpinned = try #require(try row("intel-iommu", "unbind nvme3 under nvme4's O_DIRECT"))
         #expect(unpinned.predicted == "returns" && unpinned.observed == "returns", "the read was refused: nothing pinned")
         let reason = try #require(try row("intel-iommu", "reason nvme4 → p2pmem nvme3"))
-        #expect(reason.observed == "ACS redirect: pci=disable_acs_redir=0000:00:12.0; not allowlisted" && reason.agree)
+        #expect(reason.observed == "ACS redirect: pci=disable_acs_redir=0000:00:12.0; not allowlisted; host bridge 0000:00:00.0 8086:29c0" && reason.agree)
         // 7.2: the block layer's DMA iterator refuses with EINVAL, and the model says so.
         let refused72 = try #require(try row("7.2-intel", "nvme2 → p2pmem nvme1"))
         #expect(refused72.predicted == "NOT_SUPPORTED" && refused72.observed == "EINVAL" && refused72.agree)
@@ -88,6 +88,15 @@ enum Recorded {
         #expect(cross.predicted == "THRU_HOST_BRIDGE" && cross.observed == "ok")
         let below = try #require(try row("7.2-hosts-amd", "nvme3 → p2pmem nvme2"))
         #expect(below.predicted == "BUS_ADDR" && below.observed == "ok")
+        // The first device on root bus 40 is its root port at 40:01.0 (no 40:00.0): from 5.19
+        // the kernel takes it for the host bridge and names it; before, bus 40 had none.
+        let first = try #require(try row("6.12-hosts-intel-iommu", "reason nvme5 → p2pmem nvme4"))
+        #expect(first.observed == "ACS redirect: pci=disable_acs_redir=0000:40:01.0; not allowlisted; host bridge 0000:40:01.0 1b36:000c" && first.agree)
+        // Without the kernel's host-bridge line the prediction (which names 40:01.0) disagrees.
+        let (h, hostsReport, _) = try Recorded.load("6.12-hosts-intel-iommu")
+        var r = try #require(hostsReport.observations.first { $0.step.kind == .reason && $0.step.name == "nvme5 → p2pmem nvme4" })
+        r.kernelLog.removeAll { $0.contains("Host bridge not in P2PDMA whitelist") }
+        #expect(!r.kernelLog.isEmpty && !Conformance(snapshot: h, iommu: true).compare(r).agree)
         let hostsIntel = try #require(try row("6.12-hosts-intel", "nvme4 → p2pmem nvme1"))
         #expect(hostsIntel.predicted == "NOT_SUPPORTED" && hostsIntel.observed == "EREMOTEIO")
     }
