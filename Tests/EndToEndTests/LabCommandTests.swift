@@ -39,6 +39,24 @@ struct LabCommandTests {
         #expect(r.status == 0, "\(r.stderr)")
     }
 
+    /// The kernels built, by version; `--kernels` names them by series and refuses in one line
+    /// what is not built (exit 2, nothing booted); a summary of a document that is not one.
+    @Test func kernelsBySeries() throws {
+        let list = try CLI.run(["lab", "kernels", "--json"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any], "\(list.stderr)")
+        let kernels = try #require(doc["kernels"] as? [[String: Any]])
+        #expect(doc["schema"] as? String == "p2ptop.lab-kernels/1" && !kernels.isEmpty)
+        #expect(kernels.filter { $0["default"] as? Bool == true }.count == 1)
+        #expect(kernels.allSatisfy { ($0["version"] as? String)?.split(separator: ".").count == 3 && FileManager.default.fileExists(atPath: $0["path"] as? String ?? "") })
+        let missing = try CLI.run(["lab", "check", "--kernels", "9.9"])
+        #expect(missing.status == 2 && missing.stderr.contains("no 9.9 lab kernel built") && missing.stderr.split(separator: "\n").count == 1 && missing.seconds < 10, "\(missing.stderr)")
+        let bad = try CLI.run(["lab", "check", "--kernels", "six"])
+        #expect(bad.status == 2 && bad.stderr.contains("expected all, or"))
+        let file = CLI.temp("{\"schema\": \"p2ptop.topology/1\"}")
+        let summary = try CLI.run(["lab", "summary", file])
+        #expect(summary.status == 2 && summary.stderr.contains("expected a p2ptop.lab/1 document"))
+    }
+
     /// A command in the guest: its output and exit status come back; the guest sees the fabric.
     @Test func runReturnsTheGuestCommandsOutputAndStatus() throws {
         let r = try CLI.run(["lab", "run", "--", "p2ptop", "list", "--json"])
