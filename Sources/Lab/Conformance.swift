@@ -58,7 +58,7 @@ public struct Conformance {
                 let word = "0x" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
                 return b.isEmpty ? word : word + " " + b.names.joined(separator: " ")
             }
-            var e = LabExperiment(name: "ACSCtl \(snapshot.alias(d.bdf) ?? d.bdf.description) after boot", predicted: predicted.map(text) ?? "not modelled",
+            var e = LabExperiment(name: "ACSCtl \(d.bdf)" + (snapshot.alias(d.bdf).map { " (\($0))" } ?? "") + " after boot", predicted: predicted.map(text) ?? "not modelled",
                                   observed: text(acs.control), agree: predicted == acs.control,
                                   detail: (facts.iommuUnits.isEmpty ? "no IOMMU" : "IOMMU \(facts.iommuUnits.joined(separator: ","))")
                                     + (params.disableRedirect.isEmpty && params.config.isEmpty ? "" : "; " + facts.cmdlineFlags.filter { $0.hasPrefix("pci=") }.joined(separator: " "))

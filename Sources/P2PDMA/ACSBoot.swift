@@ -79,7 +79,7 @@ public enum ACSBoot {
             if hit { redirectNamed = true; break }
         }
         if redirectNamed {
-            if kernel.configACSParameter {
+            if kernel.acsParametersFromFirmware {
                 ctrl = firmware.subtracting(ACSBits.p2pRedirect)
             } else {
                 ctrl.subtract(ACSBits.p2pRedirect)

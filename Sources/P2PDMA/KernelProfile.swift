@@ -112,6 +112,8 @@ public struct KernelVersion: Hashable, Sendable, Comparable, CustomStringConvert
     public var disableACSRedirParameter: Bool { KernelRules.disableACSRedir.holds(on: self) }
     /// `pci=config_acs=` (6.11): per-port ACS bits, '0'/'1'/'x' from bit 6 down to bit 0.
     public var configACSParameter: Bool { KernelRules.configACS.holds(on: self) }
+    /// The ACS parameters compute a named port's control from the firmware's value (6.11).
+    public var acsParametersFromFirmware: Bool { KernelRules.acsFromFirmware.holds(on: self) }
     /// Whether naming two or more ports in `pci=config_acs=` or `pci=disable_acs_redir=`
     /// works: false from 6.11 until the fix (6.15, and the stable releases that took it); nil
     /// when the release string cannot say (a distribution's backports).

@@ -61,11 +61,11 @@ public enum KernelRules {
     public static let disableACSRedir = KernelRule(
         "disable-acs-redir", "pci=disable_acs_redir= turns ACS redirect off at the ports it names",
         since: KernelVersion(4, 19), commit: "PCI: Add \"pci=disable_acs_redir=\" parameter for peer-to-peer support",
-        verified: ["6.12.95", "7.2.13"], evidence: "the IOMMU boot with the doctor's remedy: ACSCtl read back, the pair maps")
+        verified: ["6.1.176", "6.12.95", "7.2.13"], evidence: "the IOMMU boots with the doctor's one-port remedy and with two ports: every port's ACSCtl read back; on 6.12 and 7.2 the pair maps")
     public static let p2pdma = KernelRule(
         "p2pdma", "CONFIG_PCI_P2PDMA: p2pmem providers and pci_p2pdma_distance", since: KernelVersion(4, 20),
-        commit: "PCI/P2PDMA: Support peer-to-peer memory", verified: ["6.1.176", "6.12.95", "7.2.13"],
-        evidence: "the CMB's NVMe publishes p2pmem (p2pmem/size, published)")
+        commit: "PCI/P2PDMA: Support peer-to-peer memory", verified: ["6.12.95", "7.2.13"],
+        evidence: "the CMBs' NVMe functions publish p2pmem and the reads into it map; 6.1 publishes them too but cannot be asked for a mapping")
     public static let rootComplexWhitelist = KernelRule(
         "root-complex-whitelist", "AMD 1022:1450 at 00.0 of the root bus allowed, only without an IOMMU",
         since: KernelVersion(5, 2), until: KernelVersion(5, 4), commit: "PCI/P2PDMA: Add whitelist support for some Intel host bridges / root_complex_whitelist",
@@ -73,15 +73,15 @@ public enum KernelRules {
     public static let hostBridgeFallback = KernelRule(
         "host-bridge-fallback", "ACS redirect on the path sends the pair to the host-bridge route instead of a hard reject",
         since: KernelVersion(5, 4), commit: "PCI/P2PDMA: Introduce pci_p2pdma_map_type()",
-        verified: ["6.1.176", "6.12.95", "7.2.13"], evidence: "the IOMMU boot: redirect on the root port, the pair refused as a host-bridge pair")
+        verified: ["6.12.95", "7.2.13"], evidence: "the IOMMU boot: redirect on the root port, the pair refused as a host-bridge pair (6.1 cannot be asked: no p2pmem/allocate)")
     public static let amdZen = KernelRule(
         "amd-zen", "x86 AMD family ≥ 0x17: any two root ports may do P2P (cpu_supports_p2pdma)",
         since: KernelVersion(5, 9), commit: "PCI/P2PDMA: Allow P2PDMA on AMD Zen and newer CPUs",
-        verified: ["6.1.176", "6.12.95", "7.2.13"], evidence: "-cpu EPYC: the cross-root-port pair maps; Intel: refused")
+        verified: ["6.12.95", "7.2.13"], evidence: "-cpu EPYC: pairs across root ports and across host bridges (lab-hosts) map; Intel: refused")
     public static let rootPortHostBridgeDevice = KernelRule(
         "root-port-host-bridge-device", "the first device on a root bus stands for its host bridge when it is a Root Port, not only at 00.0",
         since: KernelVersion(5, 19), commit: "PCI/P2PDMA: Use the first device on the root bus for the host bridge allowlist check",
-        evidence: "from reading: the lab's root buses all have a host-bridge device at 00.0")
+        verified: ["6.12.95", "7.2.13"], evidence: "lab-hosts under the IOMMU: the kernel names 40:01.0, a root port on a root bus with no 40:00.0, as its host bridge; no Debian kernel predates 5.19")
     public static let userspaceP2PDMA = KernelRule(
         "userspace-p2pdma", "p2pmem/allocate can be mmap()ed and O_DIRECT into it uses FOLL_PCI_P2PDMA",
         since: KernelVersion(6, 2), commit: "PCI/P2PDMA: Allow userspace VMA allocations through sysfs; mm: introduce FOLL_PCI_P2PDMA to gate getting PCI P2PDMA pages",
@@ -101,13 +101,17 @@ public enum KernelRules {
     public static let configACS = KernelRule(
         "config-acs", "pci=config_acs= sets chosen ACS Control bits per port",
         since: KernelVersion(6, 11), commit: "PCI: Extend ACS configurability",
-        evidence: "from reading (the lab boots with one-port remedies)")
+        verified: ["6.1.176", "6.12.95", "7.2.13"], evidence: "config_acs with a value per port under the IOMMU: each port's ACSCtl as predicted on 6.12 and 7.2; 6.1 ignores the option")
+    public static let acsFromFirmware = KernelRule(
+        "acs-from-firmware", "pci=disable_acs_redir= and config_acs= compute a named port's ACS Control from the firmware's value: the kernel's own SV and UF for the IOMMU are dropped there (before: redirect cleared from the kernel's value)",
+        since: KernelVersion(6, 11), commit: "PCI: Extend ACS configurability",
+        verified: ["6.1.176", "6.12.95", "7.2.13"], evidence: "IOMMU + disable_acs_redir=A;B: ACSCtl SrcValid+ UpstreamFwd+ on 6.1, 0x0000 on 6.12 and 7.2")
     public static let configACSMultiPort = KernelRule(
         "config-acs-multi-port", "two or more ports in pci=config_acs= fail (\"Can't parse ACS command line parameter\"); disable_acs_redir=A;B;C leaves redirect set",
         since: KernelVersion(6, 11), until: KernelVersion(6, 15), stableFixes: [KernelVersion(6, 12, 95), KernelVersion(6, 13), KernelVersion(6, 14)],
         stableNote: "6.13.y and 6.14.y took the fix at releases not identified here; the first 6.12.y with it is not identified either: 6.12.95 has it (its __pci_config_acs is 7.2's)",
         commit: "PCI/ACS: Fix 'pci=config_acs=' parameter",
-        evidence: "from reading: 6.12.95 and 7.2.13 have the fixed parser")
+        verified: ["6.12.95", "7.2.13"], evidence: "two ports in disable_acs_redir and in config_acs both take effect on 6.12.95 and 7.2.13 (the fixed side); no Debian kernel has the bug")
     public static let p2pdmaRefcountInit = KernelRule(
         "p2pdma-refcount-init", "p2pmem_alloc_mmap sets each page's count to 1 (folio_free replaces page_free); NVIDIA UVM P2P broke on 6.16+",
         since: KernelVersion(6, 15), commit: "mm: move p2pdma page refcount initialisation to p2pdma",
@@ -123,7 +127,7 @@ public enum KernelRules {
 
     public static let all: [KernelRule] = [
         disableACSRedir, p2pdma, rootComplexWhitelist, hostBridgeFallback, amdZen, rootPortHostBridgeDevice, userspaceP2PDMA,
-        directIOPins, longtermWriteFileCheck, nowaitSplitRetry, configACS, configACSMultiPort, p2pdmaRefcountInit,
+        directIOPins, longtermWriteFileCheck, nowaitSplitRetry, configACS, acsFromFirmware, configACSMultiPort, p2pdmaRefcountInit,
         blockDMAIterator, dmabufProviders,
     ]
 

@@ -29,8 +29,8 @@ enum Recorded {
     static let boots: [(name: String, kernel: String, hosts: Bool)] = [
         ("intel", "6.12.95", false), ("amd", "6.12.95", false), ("intel-iommu", "6.12.95", false),
         ("6.12-hosts-intel", "6.12.95", true), ("6.12-hosts-intel-iommu", "6.12.95", true),
-        ("6.1-intel", "6.1.176", false),
-        ("7.2-intel", "7.2.13", false), ("7.2-intel-iommu", "7.2.13", false), ("7.2-hosts-amd", "7.2.13", true),
+        ("6.1-intel", "6.1.176", false), ("6.1-iommu-two-ports", "6.1.176", false),
+        ("7.2-intel", "7.2.13", false), ("7.2-intel-iommu", "7.2.13", false), ("7.2-iommu-config-acs", "7.2.13", false), ("7.2-hosts-amd", "7.2.13", true),
     ]
 
     @Test(arguments: RecordedKernelTests.boots.map(\.name))
@@ -38,7 +38,7 @@ enum Recorded {
         let boot = try #require(Self.boots.first { $0.name == name })
         let (t, report, lspci) = try Recorded.load(name)
         #expect(report.kernel == boot.kernel && t.host.kernelRelease == boot.kernel)
-        let experiments = Conformance(snapshot: t, iommu: name.hasSuffix("iommu")).compare(report, lspci: lspci)
+        let experiments = Conformance(snapshot: t, iommu: name.contains("iommu")).compare(report, lspci: lspci)
         let disagreements = experiments.filter { !$0.agree }.map { "\($0.name): predicted \($0.predicted), kernel \($0.observed)" }
         #expect(disagreements.isEmpty, "\(disagreements)")
         #expect(experiments.count >= (boot.hosts ? 35 : 40))
@@ -54,7 +54,7 @@ enum Recorded {
     @Test func eachVariantShowsItsVerdict() throws {
         func row(_ name: String, _ experiment: String) throws -> LabExperiment? {
             let (t, report, lspci) = try Recorded.load(name)
-            return Conformance(snapshot: t, iommu: name.hasSuffix("iommu")).compare(report, lspci: lspci).first { $0.name == experiment }
+            return Conformance(snapshot: t, iommu: name.contains("iommu")).compare(report, lspci: lspci).first { $0.name == experiment }
         }
         let bus = try #require(try row("intel", "nvme0 → p2pmem nvme1"))
         #expect(bus.predicted == "BUS_ADDR" && bus.observed == "ok" && bus.detail.hasPrefix("verified, 1024 pins"))
@@ -77,6 +77,14 @@ enum Recorded {
         #expect(refused72.predicted == "NOT_SUPPORTED" && refused72.observed == "EINVAL" && refused72.agree)
         let acs72 = try #require(try row("7.2-intel-iommu", "nvme4 → p2pmem nvme3"))
         #expect(acs72.observed == "EINVAL" && acs72.agree)
+        // ACS Control after boot: 6.1 keeps SV and UF where disable_acs_redir names a port;
+        // 7.2's config_acs gives each port its own value (x bits from the firmware's 0).
+        let acs61 = try #require(try row("6.1-iommu-two-ports", "ACSCtl 0000:00:12.0 (rp2) after boot"))
+        #expect(acs61.observed == "0x0011 SrcValid UpstreamFwd" && acs61.agree, "\(acs61)")
+        let ctl72 = try #require(try row("7.2-iommu-config-acs", "ACSCtl 0000:00:12.0 (rp2) after boot"))
+        #expect(ctl72.observed == "0x0001 SrcValid" && ctl72.agree, "\(ctl72)")
+        let acs72other = try #require(try row("7.2-iommu-config-acs", "ACSCtl 0000:00:10.0 (rp0) after boot"))
+        #expect(acs72other.observed == "0x0000" && acs72other.agree)
         // The same observation read as 6.12's answer is a disagreement: the rule can fail.
         var (t, report, _) = try Recorded.load("7.2-intel")
         t.host.kernelRelease = "6.12.95"
@@ -332,8 +340,8 @@ enum Recorded {
 @Suite struct LabSummaryTests {
     func run(_ name: String, _ fabric: LabFabric) throws -> LabRun {
         let (t, report, lspci) = try Recorded.load(name)
-        return LabRun(variant: LabVariant(fabric: fabric, iommu: name.hasSuffix("iommu")), kernel: report.kernel,
-                      experiments: Conformance(snapshot: t, iommu: name.hasSuffix("iommu")).compare(report, lspci: lspci), failure: nil, seconds: 30)
+        return LabRun(variant: LabVariant(fabric: fabric, iommu: name.contains("iommu")), kernel: report.kernel,
+                      experiments: Conformance(snapshot: t, iommu: name.contains("iommu")).compare(report, lspci: lspci), failure: nil, seconds: 30)
     }
 
     @Test func countsPerKernelAndGroupFromRunsAndFromJSON() throws {

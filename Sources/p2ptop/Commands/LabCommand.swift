@@ -411,6 +411,8 @@ struct LabSummaryCommand: ParsableCommand {
         do { doc = try JSON.parse(bytes) } catch { throw CommandError(message: "\(file):\(error.line): \(error.message)") }
         let summary: LabSummary
         do { summary = try LabSummary(json: doc, file: file) } catch { throw CommandError(message: error.message) }
+        // A Markdown row must stay one line, whatever the width.
+        if markdown { TextFit.enabled = false }
         emit(markdown ? summary.markdown : summary.text)
         if !summary.allAgree { throw ExitCode(P2PExit.refused) }
     }
