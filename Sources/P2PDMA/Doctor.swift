@@ -98,13 +98,30 @@ public struct Doctor: Sendable {
         return result
     }
 
+    /// Links trained below what both ends can do (the device's and its upstream port's LnkCap);
+    /// where the port alone is narrower or slower than the card, that is the slot, said once
+    /// per port as information.
     func linkFindings(only: Set<BDF>?) -> [Finding] {
-        topology.devices.compactMap { d in
-            guard only?.contains(d.bdf) ?? true, let l = d.link, l.isDowngraded, let s = l.status else { return nil }
-            return Finding(severity: .warning, code: "link-downtrained", devices: [d.bdf],
-                           message: "\(name(d.bdf)) trained at \(s.text), below its capability \(l.capability.text)",
-                           remedy: "reseat the card or use a slot wired for x\(l.capability.width); check the partner port and BIOS link-speed settings; watch AER counters")
+        var out: [Finding] = []
+        var slotNoted: Set<BDF> = []
+        for d in topology.devices where only?.contains(d.bdf) ?? true {
+            guard let j = topology.linkJudgement(d.bdf), let s = j.status, s.width > 0 else { continue }
+            if j.isDowntrained {
+                let both = j.partner == nil ? "its capability \(j.capability.text)" : "what both ends can do, \(j.capability.text)"
+                let limit = j.limitedByPartner ? " (the port above, \(name(j.partnerPort!)), is \(j.partner!.text))" : ""
+                out.append(Finding(severity: .warning, code: "link-downtrained", devices: [d.bdf],
+                                   message: "\(name(d.bdf)) trained at \(s.text), below \(both)\(limit)",
+                                   remedy: "reseat the card; check the slot's wiring, the partner port and the firmware's link-speed settings; watch AER counters"))
+            } else if j.limitedByPartner, let port = j.partnerPort, !slotNoted.contains(port) {
+                slotNoted.insert(port)
+                let p = j.partner!
+                let what = [p.width < j.device.width ? "x\(p.width)" : nil, p.speed < j.device.speed ? p.speed.text : nil].compactMap { $0 }.joined(separator: " at ")
+                out.append(Finding(severity: .info, code: "link-limited-by-port", devices: [d.bdf, port],
+                                   message: "\(name(d.bdf)) can do \(j.device.text), but the port above it, \(name(port)), is \(what): the link runs at \(s.text), all this slot allows",
+                                   remedy: "the slot, not the card, limits it: a slot wired for \(j.device.text) gives the full link"))
+            }
         }
+        return out
     }
 
     func rebarFindings(only: Set<BDF>?) -> [Finding] {

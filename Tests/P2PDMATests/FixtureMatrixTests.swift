@@ -53,8 +53,44 @@ struct FixtureMatrixTests {
         let findings = Doctor(analyzer: a).findings()
         #expect(findings.contains { $0.code == "acs-redirect" && $0.remedy.contains("pci=disable_acs_redir=0000:00:01.0;") })
         #expect(findings.contains { $0.code == "host-bridge-not-allowlisted" })
-        #expect(findings.contains { $0.code == "link-downtrained" && $0.devices == [BDF("0000:01:00.0")!] })
+        // The GPU is x16, the root port above it x8: the slot limits it, nothing is downtrained.
+        #expect(!findings.contains { $0.code == "link-downtrained" } && findings.contains { $0.code == "link-limited-by-port" && $0.devices == [BDF("0000:01:00.0")!, BDF("0000:00:01.0")!] })
         // Its resizable BARs already sit at their largest supported sizes.
         #expect(!findings.contains { $0.code == "rebar-small" })
+    }
+}
+
+/// A link is judged from both ends: no "downtrained" where the port above explains the width
+/// or speed, on any real machine; the laptop's x16 GPU in an x8 slot is limited by the slot.
+@Suite(.needsFixtures)
+struct LinkJudgementTests {
+    @Test(arguments: SharedFixtures.dumps)
+    func downtrainedOnlyBelowBothEnds(_ dump: String) throws {
+        let t = try DumpReader.load(path: SharedFixtures.lspci! + "/" + dump)
+        let findings = Doctor(analyzer: P2PAnalyzer(topology: t)).findings()
+        for f in findings where f.code == "link-downtrained" {
+            let j = try #require(t.linkJudgement(f.devices[0]))
+            let s = try #require(j.status)
+            #expect(s.speed < j.capability.speed || s.width < j.capability.width, "\(dump) \(f.message)")
+            if let p = j.partner { #expect(j.capability.width <= p.width && j.capability.speed <= p.speed) }
+        }
+        for d in t.devices {
+            guard let j = t.linkJudgement(d.bdf), let p = j.partner, let s = j.status, s.width > 0 else { continue }
+            // Where the status equals what both ends allow, nothing is downtrained.
+            if s.width == min(j.device.width, p.width) && s.speed == min(j.device.speed, p.speed) { #expect(!j.isDowntrained, "\(dump) \(d.bdf)") }
+        }
+    }
+
+    @Test func theLaptopsGPUIsLimitedByItsSlot() throws {
+        let t = try DumpReader.load(path: SharedFixtures.lspci! + "/ml-alderlake-laptop-rtx3070ti-gl9755.dump")
+        let gpu = try t.resolve("gpu0").bdf
+        let j = try #require(t.linkJudgement(gpu))
+        #expect(j.device.width == 16 && j.partner?.width == 8 && j.capability.width == 8 && !j.isDowntrained && j.limitedByPartner)
+        let findings = Doctor(analyzer: P2PAnalyzer(topology: t)).findings()
+        #expect(!findings.contains { $0.code == "link-downtrained" && $0.devices.contains(gpu) }, "\(findings.map(\.message))")
+        let slot = try #require(findings.first { $0.code == "link-limited-by-port" && $0.devices.first == gpu })
+        #expect(slot.severity == .info && slot.message.contains("is x8") && slot.remedy.contains("the slot, not the card"))
+        // The GPU's audio function shares the link and the port: the port is named once.
+        #expect(findings.filter { $0.code == "link-limited-by-port" && $0.devices.last == j.partnerPort }.count == 1)
     }
 }

@@ -44,7 +44,9 @@ final class DeviceScreen: ExplorerScreen {
             }
         }
         if let l = d.link {
-            row("link", (l.status?.text ?? "?") + " of " + l.capability.text, l.isDowngraded ? t.warn : t.good)
+            let j = topology.linkJudgement(d.bdf)
+            let of = j.map { j in j.limitedByPartner ? "\(j.capability.text) (card \(j.device.text), port above \(j.partner!.text))" : j.capability.text } ?? l.capability.text
+            row("link", (l.status?.text ?? "?") + " of " + of, (j?.isDowntrained ?? false) ? t.warn : t.good)
         } else if d.capabilities.coverage == .unreadable {
             row("capabilities", "unknown (\(topology.source.configUnreadableShort))", t.warn)
         }

@@ -23,7 +23,8 @@ extension Device {
         }
         guard let s = l.status else { return l.capability.text }
         if l.isDown { return style.dim("link down (cap \(l.capability.text))") }
-        if l.isDowngraded { return style.warn("\(s.text) (downgraded from \(l.capability.text))") }
+        if let j = t.linkJudgement(self.bdf), j.isDowntrained { return style.warn("\(s.text) (downtrained from \(j.capability.text))") }
+        if let j = t.linkJudgement(self.bdf), j.limitedByPartner { return s.text + style.dim(" (card \(j.device.text), slot \(j.partner!.text))") }
         return s.text
     }
 }

@@ -42,7 +42,7 @@ enum TopologyJSON {
         pairs.append(("capabilities", capabilities(caps, source: t.source)))
         pairs.append(("port_type", d.express.map { JSON.string($0.portType.key) } ?? .null))
         let known = t.link(of: d)
-        pairs.append(("link", known.map { link($0.link) } ?? .null))
+        pairs.append(("link", known.map { link($0.link, judgement: t.linkJudgement(d.bdf)) } ?? .null))
         pairs.append(("link_source", known.map { .string($0.source) } ?? .null))
         pairs.append(("acs", d.acs.map(acs) ?? .null))
         pairs.append(("resizable_bars", .array(caps.resizableBARs.map(rebar))))
@@ -82,11 +82,15 @@ enum TopologyJSON {
         .object([("speed_gts", s.speed.gts.map(JSON.double) ?? .null), ("width", .int(Int64(s.width)))])
     }
 
-    static func link(_ l: Link) -> JSON {
+    /// `downgraded`: lspci's (against the function's own LnkCap); `downtrained`: against what
+    /// both ends can do (`both_ends_cap`, when the port above has a link).
+    static func link(_ l: Link, judgement: LinkJudgement? = nil) -> JSON {
         .object([
             ("cap", linkState(l.capability)),
             ("status", l.status.map(linkState) ?? .null),
             ("downgraded", .bool(l.isDowngraded)),
+            ("downtrained", judgement.map { .bool($0.isDowntrained) } ?? .null),
+            ("both_ends_cap", judgement.flatMap { $0.partner == nil ? nil : linkState($0.capability) } ?? .null),
             ("port", .int(Int64(l.portNumber))),
             ("supported_speeds_gts", l.supportedSpeeds.map { .array($0.compactMap { $0.gts.map(JSON.double) }) } ?? .null),
         ])
