@@ -136,7 +136,7 @@ public struct LabKernelSource {
     /// The first `Types: deb` stanza whose first suite is a release codename, its suites
     /// replaced; nil when there is none.
     public static func privateStanza(from text: String) -> String? {
-        let normalized = text.replacingCRLF()
+        let normalized = text.replacingOccurrences(of: "\r\n", with: "\n")
         for block in normalized.components(separatedBy: "\n\n") {
             let lines = block.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
             func field(_ name: String) -> String? {
@@ -166,20 +166,5 @@ public struct LabKernelSource {
 
     func lastLine(_ path: String) -> String {
         (readText(path) ?? "").split(separator: "\n").last.map(String.init) ?? ""
-    }
-}
-
-extension String {
-    func replacingCRLF() -> String { split(separator: "\r\n", omittingEmptySubsequences: false).joined(separator: "\n") }
-
-    func components(separatedBy sep: String) -> [String] {
-        var out: [String] = []
-        var rest = Substring(self)
-        while let r = rest.firstRange(of: sep) {
-            out.append(String(rest[..<r.lowerBound]))
-            rest = rest[r.upperBound...]
-        }
-        out.append(String(rest))
-        return out
     }
 }

@@ -10,6 +10,18 @@ extension String {
         }
         return out + rest
     }
+
+    /// The pieces between occurrences of `sep` (all of them, empty ones included).
+    func components(separatedBy sep: String) -> [String] {
+        var out: [String] = []
+        var rest = self[...]
+        while let r = rest.range(of: sep) {
+            out.append(String(rest[..<r.lowerBound]))
+            rest = rest[r.upperBound...]
+        }
+        out.append(String(rest))
+        return out
+    }
 }
 
 extension Substring {

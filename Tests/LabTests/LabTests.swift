@@ -50,6 +50,16 @@ enum Recorded {
         }
     }
 
+    /// Every kernel a rule says it was verified on has a recorded boot here, so the claim is
+    /// replayed on every `swift test` and not only where QEMU runs.
+    @Test func everyVerifiedKernelHasARecordedBoot() {
+        let recorded = Set(Self.boots.map(\.kernel))
+        for rule in KernelRules.all {
+            for k in rule.verified { #expect(recorded.contains(k), "\(rule.id): verified on \(k), but no boot of \(k) is recorded") }
+        }
+        #expect(recorded == ["6.1.176", "6.12.95", "7.2.13"])
+    }
+
     /// The three map types and the kernel's answers each variant is there for.
     @Test func eachVariantShowsItsVerdict() throws {
         func row(_ name: String, _ experiment: String) throws -> LabExperiment? {

@@ -89,12 +89,11 @@ final class TopologyScreen: ExplorerScreen {
             let kind = topology.kind(row.bdf)
             if let alias = topology.alias(row.bdf) { line.append(Span(alias.padded(6) + " ", t.accent)) } else { line.append(Span("       ")) }
             line.append(Span(m.names.vendorDevice(d), kind.isEndpointKind ? t.text : t.dim))
-            if let l = d.link, let s = l.status {
+            if let s = d.link?.status {
                 let j = topology.linkJudgement(row.bdf)
                 let down = j?.isDowntrained ?? false
                 line.append(Span("  " + s.text, down ? t.warn : t.good))
                 if down, let j { line.append(Span(" (cap \(j.capability.text))", t.warn)) }
-                _ = l
             } else if d.capabilities.coverage == .unreadable {
                 line.append(Span("  link ?", t.dim))
             }

@@ -64,7 +64,7 @@ struct DoctorCommand: ParsableCommand {
             lines.append("")
             lines.append(style.bold("The kernel's rules p2ptop applies to \(a.kernel.full)") + style.dim(" (release · rule · lab)"))
             for (rule, state) in KernelRules.applying(to: a.kernel) {
-                let unsure = state == nil ? " — cannot tell from the release string whether this kernel has the fix" : ""
+                let unsure = state == nil ? " — cannot tell from the release string whether this kernel has the fix" + (rule.stableNote.isEmpty ? "" : " (\(rule.stableNote))") : ""
                 lines.append("  " + rule.releases.padding(8) + rule.summary + unsure + style.dim(" · " + rule.verification))
             }
             lines.append("")
