@@ -25,6 +25,9 @@ let package = Package(
         // Everything that turns the world into a Topology: dumps, libpci (live, sysfs roots),
         // sysfs extras, snapshots.
         .target(name: "PCISources", dependencies: ["PCITopology", "CPCI", "LinuxFiles", "TextSafety"]),
+        // The kernel's error numbers by their kernel names, and the error the engine and the real
+        // backends both throw with them.
+        .target(name: "KernelErrno"),
         // The kernel's P2PDMA decisions (map type, distance, allowlist, path class). Pure.
         .target(name: "P2PDMA", dependencies: ["PCITopology", "TextSafety"]),
         // libibverbs (RDMA devices, memory registration, loopback RDMA WRITE).
@@ -34,10 +37,10 @@ let package = Package(
         // The model's runtime state: providers, pages, VMAs, GUP/PUP, SG lists, DMA mapping,
         // dma-buf, lifetime, and transfers that move real bytes between simulated BARs. Pure:
         // no file, device or syscall I/O beyond its own anonymous memory.
-        .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA"]),
+        .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA", "KernelErrno"]),
         // The real things the model stands for: host memory, p2pmem/allocate, DMA-BUF heaps,
         // O_DIRECT (threads, io_uring), resourceN mapping, verbs registration and loopback.
-        .target(name: "RealBackends", dependencies: ["PCITopology", "P2PEngine", "CVerbs", "CIOUring", "LinuxFiles"]),
+        .target(name: "RealBackends", dependencies: ["PCITopology", "P2PEngine", "KernelErrno", "CVerbs", "CIOUring", "LinuxFiles"]),
         // The kernel lab: fabrics as QEMU machine descriptions, the lab kernel build, the guest
         // init, lab run, and the conformance experiments (model against the real kernel).
         .target(name: "Lab", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "LinuxFiles"]),

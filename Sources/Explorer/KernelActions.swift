@@ -1,9 +1,6 @@
 import Dispatch
 import LinuxFiles
 import Synchronization
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
 import P2PEngine
 import PCISources
 import PCITopology
@@ -46,7 +43,12 @@ public final class KernelActions: @unchecked Sendable {
     private let holding = Mutex<ODirect.Progress?>(nil)
     private let log = KernelLog()
 
-    public init(drives: [Drive], lab: Bool) { self.drives = drives; self.lab = lab }
+    /// Where the unbind and ACSCtl writes go (the running kernel's sysfs; a fake in tests).
+    let writes: any KernelWrites
+
+    public init(drives: [Drive], lab: Bool, writes: any KernelWrites = SysfsKernelWrites()) {
+        self.drives = drives; self.lab = lab; self.writes = writes
+    }
 
     /// The provider whose p2pmem `m` mapped last.
     var mappedProvider: BDF? { mapping?.provider }
@@ -151,54 +153,39 @@ public final class KernelActions: @unchecked Sendable {
     // MARK: u
 
     func unbind(_ provider: BDF) {
-        let path = "/sys/bus/pci/devices/\(provider)/driver/unbind"
+        let path = SysfsKernelWrites.unbindPath(provider)
         guard FileIO.exists(path) else { set("u", Answer(title: "unbind", lines: ["\(provider) has no driver bound"], failed: true)); return }
         _ = dmesg()
         let pinned = Self.pins().map { $0.acquired - $0.released } ?? 0
-        let t0 = Self.clock()
+        let t0 = Monotonic.seconds()
         set("u", Answer(title: "unbind", lines: ["writing \(provider) to driver/unbind (\(pinned) pages pinned on this machine now)"],
                         command: "echo \(provider) > \(path)", running: true, started: t0))
         DispatchQueue.global().async { [self] in
-            let fd = open(path, O_WRONLY | O_CLOEXEC)
-            var err: Int32 = 0
-            if fd >= 0 {
-                if write(fd, provider.description, provider.description.utf8.count) < 0 { err = errno }
-                close(fd)
-            } else { err = errno }
-            let took = Self.clock() - t0
+            let err = writes.unbindDriver(provider)
+            let took = Monotonic.seconds() - t0
             let gone = !FileIO.exists("/sys/bus/pci/devices/\(provider)/p2pmem")
             update("u") { a in
                 a.running = false
-                a.failed = err != 0
-                a.lines.append(err != 0 ? "the write failed: \(String(cString: strerror(err)))"
-                               : "the unbind completed after \(Int((took * 1000).rounded())) ms; p2pmem/ \(gone ? "is gone" : "is still there")")
+                a.failed = err != nil
+                a.lines.append(err.map { "the unbind failed: \($0)" }
+                               ?? "the unbind completed after \(Int((took * 1000).rounded())) ms; p2pmem/ \(gone ? "is gone" : "is still there")")
                 a.lines += dmesg()
             }
         }
     }
 
     /// Seconds the unbind has been waiting, while it does.
-    func unbindWaiting(since: Double) -> Double { Self.clock() - since }
-
-    static func clock() -> Double {
-        var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    func unbindWaiting(since: Double) -> Double { Monotonic.seconds() - since }
 
     // MARK: a
 
     /// Writes ACSCtl of a port through sysfs `config` and reads it back.
     func writeACS(_ port: BDF, offset: Int, bits: UInt16) -> (ok: Bool, readBack: UInt16?, error: String?) {
         guard lab else { return (false, nil, "ACS writes are for the lab guest only") }
-        let path = "/sys/bus/pci/devices/\(port)/config"
-        let fd = open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return (false, nil, "\(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var v = bits.littleEndian
-        guard pwrite(fd, &v, 2, off_t(offset)) == 2 else { return (false, nil, "pwrite: \(String(cString: strerror(errno)))") }
-        var back: UInt16 = 0
-        guard pread(fd, &back, 2, off_t(offset)) == 2 else { return (true, nil, nil) }
-        return (true, UInt16(littleEndian: back), nil)
+        switch writes.writeConfig16(port, offset: offset, value: bits) {
+        case .success(let back): return (true, back, nil)
+        case .failure(let e): return (false, nil, e.message)
+        }
     }
 }
 

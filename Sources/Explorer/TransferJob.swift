@@ -59,7 +59,7 @@ public final class TransferJob: @unchecked Sendable {
         DispatchQueue.global().async {
             let engine = box.engine
             var lastT = Double(started) / 1e9, lastBytes = 0, lastHeat = 0.0
-            let runner = TransferRunner(engine: engine, arbiter: arbiter, progress: { done, pins in
+            let runner = TransferRunner(engine: engine, clock: WallClock(), arbiter: arbiter, progress: { done, pins in
                 let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
                 var heat: [Int] = []
                 if let p = provider, now - lastHeat >= 0.1 {   // the heat map costs a pass over the pool: 10 per second

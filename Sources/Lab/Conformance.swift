@@ -2,7 +2,6 @@ import P2PDMA
 import P2PEngine
 import PCISources
 import PCITopology
-import RealBackends
 
 /// One comparison: what p2ptop predicted from the guest's snapshot alone, what the kernel did.
 public struct LabExperiment: Sendable {

@@ -52,7 +52,7 @@ public enum GuestRun {
                 s.queueLimit = FileIO.attribute("/sys/block/\(name)/queue/max_sectors_kb").flatMap { Int($0) }.map { $0 * 1024 }
             }
             _ = log?.drain()
-            let start = LabClock.now()
+            let start = Monotonic.seconds()
             var o: LabObservation
             switch s.kind {
             case .verdict, .pins:
@@ -80,7 +80,7 @@ public enum GuestRun {
             case .barPolicy: o = barPolicy(s, topology)
             case .unbind: o = s.variant == "pinned" ? unbindPinned(s, inventory) : unbind(s)
             }
-            if o.seconds == nil { o.seconds = LabClock.now() - start }
+            if o.seconds == nil { o.seconds = Monotonic.seconds() - start }
             if s.kind != .reason { o.kernelLog += log?.drain() ?? [] }
             say("\(s.name): \(o.observed)")
             out.append(o)
@@ -98,12 +98,12 @@ public enum GuestRun {
 
     /// The drive's first 64 KiB must be the lab's pattern: otherwise a read proves nothing.
     static func checkPattern(_ block: String, label: String) -> String? {
-        let fd = open(block, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return "\(block): \(String(cString: strerror(errno)))" }
-        defer { close(fd) }
-        var got = [UInt8](repeating: 0, count: 64 << 10)
-        let n = got.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard n == got.count, got == LabMachine.pattern(label: label, count: got.count) else { return "\(block) does not hold the lab's pattern for \(label)" }
+        let got: [UInt8]
+        switch FileIO.readPrefix(block, count: 64 << 10, regularOnly: false) {
+        case .success(let b): got = b
+        case .failure(let e): return "\(block): \(e)"
+        }
+        guard got.count == 64 << 10, got == LabMachine.pattern(label: label, count: got.count) else { return "\(block) does not hold the lab's pattern for \(label)" }
         return nil
     }
 
@@ -132,8 +132,11 @@ public enum GuestRun {
 
     static func p2pmemRule(_ s: LabStep) -> LabObservation {
         guard let p = s.device else { return LabObservation(step: s, observed: "skipped") }
-        let fd = open(allocatePath(p), O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return LabObservation(step: s, observed: Errno(code: errno, otherwise: .EIO).name, detail: "open p2pmem/allocate") }
+        let fd: Int32
+        switch FileIO.openDescriptor(allocatePath(p), .readWrite) {
+        case .success(let d): fd = d
+        case .failure(let e): return LabObservation(step: s, observed: Errno(code: e.errno ?? 0, otherwise: .EIO).name, detail: "open p2pmem/allocate")
+        }
         defer { close(fd) }
         var length = 2 << 20, flags = MAP_SHARED, offset: off_t = 0
         switch s.variant {
@@ -154,8 +157,11 @@ public enum GuestRun {
         guard let p = s.device else { return LabObservation(step: s, observed: "skipped") }
         func now() -> Int { Int(FileIO.attribute("/sys/bus/pci/devices/\(p)/p2pmem/available") ?? "") ?? -1 }
         let before = now()
-        let fd = open(allocatePath(p), O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return LabObservation(step: s, observed: Errno(code: errno, otherwise: .EIO).name) }
+        let fd: Int32
+        switch FileIO.openDescriptor(allocatePath(p), .readWrite) {
+        case .success(let d): fd = d
+        case .failure(let e): return LabObservation(step: s, observed: Errno(code: e.errno ?? 0, otherwise: .EIO).name)
+        }
         defer { close(fd) }
         guard let m = mmap(nil, s.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), m != MAP_FAILED else {
             return LabObservation(step: s, observed: Errno(code: errno, otherwise: .EIO).name)
@@ -173,12 +179,12 @@ public enum GuestRun {
         guard let d = s.device, let b = s.bar else { return LabObservation(step: s, observed: "skipped") }
         do throws(EngineError) {
             if s.kind == .barRead {
-                let g = try BARAccessPolicy.readBandwidth(device: d, bar: b, size: s.size)
+                let g = try BARAccess.readBandwidth(device: d, bar: b, size: s.size)
                 var o = LabObservation(step: s, observed: "ok", detail: "MMIO read of \(s.size >> 20) MiB")
                 o.gbps = g
                 return o
             }
-            let w = try BARAccessPolicy.writeTest(device: d, bar: b, size: s.size, writeCombining: false)
+            let w = try BARAccess.writeTest(device: d, bar: b, size: s.size, writeCombining: false)
             var o = LabObservation(step: s, observed: w.verified && w.restored ? "ok" : (w.verified ? "not restored" : "corrupt"),
                                    detail: "pattern \(w.verified ? "read back" : "lost"), contents \(w.restored ? "restored" : "NOT restored")")
             o.gbps = w.writeGBps; o.verified = w.verified
@@ -217,21 +223,15 @@ public enum GuestRun {
             child = try Subprocess.spawn(["/proc/self/exe", "lab", "hold", "--memory", LabMemory.p2pmem(p).description,
                                           "--size", "\(s.size)", "--ready", ready, "--go", go], output: .file(dir + "/hold.log"))
         } catch { return LabObservation(step: s, observed: "skipped: \(error)") }
-        let deadline = LabClock.now() + 60
-        while !FileIO.exists(ready) && child.poll() == nil && LabClock.now() < deadline { usleep(20_000) }
+        let deadline = Monotonic.seconds() + 60
+        while !FileIO.exists(ready) && child.poll() == nil && Monotonic.seconds() < deadline { usleep(20_000) }
         guard FileIO.exists(ready) else {
             child.terminate()
             return LabObservation(step: s, observed: "skipped: the holder never mapped p2pmem", detail: readText(dir + "/hold.log") ?? "")
         }
-        let t0 = LabClock.now()
-        let fd = open("/sys/bus/pci/devices/\(p)/driver/unbind", O_WRONLY | O_CLOEXEC)
-        var unbound = false
-        if fd >= 0 {
-            let text = p.description
-            unbound = write(fd, text, text.utf8.count) == text.utf8.count
-            close(fd)
-        }
-        let took = LabClock.now() - t0
+        let t0 = Monotonic.seconds()
+        let unbound = SysfsKernelWrites().unbindDriver(p) == nil
+        let took = Monotonic.seconds() - t0
         let gone = !FileIO.exists("/sys/bus/pci/devices/\(p)/p2pmem")
         writeText(go, "go\n")
         let status = child.wait()
@@ -253,12 +253,12 @@ public enum GuestRun {
         // buffer from a workqueue after its ring is gone): wait until the count is still for
         // 300 ms, so that the read's own pins are what moves it.
         var base = ODirect.vmstatPins(refresh: true).map { $0.0 - $0.1 } ?? 0
-        var still = LabClock.now()
-        let settle = LabClock.now() + 5
-        while LabClock.now() < settle && LabClock.now() - still < 0.3 {
+        var still = Monotonic.seconds()
+        let settle = Monotonic.seconds() + 5
+        while Monotonic.seconds() < settle && Monotonic.seconds() - still < 0.3 {
             usleep(50_000)
             let now = ODirect.vmstatPins(refresh: true).map { $0.0 - $0.1 } ?? 0
-            if now != base { base = now; still = LabClock.now() }
+            if now != base { base = now; still = Monotonic.seconds() }
         }
         let child: Subprocess
         do {
@@ -266,17 +266,16 @@ public enum GuestRun {
                                           "--size", "\(s.size)", "--block", "\(s.block)", "--queue-depth", "\(s.queueDepth)", "--json"], output: .file(out))
         } catch { return LabObservation(step: s, observed: "skipped: \(error)") }
         // Wait until the read's pages are pinned (or it ended: the kernel refused it).
-        let deadline = LabClock.now() + 10
+        let deadline = Monotonic.seconds() + 10
         var held = 0
-        while child.poll() == nil && LabClock.now() < deadline {
+        while child.poll() == nil && Monotonic.seconds() < deadline {
             held = (ODirect.vmstatPins(refresh: true).map { $0.0 - $0.1 } ?? 0) - base
             if held >= s.block / 4096 { break }
             usleep(20_000)
         }
-        let t0 = LabClock.now()
-        let fd = open("/sys/bus/pci/devices/\(p)/driver/unbind", O_WRONLY | O_CLOEXEC)
-        if fd >= 0 { _ = write(fd, p.description, p.description.utf8.count); close(fd) }
-        let took = LabClock.now() - t0
+        let t0 = Monotonic.seconds()
+        _ = SysfsKernelWrites().unbindDriver(p)
+        let took = Monotonic.seconds() - t0
         let status = child.wait()
         // The transfer's own p2ptop.transfer/1 document says how the read ended.
         let doc = try? JSON.parse(Array((readText(out) ?? "").utf8))
@@ -299,8 +298,8 @@ public enum GuestRun {
         var off = 0
         while off < size { buffer.base.storeBytes(of: 0x5A, toByteOffset: off, as: UInt8.self); off += 4096 }
         writeText(ready, "mapped\n")
-        let deadline = LabClock.now() + 120
-        while !FileIO.exists(go) && LabClock.now() < deadline { usleep(20_000) }
+        let deadline = Monotonic.seconds() + 120
+        while !FileIO.exists(go) && Monotonic.seconds() < deadline { usleep(20_000) }
         // After the unbind: the PTEs are gone, and this store faults.
         buffer.base.storeBytes(of: 0x5B, toByteOffset: 0, as: UInt8.self)
         withExtendedLifetime(buffer) {}

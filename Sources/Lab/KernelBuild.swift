@@ -112,16 +112,16 @@ public struct LabKernelBuild {
             writeText(configured, key + "\n")
         }
         let estimate = Int(FileIO.readString(cacheRoot + "/objects-estimate")?.filter(\.isNumber) ?? "") ?? 1550
-        let start = LabClock.now()
+        let start = Monotonic.seconds()
         progress(.compiling(done: 0, estimate: estimate, seconds: 0))
         let child = try Subprocess.spawn(["make", "-C", tree, "O=" + build, "-j\(jobs)", "bzImage"], output: .file(log))
         var status: Int32?
         while status == nil {
             usleep(500_000)
             status = child.poll()
-            progress(.compiling(done: Self.objects(inLog: log), estimate: estimate, seconds: LabClock.now() - start))
+            progress(.compiling(done: Self.objects(inLog: log), estimate: estimate, seconds: Monotonic.seconds() - start))
         }
-        let seconds = LabClock.now() - start
+        let seconds = Monotonic.seconds() - start
         guard status == 0 else {
             let tail = (readText(log) ?? "").split(separator: "\n").suffix(1).joined()
             throw LabError("make bzImage failed (exit \(status!)) after \(Int(seconds)) s: \(tail) (full log: \(log))")

@@ -61,8 +61,11 @@ public struct LabMachine {
     static func writeDisks(_ fabric: LabFabric, in dir: String) throws(LabError) {
         for n in fabric.drives {
             let path = dir + "/" + n.label + ".img"
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw LabError("cannot create \(path): \(String(cString: strerror(errno)))") }
+            let fd: Int32
+            switch FileIO.openDescriptor(path, .createNew(mode: 0o600)) {
+            case .success(let d): fd = d
+            case .failure(let e): throw LabError("cannot create \(e)")
+            }
             defer { close(fd) }
             let bytes = pattern(label: n.label, count: n.patternMiB << 20)
             let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -107,7 +110,7 @@ public struct LabMachine {
         defer { saved?.restore() }
         LabSignals.install()
         defer { LabSignals.restore() }
-        let start = LabClock.now()
+        let start = Monotonic.seconds()
         let qemu = try Subprocess.spawn(argv, output: interactive ? .inherit : .file(dir + "/qemu.log"),
                                         input: interactive ? nil : "/dev/null", group: !interactive)
         var failure: String?
@@ -120,14 +123,14 @@ public struct LabMachine {
                 failure = "interrupted: the guest was powered off"
                 break
             }
-            if LabClock.now() - start > timeout {
+            if Monotonic.seconds() - start > timeout {
                 qemu.terminate(grace: 2)
                 failure = "the guest did not power off within \(Int(timeout)) s (hung?); QEMU was stopped"
                 break
             }
             usleep(20_000)
         }
-        let seconds = LabClock.now() - start
+        let seconds = Monotonic.seconds() - start
         let console = readText(dir + "/console.log") ?? ""
         // The serial console ends lines with CR LF (one Character in Swift): split on both.
         if let panic = console.split(whereSeparator: \.isNewline).first(where: { $0.contains("Kernel panic") }) {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import LinuxFiles
 
 /// Running another program (make, tar, QEMU): posix_spawn with its output to a file or
 /// inherited, a wait with a deadline, and a kill that always ends it.
@@ -59,8 +60,8 @@ public struct Subprocess {
         LabSignals.install()
         defer { LabSignals.restore() }
         let child = try spawn(argv, output: output)
-        let end = LabClock.now() + timeout
-        while LabClock.now() < end {
+        let end = Monotonic.seconds() + timeout
+        while Monotonic.seconds() < end {
             if let s = child.poll() { return s }
             if LabSignals.interrupted {
                 child.terminate(grace: 1)
@@ -95,20 +96,13 @@ public struct Subprocess {
     @discardableResult
     public func terminate(grace: Double = 3) -> Int32 {
         kill(pid, SIGTERM)
-        let end = LabClock.now() + grace
-        while LabClock.now() < end {
+        let end = Monotonic.seconds() + grace
+        while Monotonic.seconds() < end {
             if let s = poll() { return s }
             usleep(50_000)
         }
         kill(pid, SIGKILL)
         return wait()
-    }
-}
-
-public enum LabClock {
-    public static func now() -> Double {
-        var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
 

@@ -43,13 +43,15 @@ public enum FileIO {
 
     /// The first `count` bytes of a regular file (fewer if it is shorter): a header, without
     /// reading a file of any size whole.
-    public static func readPrefix(_ path: String, count: Int) -> Result<[UInt8], FileError> {
+    /// `regularOnly: false` reads a block device's first bytes too (the lab's drives).
+    public static func readPrefix(_ path: String, count: Int, regularOnly: Bool = true) -> Result<[UInt8], FileError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return .failure(FileError(errno: errno)) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return .failure(FileError(errno: errno)) }
-        guard st.st_mode & S_IFMT == S_IFREG else { return .failure(FileError(message: "is not a regular file")) }
+        let type = st.st_mode & S_IFMT
+        guard type == S_IFREG || (!regularOnly && type == S_IFBLK) else { return .failure(FileError(message: "is not a regular file")) }
         var out = [UInt8](repeating: 0, count: count)
         var got = 0
         while got < count {
@@ -206,8 +208,10 @@ public enum FileIO {
 
 public struct FileError: Error, CustomStringConvertible {
     public var message: String
+    /// The system call's errno, when one said no.
+    public var errno: Int32?
     public init(message: String) { self.message = message }
-    public init(errno code: Int32) { message = String(cString: strerror(code)) }
+    public init(errno code: Int32) { message = String(cString: strerror(code)); errno = code }
     public var description: String { message }
 }
 

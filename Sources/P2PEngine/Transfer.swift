@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-@preconcurrency import Glibc
+@preconcurrency import Glibc   // memcpy, memcmp: the bytes a transfer moves
 #endif
 import P2PDMA
 import PCITopology
@@ -62,8 +62,9 @@ public struct TransferResult: Sendable {
     public var verified: Bool
     /// Time spent moving data (pin, map, DMA copy, unmap, unpin), throttled unless asked not to.
     public var seconds: Double
-    /// Time spent checking every byte afterwards.
-    public var verifySeconds: Double
+    /// Time spent checking every byte afterwards, on a clock that measures it (nil on the
+    /// model's, which knows only the fabric's time).
+    public var verifySeconds: Double?
     public var mapType: MapType?
     public var path: [BDF]
     public var bottleneck: (device: BDF, link: LinkState, bytesPerSecond: Double)?
@@ -104,6 +105,10 @@ public struct TransferRunner {
     /// A device that drops a write: the I/O with this index moves no bytes. For tests that
     /// show verification catching it (nil in every real use).
     public var dropIO: Int?
+    /// The time a transfer runs on: the model's (the default: a modelled transfer takes the
+    /// fabric's time without sleeping) or the wall clock (a live demo's pacing, or the engine's
+    /// own cost when unthrottled).
+    public var clock: any EngineClock
     private let pace = Pace()
 
     /// Where the pacing stands: the time the bytes so far are due by, at the rates they had.
@@ -114,14 +119,9 @@ public struct TransferRunner {
         var modelled = 0.0, ios = 0
     }
 
-    public init(engine: Engine, arbiter: FabricArbiter? = nil, progress: ((Int, Int) -> Void)? = nil, shouldCancel: (() -> Bool)? = nil) {
-        self.engine = engine; self.arbiter = arbiter; self.progress = progress; self.shouldCancel = shouldCancel
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    public init(engine: Engine, clock: any EngineClock = ModelClock(), arbiter: FabricArbiter? = nil,
+                progress: ((Int, Int) -> Void)? = nil, shouldCancel: (() -> Bool)? = nil) {
+        self.engine = engine; self.clock = clock; self.arbiter = arbiter; self.progress = progress; self.shouldCancel = shouldCancel
     }
 
     /// The data a device "holds" at an absolute offset: a pattern no two offsets share.
@@ -190,10 +190,11 @@ public struct TransferRunner {
         // Throttled, the reported time is the model's: bytes over the bottleneck's share plus
         // the per-I/O cost — the engine still moved and checked every byte, at its own speed.
         if !r.unthrottled && pace.modelled > 0 && result.ok {
-            result.engineSeconds = result.seconds
+            result.engineSeconds = clock.measuresWallTime ? result.seconds : nil
             result.seconds = pace.modelled
             result.rateSource = .model
         }
+        if !clock.measuresWallTime { result.verifySeconds = nil }
         result.pinsAcquired = engine.vmstat.nr_foll_pin_acquired - startPins.nr_foll_pin_acquired
         result.pinsReleased = engine.vmstat.nr_foll_pin_released - startPins.nr_foll_pin_released
         result.pinsOutstandingAfter = engine.vmstat.outstanding
@@ -210,7 +211,7 @@ public struct TransferRunner {
         return v
     }
 
-    /// Sleeps so that the `bytes` moved since `start` take as long as the fabric allows: the
+    /// Waits on the clock so that the `bytes` moved since `start` take as long as the fabric allows: the
     /// bottleneck link's rate, or this transfer's fair share of the fabric while others run
     /// (the share may change between calls, so each step is paced at the rate it had).
     private func throttle(_ r: TransferRequest, _ result: TransferResult, bytes: Int, start: Double) {
@@ -224,12 +225,7 @@ public struct TransferRunner {
         pace.due += step
         pace.modelled += step
         pace.bytes = bytes
-        let due = pace.due
-        let wait = due - TransferRunner.now()
-        if wait > 0 {
-            var ts = timespec(tv_sec: Int(wait), tv_nsec: Int((wait - Double(Int(wait))) * 1e9))
-            nanosleep(&ts, nil)
-        }
+        clock.wait(until: pace.due)
     }
 
     /// How the kernel refuses a NOT_SUPPORTED pair: -EREMOTEIO from dma_map_sg; from 6.17 an
@@ -288,7 +284,7 @@ public struct TransferRunner {
             let pass = min(r.size - done, dest.length)
             TransferRunner.fill(media.base, length: pass, offset: done, seed: seed)   // the drive's data
             TransferRunner.fillUnlike(dest.pointer(page: 0), source: media.base, length: pass)
-            let passStart = TransferRunner.now()
+            let passStart = clock.now()
             var page = 0
             let passPages = (pass + PAGE_SIZE - 1) / PAGE_SIZE
             while page < passPages {
@@ -336,12 +332,12 @@ public struct TransferRunner {
                 }
                 throttle(r, result, bytes: min(pass, page * PAGE_SIZE), start: passStart)
             }
-            dmaTime += TransferRunner.now() - passStart
-            let v0 = TransferRunner.now()
+            dmaTime += clock.now() - passStart
+            let v0 = clock.now()
             guard memcmp(dest.pointer(page: 0), media.base, pass) == 0 else {
                 throw EngineError(.EFAULT, "verification failed in the window at offset \(done)")
             }
-            result.verifySeconds += TransferRunner.now() - v0
+            result.verifySeconds = (result.verifySeconds ?? 0) + clock.now() - v0
             done += pass
         }
         result.bytes = done
@@ -401,7 +397,7 @@ public struct TransferRunner {
         let blockPages = max(1, r.block / PAGE_SIZE)
         let wire = try BackingMemory(length: region.length)   // what the NIC puts on the wire
         TransferRunner.fill(region.pointer(page: 0), length: region.length, offset: 0, seed: 0x2c)
-        let start = TransferRunner.now()
+        let start = clock.now()
         var done = 0
         while done < r.size {
             let off = done % region.length
@@ -415,12 +411,12 @@ public struct TransferRunner {
             result.ios += 1
             throttle(r, result, bytes: done, start: start)
         }
-        result.seconds = TransferRunner.now() - start
-        let v0 = TransferRunner.now()
+        result.seconds = clock.now() - start
+        let v0 = clock.now()
         guard memcmp(wire.base, region.pointer(page: 0), min(region.length, r.size)) == 0 else {
             throw EngineError(.EFAULT, "verification failed")
         }
-        result.verifySeconds = TransferRunner.now() - v0
+        result.verifySeconds = clock.now() - v0
         result.bytes = done
         result.verified = true
     }
@@ -446,7 +442,7 @@ public struct TransferRunner {
             let pass = min(r.size - done, window)
             TransferRunner.fill(media.base, length: pass, offset: done, seed: seed)
             TransferRunner.fillUnlike(pointer(0), source: media.base, length: pass)
-            let start = TransferRunner.now()
+            let start = clock.now()
             var off = 0
             while off < pass {
                 let n = min(r.block, pass - off)
@@ -456,10 +452,10 @@ public struct TransferRunner {
                 progress?(done + off, engine.vmstat.outstanding)
                 throttle(r, result, bytes: off, start: start)
             }
-            dmaTime += TransferRunner.now() - start
-            let v0 = TransferRunner.now()
+            dmaTime += clock.now() - start
+            let v0 = clock.now()
             guard memcmp(pointer(0), media.base, pass) == 0 else { throw EngineError(.EFAULT, "verification failed at offset \(done)") }
-            result.verifySeconds += TransferRunner.now() - v0
+            result.verifySeconds = (result.verifySeconds ?? 0) + clock.now() - v0
             done += pass
         }
         result.bytes = done

@@ -1,3 +1,4 @@
+import KernelErrno
 import P2PEngine
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -78,11 +79,6 @@ public enum ODirect {
     /// How far an unrefreshed vmstat counter can lag: the per-CPU batch (`vm.stat_interval`
     /// folds it at the latest; the batch is at most 125 pages per zone counter) times the CPUs.
     public static func approximationBound(cpus: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) -> Int { 125 * max(1, cpus) }
-
-    static func now() -> Double {
-        var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 
     static func openError(_ path: String, _ e: Int32) -> EngineError {
         EngineError(Errno(code: e, otherwise: .EFAULT),
@@ -245,7 +241,7 @@ public enum ODirect {
         defer { failuresBase.deallocate() }
         let failuresAddress = UInt(bitPattern: failuresBase)   // each lane writes only its own slot
         let base = UInt(bitPattern: buffer)
-        let start = now()
+        let start = Monotonic.seconds()
         DispatchQueue.concurrentPerform(iterations: qd) { lane in
             var b = lane
             let memory = UnsafeMutableRawPointer(bitPattern: base)!
@@ -266,7 +262,7 @@ public enum ODirect {
                 b += qd
             }
         }
-        let seconds = now() - start
+        let seconds = Monotonic.seconds() - start
         if let err = (0..<qd).map({ failuresBase[$0] }).first(where: { $0 != 0 }) { return (seconds, ioError(err, writing)) }
         return (seconds, nil)
     }
@@ -290,7 +286,7 @@ public enum ODirect {
             _ = uring.queue(write: writing, fd: fd, address: address, length: length, offset: fileOffset + at, userData: UInt64(b), fixed: fixed)
         }
         var next = 0, inFlight = 0, done = 0
-        let start = now()
+        let start = Monotonic.seconds()
         while done < blocks {
             if watcher?.cancelled.load(ordering: .relaxed) == true { throw ioError(ECANCELED, writing) }
             while inFlight < qd && next < blocks {
@@ -310,7 +306,7 @@ public enum ODirect {
                 inFlight -= 1; done += 1
             }
         }
-        return now() - start
+        return Monotonic.seconds() - start
     }
 
     /// Reads `path` through the page cache and compares it with `memory`, 1 MiB at a time.

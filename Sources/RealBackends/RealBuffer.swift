@@ -1,3 +1,4 @@
+import KernelErrno
 import P2PEngine
 #if canImport(Glibc)
 @preconcurrency import Glibc

@@ -45,10 +45,10 @@ import PCITopology
         defer { try? FileManager.default.removeItem(atPath: path) }
         let original = Data((0..<(256 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
         try original.write(to: URL(fileURLWithPath: path))
-        let w = try BARAccessPolicy.writeTest(path: path, size: original.count)
+        let w = try BARAccess.writeTest(path: path, size: original.count)
         #expect(w.verified && w.restored && w.writeGBps > 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == original)
-        #expect(try BARAccessPolicy.readBandwidth(path: path, size: original.count) > 0)
-        #expect(throws: EngineError.self) { try BARAccessPolicy.writeTest(path: path + ".missing", size: 4096) }
+        #expect(try BARAccess.readBandwidth(path: path, size: original.count) > 0)
+        #expect(throws: EngineError.self) { try BARAccess.writeTest(path: path + ".missing", size: 4096) }
     }
 }

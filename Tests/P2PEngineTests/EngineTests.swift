@@ -3,6 +3,7 @@ import P2PDMA
 import PCISources
 import PCITopology
 @testable import P2PEngine
+import RealBackends
 
 /// An engine on the default demo fabric with the given kernel's rules; every test ends by
 /// checking that nothing leaked.
@@ -333,8 +334,8 @@ func expectErrno(_ errno: Errno, _ body: () throws -> Void, sourceLocation: Sour
         var seconds: Set<Double> = []
         for _ in 0..<3 {
             let e = try makeEngine()
-            let r = TransferRunner(engine: e).run(try request(e, "nvme0", "nvme1", 64 << 20, .odirect, unthrottled: false))
-            #expect(r.ok && r.rateSource == .model && r.engineSeconds != nil)
+            let r = TransferRunner(engine: e, clock: WallClock()).run(try request(e, "nvme0", "nvme1", 64 << 20, .odirect, unthrottled: false))
+            #expect(r.ok && r.rateSource == .model && r.engineSeconds != nil, "paced on the wall clock, the engine's own time is measured too")
             seconds.insert(r.seconds)
             // 64 MiB over the x4 Gen4 bottleneck plus 16 batches of 4 I/Os at 10 µs each.
             let link = try #require(r.bottleneck?.bytesPerSecond)
@@ -342,6 +343,12 @@ func expectErrno(_ errno: Errno, _ body: () throws -> Void, sourceLocation: Sour
             #expect(abs(r.seconds - expected) / expected < 1e-9, "\(r.seconds) vs \(expected)")
         }
         #expect(seconds.count == 1, "the model's clock does not depend on the machine")
+        // On the model's clock (the default) the same transfer sleeps nowhere: the clock ends
+        // exactly at the modelled time, and nothing claims to have measured the engine.
+        let clock = ModelClock(), me = try makeEngine()
+        let m = TransferRunner(engine: me, clock: clock).run(try request(me, "nvme0", "nvme1", 64 << 20, .odirect, unthrottled: false))
+        #expect(m.ok && m.rateSource == .model && m.seconds == seconds.first && m.engineSeconds == nil && m.verifySeconds == nil)
+        #expect(abs(clock.now() - m.seconds) < 1e-9, "the model's clock moved by the transfer's modelled time: \(clock.now()) vs \(m.seconds)")
         let e = try makeEngine()
         let fast = TransferRunner(engine: e).run(try request(e, "nvme0", "nvme1", 64 << 20, .odirect, unthrottled: true))
         #expect(fast.rateSource == .engine && fast.engineSeconds == nil)

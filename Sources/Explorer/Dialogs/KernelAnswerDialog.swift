@@ -1,3 +1,4 @@
+import LinuxFiles
 import PCITopology
 import TerminalUI
 
@@ -40,13 +41,13 @@ final class KernelAnswerDialog: ExplorerDialog {
             kernelLines = a.lines
             if a.running {
                 kernelLines += m.kernel?.liveLines() ?? []
-                if key == "u" { kernelLines.append("the unbind is waiting: \(format1(KernelActions.clock() - a.started)) s (memunmap_pages waits for the pinned pages)") }
+                if key == "u" { kernelLines.append("the unbind is waiting: \(format1(Monotonic.seconds() - a.started)) s (memunmap_pages waits for the pinned pages)") }
                 style = t.warn
             }
             if a.failed { style = t.bad }
             // Releasing pins is what a waiting unbind waits for: its state shows here too.
             if key == "U", let u = m.kernel?.answer("u") {
-                kernelLines.append(u.running ? "unbind: still waiting (\(format1(KernelActions.clock() - u.started)) s)" : "unbind: " + (u.lines.dropFirst().first ?? "done"))
+                kernelLines.append(u.running ? "unbind: still waiting (\(format1(Monotonic.seconds() - u.started)) s)" : "unbind: " + (u.lines.dropFirst().first ?? "done"))
             }
         }
         for (i, text) in kernelLines.enumerated() {

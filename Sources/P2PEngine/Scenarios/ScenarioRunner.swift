@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
 import P2PDMA
 import PCITopology
 
@@ -26,7 +23,12 @@ public final class ScenarioRunner {
     var bufs: [String: DmaBuf] = [:]
     var attachments: [String: (DmaBuf, DmaBufAttachment)] = [:]
 
-    public init(engine: Engine, scenario: Scenario) { self.engine = engine; self.scenario = scenario }
+    /// The time `wait` and transfers run on: the model's unless a live view paces the story.
+    public let clock: any EngineClock
+
+    public init(engine: Engine, scenario: Scenario, clock: any EngineClock = ModelClock()) {
+        self.engine = engine; self.scenario = scenario; self.clock = clock
+    }
 
     public var finished: Bool { next >= scenario.steps.count }
 
@@ -136,7 +138,7 @@ public final class ScenarioRunner {
             let from = s.args["from"] == "host" ? nil : try device(s, "from")
             let to = s.args["to"] == "host" ? nil : try device(s, "to")
             guard let method = TransferMethod(rawValue: s.args["via"] ?? "odirect") else { throw ScriptError(description: "line \(s.line): bad via=") }
-            let r = TransferRunner(engine: engine).run(TransferRequest(from: from, to: to, size: try size(s, default: 64 << 20),
+            let r = TransferRunner(engine: engine, clock: clock).run(TransferRequest(from: from, to: to, size: try size(s, default: 64 << 20),
                                                                         block: try size(s, "block"), method: method,
                                                                         unthrottled: s.args["unthrottled"] == "yes"))
             if let e = r.error { throw e }
@@ -204,7 +206,7 @@ public final class ScenarioRunner {
             return "\(v.mapType.rawValue) distance \(v.distance): \(v.reason)"
         case "wait":
             let secs = Double(s.name ?? "0") ?? 0
-            if secs > 0 { usleep(UInt32(min(secs, 10) * 1e6)) }
+            if secs > 0 { clock.wait(until: clock.now() + min(secs, 10)) }
             return "waited \(secs) s"
         default:
             throw ScriptError(description: "line \(s.line): unknown action")

@@ -1,3 +1,4 @@
+import KernelErrno
 import P2PEngine
 import PCITopology
 @preconcurrency import CVerbs
@@ -162,7 +163,7 @@ public enum VerbsLoopback {
         let block = min(r.block, Int(pa.max_msg_sz == 0 ? UInt32(r.block) : pa.max_msg_sz))
         let blocks = (r.size + block - 1) / block
         var posted = 0, completed = 0
-        let start = ODirect.now()
+        let start = Monotonic.seconds()
         var wc = [ibv_wc](repeating: ibv_wc(), count: 16)
         while completed < blocks {
             while posted < blocks && posted - completed < 16 {
@@ -189,9 +190,9 @@ public enum VerbsLoopback {
                 throw EngineError(.EIO, "RDMA WRITE completion: \(String(cString: ibv_wc_status_str(w.status)))")
             }
             completed += Int(n)
-            if n == 0 && ODirect.now() - start > 30 { throw EngineError(.ETIMEDOUT, "no completion within 30 s (\(completed)/\(blocks) blocks)") }
+            if n == 0 && Monotonic.seconds() - start > 30 { throw EngineError(.ETIMEDOUT, "no completion within 30 s (\(completed)/\(blocks) blocks)") }
         }
-        result.seconds = ODirect.now() - start
+        result.seconds = Monotonic.seconds() - start
         result.bytes = r.size
         result.verified = memcmp(source.base, target.base, r.size) == 0
         if !result.verified { throw EngineError(.EFAULT, "the destination differs from the source after the RDMA WRITE") }

@@ -1,3 +1,4 @@
+import KernelErrno
 import P2PEngine
 @preconcurrency import CVerbs
 import LinuxFiles

@@ -70,20 +70,20 @@ struct BarCommand: ParsableCommand {
                                           isRoot: geteuid() == 0, lockdown: host?.lockdown, iomemStrict: host?.iomemStrict ?? false)
         let decision = BARAccessPolicy.check(facts, write: write, allowWrite: allowWrite, allowDriverBAR: allowDriverBAR)
         var gbps: Double?
-        var written: BARAccessPolicy.WriteResult?
+        var written: BARAccess.WriteResult?
         var error: String?
         if case .allowed = decision {
             if !live { error = "a recorded topology has no BAR to \(write ? "write" : "read"): run on the live machine" } else {
                 let bytes = max(4096, min(ByteSize.parse(size) ?? (1 << 20), Int(b.size ?? 0)))
                 do throws(EngineError) {
                     if write {
-                        written = try BARAccessPolicy.writeTest(device: d.bdf, bar: b.index, size: bytes,
+                        written = try BARAccess.writeTest(device: d.bdf, bar: b.index, size: bytes,
                                                                 writeCombining: d.sysfs?.resourceWCFiles.contains(b.index) ?? false)
                         if let w = written, !w.verified || !w.restored {
                             error = w.restored ? "the pattern did not read back (the BAR is not plain memory)" : "the original contents could not be restored"
                         }
                     } else {
-                        gbps = try BARAccessPolicy.readBandwidth(device: d.bdf, bar: b.index, size: bytes)
+                        gbps = try BARAccess.readBandwidth(device: d.bdf, bar: b.index, size: bytes)
                     }
                 } catch let e { error = e.description }
             }

@@ -1,3 +1,4 @@
+import LinuxFiles
 import ArgumentParser
 import PCISources
 import PCITopology
@@ -82,9 +83,9 @@ struct BenchRescan: ParsableCommand {
         var times: [Double] = []
         var count = 0
         for _ in 0..<max(1, runs) {
-            let start = Bench.now()
+            let start = Monotonic.seconds()
             count = try source.load().devices.count
-            times.append(Bench.now() - start)
+            times.append(Monotonic.seconds() - start)
         }
         let median = Bench.median(times)
         var baseline: Double?
@@ -104,23 +105,13 @@ struct BenchRescan: ParsableCommand {
 }
 
 enum Bench {
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
     static func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
     static func ms(_ s: Double) -> String { format2(s * 1000) }
 
     /// This process's resident set (VmRSS in /proc/self/status), in KiB; 0 where procfs is absent.
     static func residentKB() -> Int {
-        guard let f = fopen("/proc/self/status", "r") else { return 0 }
-        defer { fclose(f) }
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, 256, f) != nil {
-            let s = String(cString: line)
-            if s.hasPrefix("VmRSS:") { return Int(s.split(separator: " ").dropFirst().first ?? "0") ?? 0 }
+        for line in (FileIO.readString("/proc/self/status") ?? "").split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
         }
         return 0
     }
@@ -141,11 +132,11 @@ enum Bench {
         let argv = ([path] + args).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid = pid_t()
-        let start = now()
+        let start = Monotonic.seconds()
         let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
         guard rc == 0 else { throw CommandError(message: "bench: cannot run \(path): \(String(cString: strerror(rc)))") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return now() - start
+        return Monotonic.seconds() - start
     }
 }

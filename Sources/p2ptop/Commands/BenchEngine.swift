@@ -1,6 +1,8 @@
+import LinuxFiles
 import ArgumentParser
 import P2PDMA
 import P2PEngine
+import RealBackends
 import PCISources
 import PCITopology
 
@@ -36,7 +38,7 @@ struct BenchEngine: ParsableCommand {
         let window = min(bytes, 256 << 20)
         for _ in 0..<runs {
             let engine = try makeEngine(t, analyzer)
-            let r = TransferRunner(engine: engine).run(TransferRequest(from: nvme0, to: nvme1, size: bytes, block: 1 << 20, queueDepth: 4, method: .odirect, unthrottled: true))
+            let r = TransferRunner(engine: engine, clock: WallClock()).run(TransferRequest(from: nvme0, to: nvme1, size: bytes, block: 1 << 20, queueDepth: 4, method: .odirect, unthrottled: true))
             guard r.ok, r.verified else { throw CommandError(message: "bench: engine transfer failed: \(String(describing: r.error))", code: 1) }
             engineBest = max(engineBest, r.gbps)
             memcpyBest = max(memcpyBest, try memcpyRate(bytes: bytes, window: window, block: 1 << 20))
@@ -49,9 +51,9 @@ struct BenchEngine: ParsableCommand {
         let host = try engine.mmapHost(length: 64 << 20)
         func pinRate(_ v: VMA, _ flags: FOLL) throws -> Double {
             let pages = v.length / PAGE_SIZE
-            let start = Bench.now()
+            let start = Monotonic.seconds()
             var n = 0
-            while Bench.now() - start < 0.5 {
+            while Monotonic.seconds() - start < 0.5 {
                 var p = 0
                 while p < pages {
                     let got = try engine.getUserPages(v.start + UInt64(p * PAGE_SIZE), pages: 256, flags: flags)
@@ -59,7 +61,7 @@ struct BenchEngine: ParsableCommand {
                     p += 256; n += got.count
                 }
             }
-            return Double(n) / (Bench.now() - start)
+            return Double(n) / (Monotonic.seconds() - start)
         }
         let p2pRate = try pinRate(vma, [.PIN, .PCI_P2PDMA, .WRITE])
         let hostRate = try pinRate(host, [.PIN, .WRITE])
@@ -71,7 +73,7 @@ struct BenchEngine: ParsableCommand {
         let before = Bench.residentKB()
         for _ in 0..<100 {
             let e = try makeEngine(t, analyzer)
-            let r = TransferRunner(engine: e).run(TransferRequest(from: nvme0, to: nvme1, size: 16 << 20, method: .odirect, unthrottled: true))
+            let r = TransferRunner(engine: e, clock: WallClock()).run(TransferRequest(from: nvme0, to: nvme1, size: 16 << 20, method: .odirect, unthrottled: true))
             guard r.ok, r.leaks?.isEmpty == true else { throw CommandError(message: "bench: transfer leaked or failed", code: 1) }
         }
         let after = Bench.residentKB()
@@ -103,7 +105,7 @@ struct BenchEngine: ParsableCommand {
     func memcpyRate(bytes: Int, window: Int, block: Int) throws -> Double {
         let src = try BackingMemory(length: window), dst = try BackingMemory(length: window)
         memset(src.base, 0x5a, window); memset(dst.base, 0, window)
-        let start = Bench.now()
+        let start = Monotonic.seconds()
         var done = 0
         while done < bytes {
             let off = done % window
@@ -111,6 +113,6 @@ struct BenchEngine: ParsableCommand {
             memcpy(dst.base + off, src.base + off, n)
             done += n
         }
-        return Double(bytes) / (Bench.now() - start) / 1e9
+        return Double(bytes) / (Monotonic.seconds() - start) / 1e9
     }
 }

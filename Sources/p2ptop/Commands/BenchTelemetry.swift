@@ -48,9 +48,9 @@ struct BenchTelemetry: ParsableCommand {
         let t = Telemetry.standard(root: root)
         t.tick(time: 0)
         let before = Bench.residentKB()
-        let start = Bench.now()
+        let start = Monotonic.seconds()
         for i in 1...max(1, ticks) { t.tick(time: Double(i)) }
-        let perTick = (Bench.now() - start) / Double(max(1, ticks))
+        let perTick = (Monotonic.seconds() - start) / Double(max(1, ticks))
         let after = Bench.residentKB()
         if json {
             emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("telemetry")),

@@ -4,6 +4,7 @@ import Explorer
 import Lab
 import P2PDMA
 import P2PEngine
+import RealBackends
 import PCISources
 import PCITopology
 import TerminalUI
@@ -65,7 +66,7 @@ struct DemoCommand: ParsableCommand {
         let analyzer = P2PAnalyzer(topology: t, kernel: kernel, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))
         do { _ = try Engine(topology: t, analyzer: analyzer) } catch { throw CommandError(message: "engine: \(error)", code: P2PExit.refused) }
         // Each restart or step back replays the story on a fresh engine.
-        let presenter = try Presenter(makeRunner: { ScenarioRunner(engine: try Engine(topology: t, analyzer: analyzer), scenario: scenario) }, theme: loaded)
+        let presenter = try Presenter(makeRunner: { ScenarioRunner(engine: try Engine(topology: t, analyzer: analyzer), scenario: scenario, clock: WallClock()) }, theme: loaded)
         var recording: DemoRecording?
         if !interactive {
             guard let record else { throw CommandError(message: "the demo needs an interactive terminal; headless: p2ptop scenario run \(script) (or p2ptop demo \(script) --record FILE)") }

@@ -40,14 +40,12 @@ struct DiffCommand: ParsableCommand {
         if spec.hasPrefix("fabric:") { return .fabric(String(spec.dropFirst(7))) }
         if FileIO.isDirectory(spec) { return .sysfsRoot(spec) }
         // The first 4 KiB say what the file is.
-        let fd = open(spec, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else {
-            throw CommandError(message: "\(spec): \(errno == ENOENT ? "no such file or directory" : String(cString: strerror(errno))) (expected live, fabric:NAME, or a snapshot, dump, sysfs root, hwloc or NCCL file)")
+        let head: [UInt8]
+        switch FileIO.readPrefix(spec, count: 4096) {
+        case .success(let h): head = h
+        case .failure(let e):
+            throw CommandError(message: "\(spec): \(e.errno == ENOENT ? "no such file or directory" : e.message) (expected live, fabric:NAME, or a snapshot, dump, sysfs root, hwloc or NCCL file)")
         }
-        var head = [UInt8](repeating: 0, count: 4096)
-        let n = read(fd, &head, head.count)
-        close(fd)
-        head = Array(head.prefix(max(0, n)))
         let text = String(decoding: head.prefix(4096), as: UTF8.self)
         let start = text.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
         if start.hasPrefix("{") { return .snapshot(spec) }

@@ -83,11 +83,11 @@ struct ExploreCommand: ParsableCommand {
             canvas.asciiOnly = noUnicode
             app.render(into: &canvas)
             terminal.draw(canvas)
-            let start = Bench.now()
+            let start = Monotonic.seconds()
             if let e = terminal.poll(timeoutMs: app.refreshMilliseconds) {
                 app.handle(e)
                 instantTimeouts = 0
-            } else if Bench.now() - start < Double(app.refreshMilliseconds) / 1000 / 20 {
+            } else if Monotonic.seconds() - start < Double(app.refreshMilliseconds) / 1000 / 20 {
                 // A timeout that returns at once, again and again: the terminal is gone (hangup).
                 instantTimeouts += 1
                 if instantTimeouts > 50 { terminalSignal = SIGHUP }

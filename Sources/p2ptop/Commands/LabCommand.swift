@@ -366,14 +366,14 @@ struct LabCheckCommand: ParsableCommand {
         let binary = try kernelOption.guestBinary()
         let variants = variantOptions.given ? [try variantOptions.variant()] : LabCheck.defaultVariants()
         var runs: [LabRun] = []
-        let start = LabClock.now()
+        let start = Monotonic.seconds()
         for kernel in kernels {
             var check = LabCheck(kernel: kernel, binary: binary)
             check.timeout = timeout
-            let t0 = LabClock.now()
+            let t0 = Monotonic.seconds()
             do { runs += try check.run(variants, keep: keep) { diagnose("p2ptop lab: Linux \(kernel.version): \($0)\n") } }
             catch { throw CommandError(message: "lab: \(error)") }
-            if kernels.count > 1 { diagnose("p2ptop lab: Linux \(kernel.version): \(Int(LabClock.now() - t0)) s\n") }
+            if kernels.count > 1 { diagnose("p2ptop lab: Linux \(kernel.version): \(Int(Monotonic.seconds() - t0)) s\n") }
         }
         let kernel = kernels[0]
         if let record, let e = FileIO.writeAtomically(record, Array(LabReportRender.json(runs, kernel: kernel.version).serialized(pretty: true).utf8)) {
@@ -386,7 +386,7 @@ struct LabCheckCommand: ParsableCommand {
             emit(LabReportRender.table(runs, good: { s.good($0) }, bad: { s.bad($0) }))
             if kernels.count > 1 { emit("\n" + LabSummary(runs: runs).text) }
         }
-        diagnose("p2ptop lab: \(runs.count) boots in \(Int(LabClock.now() - start)) s\n")
+        diagnose("p2ptop lab: \(runs.count) boots in \(Int(Monotonic.seconds() - start)) s\n")
         if !runs.allSatisfy(\.agrees) { throw ExitCode(P2PExit.refused) }
     }
 }

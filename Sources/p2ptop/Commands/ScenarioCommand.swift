@@ -2,6 +2,7 @@ import ArgumentParser
 import LinuxFiles
 import P2PDMA
 import P2PEngine
+import RealBackends
 import PCISources
 import PCITopology
 
@@ -81,7 +82,7 @@ struct ScenarioRun: ParsableCommand {
         let engine: Engine
         do { engine = try Engine(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: k, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))) }
         catch { throw CommandError(message: "engine: \(error)", code: P2PExit.refused) }
-        let runner = ScenarioRunner(engine: engine, scenario: scenario)
+        let runner = ScenarioRunner(engine: engine, scenario: scenario, clock: WallClock())
         var failures = 0
         let style = output.style
         while !runner.finished {

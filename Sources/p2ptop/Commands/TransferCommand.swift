@@ -1,3 +1,4 @@
+import LinuxFiles
 import ArgumentParser
 import P2PDMA
 import P2PEngine
@@ -92,9 +93,12 @@ struct TransferCommand: ParsableCommand {
                                       queueDepth: queueDepth, method: TransferMethod(rawValue: via)!, unthrottled: unthrottled)
         let showProgress = !output.json && isatty(2) != 0
         var lastDraw = 0.0
-        let runner = TransferRunner(engine: engine) { done, pins in
+        // Modelled, the transfer takes the fabric's time on the model's clock (nothing sleeps);
+        // unthrottled, the engine's own cost is the answer, so the wall clock measures it.
+        let clock: any EngineClock = unthrottled ? WallClock() : ModelClock()
+        let runner = TransferRunner(engine: engine, clock: clock) { done, pins in
             guard showProgress else { return }
-            let now = Bench.now()
+            let now = Monotonic.seconds()
             guard now - lastDraw > 0.1 else { return }
             lastDraw = now
             let frac = Double(done) / Double(request.size)
@@ -317,7 +321,7 @@ enum TransferJSON {
             ("bytes", .int(Int64(r.bytes))),
             ("verified", .bool(r.verified)),
             ("seconds", .double(r.seconds)),
-            ("verify_seconds", .double(r.verifySeconds)),
+            ("verify_seconds", r.verifySeconds.map(JSON.double) ?? .null),
             ("bytes_per_s", .double(r.gbps * 1e9)),
             ("rate_source", .string(r.rateSource.rawValue)),
             ("engine_seconds", r.engineSeconds.map(JSON.double) ?? .null),
@@ -350,7 +354,7 @@ enum TransferJSON {
         if r.ok {
             lines.append("  moved      \(humanSize(UInt64(r.bytes))) in \(format2(r.seconds)) s = " + style.good("\(format2(r.gbps)) GB/s")
                          + (r.rateSource == .model ? " (fabric model" + (r.engineSeconds.map { "; the engine took \(format2($0)) s" } ?? "") + ")" : " (engine, unthrottled)"))
-            lines.append("  verified   every byte (\(format2(r.verifySeconds)) s), window \(humanSize(UInt64(r.window))), \(r.ios) I/Os")
+            lines.append("  verified   every byte" + (r.verifySeconds.map { " (\(format2($0)) s)" } ?? "") + ", window \(humanSize(UInt64(r.window))), \(r.ios) I/Os")
         } else if let e = r.error {
             lines.append("  refused    " + style.bad(e.errno.description) + ": " + e.message)
         }

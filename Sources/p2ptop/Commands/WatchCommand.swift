@@ -82,9 +82,9 @@ struct WatchCommand: ParsableCommand {
         defer { try? flushTrace(closing: true) }
         var n = 0
         var reported = Set<String>()
-        let start = Bench.now()
+        let start = Monotonic.seconds()
         while watchStop == 0 {
-            let now = Bench.now()
+            let now = Monotonic.seconds()
             t.tick(time: now)
             n += 1
             // The files first: one that cannot be written ends the watch before a sample is
@@ -108,7 +108,7 @@ struct WatchCommand: ParsableCommand {
             }
             if let c = count, n >= c { break }
             let next = start + Double(n) * interval
-            let wait = next - Bench.now()
+            let wait = next - Monotonic.seconds()
             if wait > 0 { usleep(UInt32(wait * 1e6)) }
         }
         try flushTrace(closing: true)

@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The machine's one monotonic clock (`CLOCK_MONOTONIC`): what every measurement, timeout and
+/// pacing loop outside the model reads. The model's own time is `P2PEngine.ModelClock`.
+public enum Monotonic {
+    /// Seconds since an arbitrary start (boot), never going back.
+    public static func seconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Sleeps until `seconds()` reaches `deadline` (returns at once for one already past).
+    public static func sleep(until deadline: Double) {
+        while true {
+            let wait = deadline - seconds()
+            guard wait > 0 else { return }
+            var ts = timespec(tv_sec: Int(wait), tv_nsec: Int((wait - Double(Int(wait))) * 1e9))
+            if nanosleep(&ts, nil) == 0 { return }
+        }
+    }
+
+    /// Sleeps `seconds` (at most a minute: a caller's bad number cannot hang p2ptop).
+    public static func sleep(_ seconds: Double) {
+        guard seconds > 0 else { return }
+        sleep(until: Self.seconds() + min(seconds, 60))
+    }
+
+    /// The seconds `body` takes.
+    public static func time(_ body: () throws -> Void) rethrows -> Double {
+        let t0 = seconds()
+        try body()
+        return seconds() - t0
+    }
+}
