@@ -190,9 +190,3 @@ extension String {
     func padded(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
 }
 
-func sizeText(_ bytes: UInt64) -> String {
-    let units = ["B", "K", "M", "G", "T"]
-    var v = bytes, i = 0
-    while v >= 1024 && v % 1024 == 0 && i < units.count - 1 { v /= 1024; i += 1 }
-    return "\(v)\(units[i])"
-}

@@ -64,11 +64,11 @@ extension ExplorerModel {
     }
 
     func transferLabel(_ r: TransferRequest) -> String {
-        "\(name(r.from)) → \(name(r.to)) \(sizeText(UInt64(r.size))) \(r.method.rawValue)"
+        "\(name(r.from)) → \(name(r.to)) \(ByteSize.text(UInt64(r.size))) \(r.method.rawValue)"
     }
 
     /// The one-shot command for a transfer.
     func transferCommand(_ r: TransferRequest) -> String {
-        "p2ptop transfer\(sourceFlags) --from \(name(r.from)) --to \(name(r.to)) --via \(r.method.rawValue) --size \(sizeText(UInt64(r.size)))"
+        "p2ptop transfer\(sourceFlags) --from \(name(r.from)) --to \(name(r.to)) --via \(r.method.rawValue) --size \(ByteSize.text(UInt64(r.size)))"
     }
 }

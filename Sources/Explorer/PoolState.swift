@@ -50,14 +50,14 @@ extension ExplorerModel {
             case .pfnmap(_, let bar, _): kind = "resource\(bar)"
             case .anonymous: kind = "anonymous"
             }
-            out.append("\(name): \(sizeText(UInt64(vma.length))) mapped through \(kind)" + (vma.zapped ? " (zapped by the unbind)" : ""))
+            out.append("\(name): \(ByteSize.text(UInt64(vma.length))) mapped through \(kind)" + (vma.zapped ? " (zapped by the unbind)" : ""))
         }
         for (name, pages) in s.pins {
             guard let first = pages.first, case .p2p(let provider, _) = first.kind, provider.device == bdf else { continue }
             out.append("\(name): \(pages.count) pages pinned (FOLL_PIN: +\(GUP_PIN_COUNTING_BIAS) each on the page refcount)")
         }
         for (buf, att) in s.buffers where buf.device == bdf {
-            out.append("dma-buf of BAR \(buf.bar), \(sizeText(UInt64(buf.size)))" + (buf.revoked ? ", revoked" : "")
+            out.append("dma-buf of BAR \(buf.bar), \(ByteSize.text(UInt64(buf.size)))" + (buf.revoked ? ", revoked" : "")
                        + (att.map { ", imported by \(name($0.importer)) as \($0.mapType.rawValue)" + ($0.invalidated ? " (invalidated)" : "") } ?? ", no importer"))
         }
         return out

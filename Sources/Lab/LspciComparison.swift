@@ -60,12 +60,6 @@ public enum LspciComparison {
     }
 
     /// lspci's `[size=…]`: the largest of K, M, G, T that divides the size, else bytes.
-    static func sizeText(_ bytes: UInt64) -> String {
-        var n = bytes, unit = 0
-        let units = ["", "K", "M", "G", "T"]
-        while n >= 1024 && n % 1024 == 0 && unit < units.count - 1 { n /= 1024; unit += 1 }
-        return "\(n)\(units[unit])"
-    }
 
     /// The same facts from p2ptop's decoding.
     public static func functions(_ t: Topology) -> [Function] {
@@ -73,7 +67,7 @@ public enum LspciComparison {
             var f = Function(bdf: d.bdf.description, ids: hex4(d.vendorID) + ":" + hex4(d.deviceID))
             for b in d.bars where b.upperHalfOf == nil && !b.isVirtual && !b.disabled {
                 guard let a = b.address, let s = b.size, s > 0 else { continue }
-                f.regions.append("\(b.index) \(b.space == .memory ? "mem" : "io") 0x\(String(a, radix: 16)) \(sizeText(s))")
+                f.regions.append("\(b.index) \(b.space == .memory ? "mem" : "io") 0x\(String(a, radix: 16)) \(ByteSize.text(s, .lspci))")
             }
             f.link = d.link?.status.map { "\($0.speed.text) x\($0.width)" }
             f.acsControl = d.acs?.control.lspciFlags

@@ -130,10 +130,10 @@ public struct Doctor: Sendable {
             return d.capabilities.resizableBARs.filter { !$0.isVF && $0.currentSize < $0.largestSize }.map { r in
                 var why = ""
                 if let (port, size) = narrowestPrefetchableWindow(above: d.bdf), size < r.largestSize {
-                    why = "; the upstream port \(name(port)) forwards only a \(sizeText(size)) prefetchable window, so the BAR cannot grow past that until the firmware assigns a larger one"
+                    why = "; the upstream port \(name(port)) forwards only a \(ByteSize.text(size, .prose)) prefetchable window, so the BAR cannot grow past that until the firmware assigns a larger one"
                 }
                 return Finding(severity: .info, code: "rebar-small", devices: [d.bdf],
-                        message: "\(name(d.bdf)) BAR \(r.barIndex) is \(sizeText(r.currentSize)); Resizable BAR allows up to \(sizeText(r.largestSize))" + why,
+                        message: "\(name(d.bdf)) BAR \(r.barIndex) is \(ByteSize.text(r.currentSize, .prose)); Resizable BAR allows up to \(ByteSize.text(r.largestSize, .prose))" + why,
                         remedy: "enable Resizable BAR / Above 4G decoding in the firmware, or resize via /sys/bus/pci/devices/\(d.bdf)/resource\(r.barIndex)_resize with the driver unbound")
             }
         }
@@ -152,7 +152,7 @@ public struct Doctor: Sendable {
         topology.devices.compactMap { d in
             guard only?.contains(d.bdf) ?? true, let p = d.sysfs?.p2pmem, !p.published else { return nil }
             return Finding(severity: .info, code: "p2pmem-unpublished", devices: [d.bdf],
-                           message: "\(name(d.bdf)) registers \(sizeText(p.size)) of p2pmem but does not publish it: pci_p2pmem_find() will not hand it out",
+                           message: "\(name(d.bdf)) registers \(ByteSize.text(p.size, .prose)) of p2pmem but does not publish it: pci_p2pmem_find() will not hand it out",
                            remedy: "let the driver publish it (NVMe: the CMB with SQs/data support; p2pmem-pci: published by default)")
         }
     }
@@ -178,9 +178,3 @@ public struct Doctor: Sendable {
     }
 }
 
-func sizeText(_ bytes: UInt64) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB", "PB"]
-    var v = bytes, i = 0
-    while v >= 1024 && v % 1024 == 0 && i < units.count - 1 { v /= 1024; i += 1 }
-    return "\(v) \(units[i])"
-}

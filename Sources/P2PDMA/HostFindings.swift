@@ -20,7 +20,7 @@ extension HostFacts {
     }
 
     public var memlockSummary: String {
-        func v(_ x: UInt64?) -> String { x.map { sizeText($0) } ?? "unlimited" }
+        func v(_ x: UInt64?) -> String { x.map { ByteSize.text($0, .prose) } ?? "unlimited" }
         return "\(v(memlockSoft)) soft, \(v(memlockHard)) hard" + (capIPCLock ? ", CAP_IPC_LOCK (no limit for RDMA pins)" : "")
     }
 }
@@ -53,7 +53,7 @@ extension Doctor {
         }
         if !h.rdmaDevices.isEmpty && !h.capIPCLock, let soft = h.memlockSoft, soft < rdmaPinBytes {
             out.append(Finding(severity: .warning, code: "memlock-low", devices: [],
-                               message: "RLIMIT_MEMLOCK is \(sizeText(soft)): ibv_reg_mr of a \(sizeText(rdmaPinBytes)) buffer on \(h.rdmaDevices.joined(separator: ", ")) fails with ENOMEM (ib_umem_get counts it in pinned_vm)",
+                               message: "RLIMIT_MEMLOCK is \(ByteSize.text(soft, .prose)): ibv_reg_mr of a \(ByteSize.text(rdmaPinBytes, .prose)) buffer on \(h.rdmaDevices.joined(separator: ", ")) fails with ENOMEM (ib_umem_get counts it in pinned_vm)",
                                remedy: "raise it (ulimit -l unlimited, LimitMEMLOCK=infinity in the unit, or memlock in /etc/security/limits.conf) or grant CAP_IPC_LOCK"))
         }
         return out

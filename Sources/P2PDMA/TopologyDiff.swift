@@ -99,19 +99,19 @@ public struct TopologyDiff: Sendable {
                 for bar in d.bars where bar.upperHalfOf == nil {
                     guard let other = e.bars.first(where: { $0.index == bar.index }), let sa = bar.size, let sb = other.size, sa != sb else { continue }
                     changes.append(Change(field: .barSize, device: d.bdf, client: nil, before: "\(sa)", after: "\(sb)",
-                                          text: "\(name(ta, d.bdf)) BAR \(bar.index) \(sizeText(sa)) → \(sizeText(sb))"))
+                                          text: "\(name(ta, d.bdf)) BAR \(bar.index) \(ByteSize.text(sa, .prose)) → \(ByteSize.text(sb, .prose))"))
                 }
                 for r in d.capabilities.resizableBARs {
                     guard let s = e.capabilities.resizableBARs.first(where: { $0.barIndex == r.barIndex && $0.isVF == r.isVF }),
                           s.currentSize != r.currentSize, d.bars.first(where: { $0.index == r.barIndex })?.size == nil else { continue }
                     changes.append(Change(field: .barSize, device: d.bdf, client: nil, before: "\(r.currentSize)", after: "\(s.currentSize)",
-                                          text: "\(name(ta, d.bdf)) Resizable BAR \(r.barIndex) \(sizeText(r.currentSize)) → \(sizeText(s.currentSize))"))
+                                          text: "\(name(ta, d.bdf)) Resizable BAR \(r.barIndex) \(ByteSize.text(r.currentSize, .prose)) → \(ByteSize.text(s.currentSize, .prose))"))
                 }
             }
             guard knowsA && knowsB else { continue }
             // 7. p2pmem published or not.
             if !ignore.contains(.p2pmem) {
-                func state(_ p: P2PMem?) -> String { p.map { "\(sizeText($0.size)) \($0.published ? "published" : "not published")" } ?? "none" }
+                func state(_ p: P2PMem?) -> String { p.map { "\(ByteSize.text($0.size, .prose)) \($0.published ? "published" : "not published")" } ?? "none" }
                 let x = state(d.sysfs?.p2pmem), y = state(e.sysfs?.p2pmem)
                 if x != y { changes.append(Change(field: .p2pmem, device: d.bdf, client: nil, before: x, after: y, text: "\(name(ta, d.bdf)) p2pmem \(x) → \(y)")) }
             }

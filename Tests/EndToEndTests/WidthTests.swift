@@ -71,3 +71,24 @@ import Testing
         #expect(!Self.overflow(plain.stdout, width: 60).isEmpty)
     }
 }
+
+/// Script-safe text: when stdout is not a terminal and `COLUMNS` is not set, nothing wraps or
+/// is cut — `p2ptop list | grep BDF` finds every function's whole line, as lspci's would.
+@Suite struct PipeTests {
+    @Test func aPipeGetsEveryLineWhole() throws {
+        var wrappedAt80 = 0
+        for source in SourceCorpus.builtIn {
+            for command in [["list"], ["tree"], ["doctor"]] {
+                let piped = try CLI.run(command + source, env: ["COLUMNS": ""])
+                let wide = try CLI.run(command + source, env: ["COLUMNS": "1000"])
+                #expect(piped.status == wide.status && piped.stdout == wide.stdout, "\((command + source).joined(separator: " ")): a pipe is as wide as it needs")
+                if try CLI.run(command + source, env: ["COLUMNS": "80"]).stdout != piped.stdout { wrappedAt80 += 1 }
+            }
+            // Every function's line holds its BDF and its IDs together.
+            let list = try CLI.run(["list"] + source, env: ["COLUMNS": ""])
+            let lines = list.stdout.split(separator: "\n")
+            #expect(!lines.isEmpty && lines.allSatisfy { $0.first?.isHexDigit == true && $0.contains("[") }, "\(source): \(list.stdout.prefix(400))")
+        }
+        #expect(wrappedAt80 > 0, "at 80 columns some of these do wrap: the comparison can fail")
+    }
+}

@@ -167,8 +167,8 @@ enum Recorded {
         #expect(f.count == 2 && f[0].ids == "1b36:000c" && f[1].ids == "1b36:0010")
         #expect(f[0].link == "2.5GT/s x1" && f[0].acsControl == "SrcValid+ TransBlk- ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-")
         #expect(f[1].regions == ["0 mem 0xfe600000 16K", "2 mem 0xfc000000 16M", "4 io 0xc000 32"])
-        #expect(LspciComparison.sizeText(16 << 20) == "16M" && LspciComparison.sizeText(4096) == "4K" && LspciComparison.sizeText(96 << 10) == "96K"
-                && LspciComparison.sizeText(1536) == "1536")
+        #expect(ByteSize.text(16 << 20, .lspci) == "16M" && ByteSize.text(4096, .lspci) == "4K" && ByteSize.text(96 << 10, .lspci) == "96K"
+                && ByteSize.text(1536, .lspci) == "1536" && ByteSize.text(66048 << 20, .lspci) == "66048M", "lspci's own rule: the largest unit that divides")
     }
 
     @Test func aDifferenceIsNamed() throws {

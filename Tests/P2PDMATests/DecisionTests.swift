@@ -248,7 +248,7 @@ let b = Fabric.bdf
         var h = HostFacts(p2pdma: .enabled(evidence: "x"), memlockSoft: 8 << 20, memlockHard: 8 << 20, capIPCLock: false, rdmaDevices: ["mlx5_0"])
         let f = try doctor().hostFindings(h)
         #expect(f.map(\.code) == ["memlock-low"])
-        #expect(f.first?.message.contains("RLIMIT_MEMLOCK is 8 MB: ibv_reg_mr of a 64 MB buffer on mlx5_0 fails with ENOMEM") == true)
+        #expect(f.first?.message.contains("RLIMIT_MEMLOCK is 8 MiB: ibv_reg_mr of a 64 MiB buffer on mlx5_0 fails with ENOMEM") == true)
         h.capIPCLock = true
         #expect(try codes(h).isEmpty)
         h.capIPCLock = false; h.rdmaDevices = []
@@ -325,7 +325,7 @@ let b = Fabric.bdf
         let rebar = try #require(t.device(BDF("0000:01:00.0")!)?.capabilities.resizableBARs.first)
         #expect(rebar.currentSize == 256 << 20 && rebar.largestSize == 16 << 30)
         let f = try #require(Doctor(analyzer: P2PAnalyzer(topology: t, kernel: .latest, cpu: .unknown)).findings().first { $0.code == "rebar-small" })
-        #expect(f.message.contains("forwards only a 512 MB prefetchable window"), "\(f.message)")
+        #expect(f.message.contains("forwards only a 512 MiB prefetchable window"), "\(f.message)")
         let wide = machine(windowMB: 32 << 10)
         let g = try #require(Doctor(analyzer: P2PAnalyzer(topology: wide, kernel: .latest, cpu: .unknown)).findings().first { $0.code == "rebar-small" })
         #expect(!g.message.contains("forwards only"), "a 32 GB window leaves room: \(g.message)")

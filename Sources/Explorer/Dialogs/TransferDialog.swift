@@ -50,7 +50,7 @@ final class TransferDialog: ExplorerDialog {
         let lines: [Line] = [
             [Span("from   ", t.dim), Span(m.name(r.from).padded(10), t.accent), Span("  \(roles.from)   ←/→", t.dim)],
             [Span("to     ", t.dim), Span(m.name(r.to).padded(10), t.accent), Span("  \(roles.to)   ↑/↓", t.dim)],
-            [Span("size   ", t.dim), Span("\(sizeText(UInt64(r.size))) in \(r.block >> 20) MiB I/Os, queue depth \(r.queueDepth)", t.text), Span("   +/-", t.dim)],
+            [Span("size   ", t.dim), Span("\(ByteSize.text(UInt64(r.size))) in \(r.block >> 20) MiB I/Os, queue depth \(r.queueDepth)", t.text), Span("   +/-", t.dim)],
             [Span("via    ", t.dim), Span(r.method.rawValue, t.accent), Span(" — \(roles.via)   m", t.text)],
             [Span("path   ", t.dim), Span(verdict.map { "\($0.mapType.rawValue), \($0.pathClass.rawValue)" } ?? "host memory: no peer path", t.good)],
             [],

@@ -1,3 +1,4 @@
+import TextSafety
 import P2PDMA
 import P2PEngine
 import PCITopology
@@ -102,12 +103,4 @@ public final class Presenter {
 }
 
 /// Words into lines of at most `width` columns (a longer word stands alone).
-public func wrapText(_ text: String, width: Int) -> [String] {
-    var lines: [String] = [], current = ""
-    for word in text.split(separator: " ") {
-        if current.count + word.count + 1 > max(10, width) && !current.isEmpty { lines.append(current); current = "" }
-        current += (current.isEmpty ? "" : " ") + word
-    }
-    if !current.isEmpty { lines.append(current) }
-    return lines
-}
+public func wrapText(_ text: String, width: Int) -> [String] { TextWrap.paragraph(text, width: width) }

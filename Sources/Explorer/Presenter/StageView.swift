@@ -165,7 +165,7 @@ struct StageView {
         var lines: [Line] = []
         for (b, p) in e.providers.sorted(by: { $0.key < $1.key }) {
             let used = p.size - p.available
-            lines.append([Span("p2pmem \(e.topology.alias(b) ?? b.short) ", t.dim), Span("\(sizeText(UInt64(used))) of \(sizeText(UInt64(p.size))) allocated", used > 0 ? t.warn : t.text),
+            lines.append([Span("p2pmem \(e.topology.alias(b) ?? b.short) ", t.dim), Span("\(ByteSize.text(UInt64(used))) of \(ByteSize.text(UInt64(p.size))) allocated", used > 0 ? t.warn : t.text),
                           Span(p.alive ? "" : "  (unbinding)", t.bad)])
         }
         let live = e.vmas.filter { !$0.zapped }

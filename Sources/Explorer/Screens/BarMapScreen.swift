@@ -52,7 +52,7 @@ final class BarMapScreen: ExplorerScreen {
             let who = (topology.alias(b) ?? "") + " " + b.short
             let kind = w.kind == .memory ? "mem" : w.kind.rawValue
             lines.append([Span(String(repeating: " ", count: depth * 2) + who.padded(16) + kind.padded(13), t.dim),
-                          Span(gauge(w.size), t.accent), Span(" " + sizeText(w.size).padded(6), t.text),
+                          Span(gauge(w.size), t.accent), Span(" " + ByteSize.text(w.size).padded(6), t.text),
                           Span(" 0x" + String(w.base, radix: 16), t.dim)])
         }
         if windows.isEmpty {
@@ -65,7 +65,7 @@ final class BarMapScreen: ExplorerScreen {
             let kind = (b.is64Bit ? "64-bit" : "32-bit") + (b.prefetchable ? " pref" : "")
             var line: Line = [Span(String(repeating: " ", count: (depth + 1) * 2) + "BAR \(b.index)".padded(16) + kind.padded(13), t.text)]
             if let size = b.size {
-                line += [Span(gauge(size), t.good), Span(" " + sizeText(size).padded(6), t.text)]
+                line += [Span(gauge(size), t.good), Span(" " + ByteSize.text(size).padded(6), t.text)]
             } else {
                 line.append(Span("size unknown (\(topology.source.kind == .dump ? "not in the dump" : "no sysfs"))", t.dim))
             }
@@ -78,7 +78,7 @@ final class BarMapScreen: ExplorerScreen {
         if let p = m.pool(d.bdf) {
             let used = p.size - p.available
             lines.append([])
-            lines.append([Span("p2pmem pool  ", t.title), Span("\(sizeText(UInt64(p.size)))" + (p.bar.map { " on BAR \($0)" } ?? " on BAR") + ", \(sizeText(UInt64(used))) allocated, \(sizeText(UInt64(p.available))) free",
+            lines.append([Span("p2pmem pool  ", t.title), Span("\(ByteSize.text(UInt64(p.size)))" + (p.bar.map { " on BAR \($0)" } ?? " on BAR") + ", \(ByteSize.text(UInt64(used))) allocated, \(ByteSize.text(UInt64(p.available))) free",
                                                            p.published ? t.good : t.warn),
                           Span((p.published ? "  published" : "  not published") + " · " + p.source, t.dim)])
             if !p.heat.isEmpty {
@@ -102,10 +102,10 @@ final class BarMapScreen: ExplorerScreen {
         }
         for r in d.capabilities.resizableBARs where !r.isVF {
             let narrowest = windows.filter { $0.window.kind == .prefetchable }.map(\.window).min { $0.size < $1.size }
-            var text = "Resizable BAR \(r.barIndex): \(sizeText(r.currentSize)) now, up to \(sizeText(r.largestSize))"
+            var text = "Resizable BAR \(r.barIndex): \(ByteSize.text(r.currentSize)) now, up to \(ByteSize.text(r.largestSize))"
             if let n = narrowest {
                 let fits = r.supportedSizes.filter { $0 <= n.size }.max()
-                text += "; the narrowest prefetchable window above (\(sizeText(n.size))) holds " + (fits.map { "at most \(sizeText($0))" } ?? "none of them")
+                text += "; the narrowest prefetchable window above (\(ByteSize.text(n.size))) holds " + (fits.map { "at most \(ByteSize.text($0))" } ?? "none of them")
             }
             lines.append([Span(text, r.currentSize < r.largestSize ? t.warn : t.dim)])
         }

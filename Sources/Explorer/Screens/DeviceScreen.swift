@@ -40,7 +40,7 @@ final class DeviceScreen: ExplorerScreen {
             if !f.osDevices.isEmpty { row("os devices", f.osDevices.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")) }
             row("numa / iommu", "\(f.numaNode.map(String.init) ?? "?") / \(f.iommuGroup.map { "group \($0)" } ?? (file ? "unknown" : "none"))\(f.iommuType.map { " (\($0))" } ?? "")")
             if let p = f.p2pmem {
-                row("p2pmem", "\(sizeText(p.size)) total, \(sizeText(p.available)) available, " + (p.published ? "published" : "not published"), t.good)
+                row("p2pmem", "\(ByteSize.text(p.size)) total, \(ByteSize.text(p.available)) available, " + (p.published ? "published" : "not published"), t.good)
             }
         }
         if let l = d.link {
@@ -53,7 +53,7 @@ final class DeviceScreen: ExplorerScreen {
         if let a = d.acs {
             row("ACSCtl", a.control.lspciFlags, a.control.isDisjoint(with: .p2pRedirect) ? t.text : t.bad)
         }
-        for r in d.capabilities.resizableBARs { row("ReBAR", "BAR \(r.barIndex): \(sizeText(r.currentSize)) of up to \(sizeText(r.largestSize))") }
+        for r in d.capabilities.resizableBARs { row("ReBAR", "BAR \(r.barIndex): \(ByteSize.text(r.currentSize)) of up to \(ByteSize.text(r.largestSize))") }
         if let s = d.capabilities.sriov { row("SR-IOV", "\(s.numVFs)/\(s.totalVFs) VFs") }
         for r in m.rdma?.devices ?? [] where r.pciAddress == d.bdf.description {
             for p in r.ports {
@@ -70,7 +70,7 @@ final class DeviceScreen: ExplorerScreen {
             let addr = b.address.map { "0x" + String($0, radix: 16) } ?? "unassigned"
             let kind = b.space == .io ? "I/O" : (b.is64Bit ? "64-bit" : "32-bit") + (b.prefetchable ? " pref" : "")
             lines.append([Span("  \(b.index)  ", t.dim), Span(addr.padded(16), t.text),
-                          Span((b.size.map(sizeText) ?? "size ?").padded(10), t.accent), Span(kind, t.dim)])
+                          Span((b.size.map { ByteSize.text($0) } ?? "size ?").padded(10), t.accent), Span(kind, t.dim)])
         }
         if let br = d.bridge {
             lines.append([Span("bridge", t.title), Span("  buses \(hex(br.secondary, width: 2))-\(hex(br.subordinate, width: 2))", t.text)])
@@ -78,7 +78,7 @@ final class DeviceScreen: ExplorerScreen {
             for w in br.windows {
                 let span = w.isEnabled ? "0x" + String(w.base, radix: 16) + "-0x" + String(w.limit, radix: 16) : "disabled"
                 lines.append([Span("  " + w.kind.rawValue.padded(14), t.dim), Span(span.padded(36), w.isEnabled ? t.text : t.dim),
-                              Span(w.isEnabled ? sizeText(w.size) + (w.is64Bit ? " 64-bit" : "") : "", t.accent)])
+                              Span(w.isEnabled ? ByteSize.text(w.size) + (w.is64Bit ? " 64-bit" : "") : "", t.accent)])
             }
         }
         if topology.kind(d.bdf) == .gpu, let why = m.gpuCounters?.unavailable {
@@ -91,7 +91,7 @@ final class DeviceScreen: ExplorerScreen {
             let pcie = [g.rxBytesPerSecond.map { "RX \(rateText($0))" }, g.txBytesPerSecond.map { "TX \(rateText($0))" }].compactMap { $0 }
             lines.append([Span("  PCIe".padded(14), t.dim), Span(pcie.isEmpty ? "throughput unknown (NVML did not say)" : pcie.joined(separator: "  "), t.text)])
             if let used = g.bar1Used, let total = g.bar1Total {
-                lines.append([Span("  BAR1".padded(14), t.dim), Span("\(sizeText(used)) of \(sizeText(total)) mapped", used > total / 10 * 9 ? t.warn : t.text)])
+                lines.append([Span("  BAR1".padded(14), t.dim), Span("\(ByteSize.text(used)) of \(ByteSize.text(total)) mapped", used > total / 10 * 9 ? t.warn : t.text)])
             } else {
                 lines.append([Span("  BAR1".padded(14), t.dim), Span("unknown (NVML did not say)", t.dim)])
             }

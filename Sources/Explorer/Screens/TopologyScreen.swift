@@ -98,7 +98,7 @@ final class TopologyScreen: ExplorerScreen {
                 line.append(Span("  link ?", t.dim))
             }
             if let n = d.sysfs?.numaNode { line.append(Span("  node\(n)", t.dim)) }
-            if let p = d.sysfs?.p2pmem { line.append(Span("  p2pmem \(sizeText(UInt64(p.size)))", t.good)) }
+            if let p = d.sysfs?.p2pmem { line.append(Span("  p2pmem \(ByteSize.text(UInt64(p.size)))", t.good)) }
             if let r = live[row.bdf] { line.append(Span("  ⇄ \(format2(r)) GB/s", t.warn.bold())) }
             if let r = measured[row.bdf], r.read + r.write > 0 {
                 var text = "  ⇅ r \(rateText(r.read)) w \(rateText(r.write))"

@@ -66,7 +66,7 @@ struct BarsCommand: ParsableCommand {
         for w in windows {
             if last == nil || last! != w.bridge { depth += 1; last = .some(w.bridge) }
             let who = w.bridge.map(name) ?? "host bridge"
-            lines.append(String(repeating: "  ", count: depth) + "\(who)  \(w.kind.padding(12)) \(range(w.base, w.size))  \(humanSize(w.size))")
+            lines.append(String(repeating: "  ", count: depth) + "\(who)  \(w.kind.padding(12)) \(range(w.base, w.size))  \(ByteSize.text(w.size))")
         }
         if windows.isEmpty {
             lines.append("  " + s.dim(t.source.kind == .fabric ? "no bridge windows in this demo fabric" : "no windows known above it (\(t.source.configUnreadableShort) or none assigned)"))
@@ -75,7 +75,7 @@ struct BarsCommand: ParsableCommand {
         for b in bars {
             var text = "BAR \(b.index)  \(b.space == .io ? "I/O" : (b.is64Bit ? "64-bit" : "32-bit") + (b.prefetchable ? " prefetchable" : " non-prefetchable"))"
             text += "  " + (b.address.map { a in b.size.map { range(a, $0) } ?? "0x" + String(a, radix: 16) } ?? "unassigned")
-            text += b.size.map { "  " + humanSize($0) } ?? ""
+            text += b.size.map { "  " + ByteSize.text($0) } ?? ""
             if resources.contains(b.index) { text += "  resource\(b.index)" }
             if wc.contains(b.index) { text += " resource\(b.index)_wc" }
             // Inside which window of the bridge just above?
@@ -90,11 +90,11 @@ struct BarsCommand: ParsableCommand {
             lines.append("  " + s.dim("no BARs (\(why))"))
         }
         for r in d.capabilities.resizableBARs where !r.isVF {
-            var text = "Resizable BAR \(r.barIndex): \(humanSize(r.currentSize)) now, supports " + r.supportedSizes.map { humanSize($0) }.joined(separator: " ")
+            var text = "Resizable BAR \(r.barIndex): \(ByteSize.text(r.currentSize)) now, supports " + r.supportedSizes.map { ByteSize.text($0) }.joined(separator: " ")
             let narrowest = windows.filter { $0.bridge != nil && $0.kind == "prefetchable" }.min { $0.size < $1.size }
             if let n = narrowest {
                 let fit = r.supportedSizes.filter { $0 <= n.size }.max()
-                text += "; the narrowest prefetchable window above (\(n.bridge.map(name) ?? "?"), \(humanSize(n.size))) holds " + (fit.map { "at most \(humanSize($0))" } ?? "none of them")
+                text += "; the narrowest prefetchable window above (\(n.bridge.map(name) ?? "?"), \(ByteSize.text(n.size))) holds " + (fit.map { "at most \(ByteSize.text($0))" } ?? "none of them")
             }
             lines.append("  " + text)
         }

@@ -43,10 +43,10 @@ struct DemoCommand: ParsableCommand {
                 // One line: the name and the story's title (else its first clause), cut to the width.
                 let first = s.title ?? s.description.split(separator: ":").first.map(String.init) ?? s.description
                 let line = item.name.padding(14) + first
-                emit(line.count > TextFit.width ? String(line.prefix(TextFit.width - 1)) + "…" : line)
+                emit(TextFit.cut(line))
             }
             let lab = LabStoryDemo.name.padding(14) + LabStory.title + " (boots the kernel lab)"
-            emit(lab.count > TextFit.width ? String(lab.prefix(TextFit.width - 1)) + "…" : lab)
+            emit(TextFit.cut(lab))
             return
         }
         var loaded: Theme

@@ -59,8 +59,7 @@ struct ExportCommand: ParsableCommand {
             if let e = FileIO.writeAtomically(output, Array(text.utf8)) { throw CommandError(message: "\(output): cannot write: \(e)") }
             diagnose("p2ptop: wrote an NCCL topology of \(t.devices.count) functions to \(output)\n")
         } else {
-            TextFit.enabled = false   // XML, not text to fit
-            emit(text)
+            emit(text, .exact)   // XML, not text to fit
         }
     }
 }

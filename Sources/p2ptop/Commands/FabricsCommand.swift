@@ -28,8 +28,8 @@ struct FabricsCommand: ParsableCommand {
         var lines: [String] = []
         for (i, (info, t)) in rows.enumerated() {
             lines.append(output.style.bold(info.name) + (i == 0 ? "  (default)" : ""))
-            lines += wrap(info.description, width: 76, hangingIndent: 0).map { "  " + $0 }
-            lines += wrap("modelled on: " + info.modelledOn, width: 76, hangingIndent: 13).map { "  " + $0 }
+            lines += TextFit.wrapped("  " + info.description, under: 2)
+            lines += TextFit.wrapped("  modelled on: " + info.modelledOn, under: 15)
             lines.append("  \(t.devices.count) functions; " + t.devices.compactMap { t.alias($0.bdf) }.filter { !$0.hasPrefix("rp") && !$0.hasPrefix("sw") }.joined(separator: " "))
             lines.append("")
         }

@@ -69,8 +69,7 @@ struct InstallCommand: ParsableCommand {
             throw ValidationError("--prefix '\(prefix)': expected an absolute directory, such as /usr/local or ~/.local")
         }
         if let print {
-            TextFit.enabled = false   // the man page and the scripts are not text to fit
-            emit(try text(print))
+            emit(try text(print), .exact)   // the man page and the scripts are not text to fit
             return
         }
         // The binary itself first, so that the completions complete a command on the PATH.

@@ -241,7 +241,7 @@ struct LabFabricsCommand: ParsableCommand {
         var lines: [String] = []
         for f in LabFabric.all {
             lines.append(output.style.bold(f.name))
-            lines += wrap(f.summary, width: 76, hangingIndent: 0).map { "  " + $0 }
+            lines += TextFit.wrapped("  " + f.summary, under: 2)
             for d in f.devices { lines.append("    " + LabFabricsCommand.describe(d)) }
         }
         lines.append("")
@@ -412,8 +412,7 @@ struct LabSummaryCommand: ParsableCommand {
         let summary: LabSummary
         do { summary = try LabSummary(json: doc, file: file) } catch { throw CommandError(message: error.message) }
         // A Markdown row must stay one line, whatever the width.
-        if markdown { TextFit.enabled = false }
-        emit(markdown ? summary.markdown : summary.text)
+        markdown ? emit(summary.markdown, .exact) : emit(summary.text)
         if !summary.allAgree { throw ExitCode(P2PExit.refused) }
     }
 }

@@ -32,8 +32,6 @@ struct ListCommand: ParsableCommand {
             slotFilter = try slot.map { s throws(SelectorError) in try SlotFilter(parsing: s) }
             idFilter = try id.map { s throws(SelectorError) in try IDFilter(parsing: s) }
         } catch { throw CommandError(message: error.message) }
-        if plain { TextFit.enabled = false }
-        defer { TextFit.column = nil }
         let t = try source.load()
         let devices = t.select(slot: slotFilter, id: idFilter)
         let names = noNames ? nil : NameDatabase(useHWDB: !noHWDB)
@@ -43,7 +41,6 @@ struct ListCommand: ParsableCommand {
         }
         let style = output.style
         let showDomain = t.showsDomains
-        TextFit.column = plain ? nil : (showDomain ? 12 : 7) + 8
         var out = ""
         for d in devices {
             out += (showDomain ? d.bdf.description : d.bdf.short) + " "
@@ -58,7 +55,7 @@ struct ListCommand: ParsableCommand {
             out += "\n"
         }
         // No match prints nothing at all, as lspci does (not an empty line).
-        if !out.isEmpty { emit(out) }
+        if !out.isEmpty { emit(out, plain ? .exact : .wrapUnder(column: (showDomain ? 12 : 7) + 8)) }
     }
 }
 

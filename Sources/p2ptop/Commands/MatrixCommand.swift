@@ -26,7 +26,7 @@ struct MatrixCommand: ParsableCommand {
             print("")
             return
         }
-        MatrixGrid(analyzer: a, devices: devices, style: output.style, width: outputWidth()).write { emit($0) }
+        MatrixGrid(analyzer: a, devices: devices, style: output.style, width: TextFit.width.map { max(40, $0) } ?? Int.max).write { emit($0) }
     }
 
     func select(_ a: P2PAnalyzer) throws -> [Device] {

@@ -114,7 +114,7 @@ struct PathReport {
         lines.append("")
         let verdictText = "\(verdict.mapType.rawValue), distance \(verdict.distance), path \(verdict.pathClass.rawValue)"
         lines.append("  verdict: " + verdict.mapType.paint(verdictText, style))
-        lines += wrap("why:     " + verdict.reason, width: 78, hangingIndent: 9).map { "  " + $0 }
+        lines += TextFit.wrapped("  why:     " + verdict.reason, under: 11)
         if let n = t.nvlinkCount(verdict.provider, verdict.client) {
             lines.append("  nvlink:  NV\(n) — the two GPUs also reach each other over \(n) bonded NVLinks, not through PCIe")
         } else if t.throughNVSwitch(verdict.provider) && t.throughNVSwitch(verdict.client) {

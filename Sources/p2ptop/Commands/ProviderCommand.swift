@@ -45,7 +45,7 @@ struct ProviderCommand: ParsableCommand {
             var lines = ["clients: " + bdfs.map(name).joined(separator: ", ") + ", kernel \(a.kernel) rules", ""]
             if choice.considered.isEmpty { lines.append(style.dim("no device publishes a p2pmem pool here: the kernel would use host memory")) }
             for c in choice.considered {
-                let head = "  " + name(c.provider).padding(22) + humanSize(c.poolBytes).padding(7)
+                let head = "  " + name(c.provider).padding(22) + ByteSize.text(c.poolBytes).padding(7)
                 if let d = c.distance {
                     lines.append(head + "distance \(d)" + (choice.closest.contains(c.provider) ? style.good("  ← closest") : ""))
                 } else if let v = c.refusedBy {

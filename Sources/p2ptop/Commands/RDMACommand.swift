@@ -64,7 +64,7 @@ enum RDMAJSON {
                 let painted = p.state == .active ? style.good(state) : style.warn(state)
                 var line = "  port \(p.number)  \(painted)  \(p.physState)  \(p.rate?.text ?? "rate unknown")  \(p.linkLayer.rawValue)"
                 if p.linkLayer == .infiniband { line += "  lid 0x" + String(p.lid, radix: 16) }
-                if let tx = p.transmittedBytes, let rx = p.receivedBytes { line += "  tx \(humanSize(tx))B  rx \(humanSize(rx))B" }
+                if let tx = p.transmittedBytes, let rx = p.receivedBytes { line += "  tx \(ByteSize.text(tx))  rx \(ByteSize.text(rx))" }
                 lines.append(line)
                 for g in p.gids {
                     lines.append("    gid \(g.index)".padding(11) + g.address.padding(41) + (g.type ?? "").padding(12) + (g.netdev ?? ""))

@@ -29,7 +29,7 @@ struct ScenarioList: ParsableCommand {
         } else {
             for s in items {
                 emit(output.style.bold(s.name) + "  (\(s.steps.count) steps, fabric \(s.fabric ?? "default"))")
-                emit(wrap(s.description, width: 76, hangingIndent: 0).map { "  " + $0 }.joined(separator: "\n"))
+                emit(TextFit.wrapped("  " + s.description, under: 2).joined(separator: "\n"))
             }
         }
     }

@@ -38,7 +38,7 @@ struct SchemaCommand: ParsableCommand {
         guard let name else {
             for (n, _, doc) in docs {
                 emit(n.padding(18) + (doc?["title"]?.stringValue ?? "?"))
-                if let d = doc?["description"]?.stringValue { wrap(d, width: 76, hangingIndent: 0).forEach { emit("  " + $0) } }
+                if let d = doc?["description"]?.stringValue { emit(TextFit.wrapped("  " + d, under: 2).joined(separator: "\n")) }
             }
             return
         }

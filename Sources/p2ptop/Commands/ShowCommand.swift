@@ -66,7 +66,7 @@ struct DeviceReport {
             }
             if !f.osDevices.isEmpty { row("os devices", f.osDevices.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")) }
             if let p = f.p2pmem {
-                row("p2pmem", "\(humanSize(p.size)) total, \(humanSize(p.available)) available, \(p.published ? "published" : "not published")")
+                row("p2pmem", "\(ByteSize.text(p.size)) total, \(ByteSize.text(p.available)) available, \(p.published ? "published" : "not published")")
             }
         } else {
             row("os facts", style.dim("none in this source (driver, NUMA, IOMMU group need sysfs or a snapshot)"))
@@ -85,7 +85,7 @@ struct DeviceReport {
             var s = "    \(b.index)  "
             s += b.space == .io ? "I/O " : "mem "
             s += b.address.map { "0x" + String($0, radix: 16) } ?? (b.ignored ? "<ignored>" : "<unassigned>")
-            s += b.size.map { "  size " + humanSize($0) } ?? "  size unknown"
+            s += b.size.map { "  size " + ByteSize.text($0) } ?? "  size unknown"
             if b.space == .memory { s += b.is64Bit ? "  64-bit" : "  32-bit"; s += b.prefetchable ? " prefetchable" : " non-prefetchable" }
             if b.isVirtual { s += " [virtual]" }
             if b.disabled { s += style.warn(" [disabled]") }
@@ -99,7 +99,7 @@ struct DeviceReport {
             lines.append("")
             lines.append(style.bold("  Bridge") + "  buses \(hex(br.primary, width: 2)) → \(hex(br.secondary, width: 2))-\(hex(br.subordinate, width: 2))")
             for w in br.windows {
-                let span = w.isEnabled ? "0x\(String(w.base, radix: 16))-0x\(String(w.limit, radix: 16)) (\(humanSize(w.size)))" : "disabled"
+                let span = w.isEnabled ? "0x\(String(w.base, radix: 16))-0x\(String(w.limit, radix: 16)) (\(ByteSize.text(w.size)))" : "disabled"
                 lines.append("    \(w.kind.rawValue.padding(13)) \(span)\(w.is64Bit ? " 64-bit" : "")")
             }
         }
@@ -121,8 +121,8 @@ struct DeviceReport {
             row("ACSCtl", a.control.lspciFlags)
         }
         for r in d.capabilities.resizableBARs {
-            row(r.isVF ? "VF ReBAR" : "ReBAR", "BAR \(r.barIndex): current \(humanSize(r.currentSize)), supports "
-                + r.supportedSizes.map(humanSize).joined(separator: " "))
+            row(r.isVF ? "VF ReBAR" : "ReBAR", "BAR \(r.barIndex): current \(ByteSize.text(r.currentSize)), supports "
+                + r.supportedSizes.map { ByteSize.text($0) }.joined(separator: " "))
         }
         if let s = d.capabilities.sriov {
             row("SR-IOV", "\(s.numVFs)/\(s.totalVFs) VFs (initial \(s.initialVFs)), \(s.enabled ? "enabled" : "disabled"), VF device \(hex(s.vfDeviceID, width: 4))")

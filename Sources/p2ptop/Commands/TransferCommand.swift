@@ -264,7 +264,7 @@ extension TransferCommand {
                 emit("\(title): " + output.style.bad(e.errno.description) + ": " + e.message)
             } else {
                 let trivially = extra.contains { $0.0 == "verified_trivially" && $0.1 == .bool(true) }
-                emit("\(title): \(humanSize(UInt64(bytes))) in \(format2(seconds)) s = \(format2(gbps)) GB/s, verified: \(verified)"
+                emit("\(title): \(ByteSize.text(UInt64(bytes))) in \(format2(seconds)) s = \(format2(gbps)) GB/s, verified: \(verified)"
                      + (trivially ? " (trivially: the source is one byte value throughout)" : ""))
                 emit("  " + pinLine)
             }
@@ -274,20 +274,6 @@ extension TransferCommand {
                 for line in pair.kernelSaid { emit("  kernel:    " + line) }
             }
         }
-    }
-}
-
-enum ByteSize {
-    /// `256M`, `1G`, `64K`, `4096` (binary multiples).
-    static func parse(_ s: String) -> Int? {
-        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
-        var text = s.uppercased()
-        if text.hasSuffix("B") { text.removeLast() }
-        if text.hasSuffix("I") { text.removeLast() }
-        var mult = 1
-        if let u = text.last, let m = units[u] { mult = m; text.removeLast() }
-        guard let n = Int(text), n > 0, n <= Int.max / mult else { return nil }
-        return n * mult
     }
 }
 
@@ -352,9 +338,9 @@ enum TransferJSON {
         var lines = ["\(name(q.from)) → \(name(q.to)) via \(q.method.rawValue), kernel \(a.kernel) rules"]
         if let m = r.mapType { lines.append("  map type   \(m.rawValue)" + (r.bottleneck.map { ", bottleneck \($0.link.text) at \($0.device.compact) (\(format1($0.bytesPerSecond / 1e9)) GB/s)" } ?? "")) }
         if r.ok {
-            lines.append("  moved      \(humanSize(UInt64(r.bytes))) in \(format2(r.seconds)) s = " + style.good("\(format2(r.gbps)) GB/s")
+            lines.append("  moved      \(ByteSize.text(UInt64(r.bytes))) in \(format2(r.seconds)) s = " + style.good("\(format2(r.gbps)) GB/s")
                          + (r.rateSource == .model ? " (fabric model" + (r.engineSeconds.map { "; the engine took \(format2($0)) s" } ?? "") + ")" : " (engine, unthrottled)"))
-            lines.append("  verified   every byte" + (r.verifySeconds.map { " (\(format2($0)) s)" } ?? "") + ", window \(humanSize(UInt64(r.window))), \(r.ios) I/Os")
+            lines.append("  verified   every byte" + (r.verifySeconds.map { " (\(format2($0)) s)" } ?? "") + ", window \(ByteSize.text(UInt64(r.window))), \(r.ios) I/Os")
         } else if let e = r.error {
             lines.append("  refused    " + style.bad(e.errno.description) + ": " + e.message)
         }

@@ -17,7 +17,6 @@ struct TreeCommand: ParsableCommand {
     var noHWDB = false
 
     func run() throws {
-        if plain { TextFit.enabled = false }
         let t = try source.load()
         let names = NameDatabase(useHWDB: !noHWDB)
         if output.json {
@@ -34,10 +33,10 @@ struct TreeCommand: ParsableCommand {
         }
         var tree = render(compact: false)
         // Deep trees whose art alone leaves no room for names are drawn with narrower art.
-        if !plain && tree.split(separator: "\n").contains(where: { Self.artWidth($0) > TextFit.width - 24 }) {
+        if !plain, let width = TextFit.width, tree.split(separator: "\n").contains(where: { Self.artWidth($0) > width - 24 }) {
             tree = render(compact: true)
         }
-        emit(plain ? tree : Self.fit(tree, width: TextFit.width))
+        emit(plain ? tree : Self.fit(tree, width: TextFit.width), plain ? .exact : .wrap)
         for a in t.anomalies { diagnose("p2ptop: warning: \(a)\n") }
     }
 
@@ -47,7 +46,8 @@ struct TreeCommand: ParsableCommand {
     /// Each line within `width`: the name is shortened (`…`) so that the annotation — alias,
     /// kind, link, the part p2ptop adds — stays whole; where even that cannot fit, the
     /// annotation continues on the next line under the name, the tree's bars carried down.
-    static func fit(_ tree: String, width: Int) -> String {
+    static func fit(_ tree: String, width: Int?) -> String {
+        guard let width else { return tree.split(separator: mark, omittingEmptySubsequences: false).joined() }
         var out: [String] = []
         for line in tree.split(separator: "\n", omittingEmptySubsequences: false) {
             let parts = line.split(separator: mark, maxSplits: 1, omittingEmptySubsequences: false)

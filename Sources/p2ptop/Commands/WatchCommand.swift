@@ -167,7 +167,7 @@ struct WatchCommand: ParsableCommand {
             guard let v else { return "?" }
             return v >= 10_000_000 ? "\(Int(v / 1e6))M" : v >= 100_000 ? "\(Int(v / 1e3))k" : "\(Int(v.rounded()))"
         }
-        func bytes(_ v: Double?) -> String { v.map { humanSize(UInt64(max(0, $0))) } ?? "?" }
+        func bytes(_ v: Double?) -> String { v.map { ByteSize.text(UInt64(max(0, $0))) } ?? "?" }
         func sum(_ sampler: String, _ prefix: String, rate: Bool) -> String {
             guard let r = t.lastReadings[sampler] else { return "?" }
             if r.stale != nil { return "?" }

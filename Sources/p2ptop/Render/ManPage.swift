@@ -42,7 +42,7 @@ enum ManPage {
             Set and non\\-empty: no colour.
             .TP
             .B COLUMNS
-            The width text is fitted to when standard output is not a terminal (default 80).
+            The width text is fitted to when standard output is not a terminal; unset, nothing is wrapped or cut in a pipe or a file.
             .SH SEE ALSO
             .BR lspci (8),
             .BR lstopo (1),

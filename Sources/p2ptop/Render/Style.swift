@@ -22,10 +22,10 @@ func diagnose(_ s: String) {
 }
 
 /// Output goes through one buffered writer (stdout is fully buffered in main), fitted to the
-/// terminal's width (`TextFit`).
-func emit(_ s: String) {
+/// terminal's width (`TextFit`) unless it must stay exact.
+func emit(_ s: String, _ fitting: TextFit.Fitting = .wrap) {
     // The output edge: text from outside cannot reach the terminal as control sequences; the
     // only escapes kept are Style's colours.
-    let text = TextFit.fit(TerminalText.visible(s, keepLines: true, keepStyle: true))
+    let text = TextFit.fit(TerminalText.visible(s, keepLines: true, keepStyle: true), fitting)
     print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
 }

@@ -1,40 +1,57 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import TextSafety
 
-/// Text commands fit their width: the terminal's, else `COLUMNS`, else 80. A longer line
-/// is wrapped at spaces, its continuation indented under the line's first field (`warning `,
-/// `remedy: `, a list's name column) — or, for tree lines, under the tree's own branches.
-/// JSON, and the `--plain` outputs that reproduce lspci's own format, are left alone.
+/// Text commands fit their width: the terminal's when stdout is one, else `COLUMNS`, else
+/// none — in a pipe or a file every line stays whole, as lspci, ps and git leave them. A longer
+/// line is wrapped at spaces, its continuation indented under the line's first field
+/// (`warning `, `remedy: `, a list's name column) — or, for tree lines, under the tree's own
+/// branches. JSON, and the outputs that must stay byte-exact, are left alone (`Fitting.exact`).
 enum TextFit {
-    /// Off for outputs that must be byte-exact (`--plain`) or that are not text.
-    nonisolated(unsafe) static var enabled = true
-    /// A command's own continuation column (list: under the class name).
-    nonisolated(unsafe) static var column: Int?
-
-    static let width: Int = {
+    /// The width text is fitted to; nil: none (stdout is not a terminal and `COLUMNS` is unset).
+    static let width: Int? = {
         var w = winsize()
         if isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &w) == 0, w.ws_col > 0 { return Int(w.ws_col) }
         if let c = getenv("COLUMNS"), let n = Int(String(cString: c)), n >= 20 { return n }
-        return 80
+        return nil
     }()
 
-    /// Columns a string takes on a terminal: ANSI escapes take none.
-    static func visibleWidth<S: StringProtocol>(_ s: S) -> Int {
-        var n = 0, escape = false
-        for ch in s {
-            if escape { if ch.isLetter { escape = false }; continue }
-            if ch == "\u{1b}" { escape = true; continue }
-            n += 1
-        }
-        return n
+    /// How one output is fitted.
+    enum Fitting: Sendable {
+        /// Wrapped to the width, continuations under the line's first field.
+        case wrap
+        /// Wrapped, continuations at a column of the command's own (list: under the class name).
+        case wrapUnder(column: Int)
+        /// Never wrapped: lspci's own formats (`--plain`), XML, a man page, Markdown.
+        case exact
     }
 
-    static func fit(_ text: String, width: Int = TextFit.width) -> String {
-        guard enabled, let first = text.first, first != "{" && first != "[" else { return text }
+    /// One line wrapped to the width, continuations at `column`; whole where there is no width.
+    static func wrapped(_ line: String, under column: Int, width: Int? = TextFit.width) -> [String] {
+        guard let width else { return [line] }
+        return fitLine(line, width: width, column: column)
+    }
+
+    /// One line cut to the width with `…` (a listing's one-line summaries); whole where there is no width.
+    static func cut(_ line: String, width: Int? = TextFit.width) -> String {
+        guard let width, line.count > width else { return line }
+        return String(line.prefix(width - 1)) + "…"
+    }
+
+    static func visibleWidth<S: StringProtocol>(_ s: S) -> Int { TextWrap.visibleWidth(s) }
+
+    static func fit(_ text: String, _ fitting: Fitting = .wrap, width: Int? = TextFit.width) -> String {
+        guard let width, let first = text.first, first != "{" && first != "[" else { return text }
+        let column: Int?
+        switch fitting {
+        case .exact: return text
+        case .wrap: column = nil
+        case .wrapUnder(let c): column = c
+        }
         var out: [String] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            out += fitLine(String(line), width: width)
+            out += fitLine(String(line), width: width, column: column)
         }
         return out.joined(separator: "\n")
     }
@@ -42,7 +59,7 @@ enum TextFit {
     static let treeArt: Set<Character> = ["-", "+", "|", "\\", "[", "]", ":", ".", " ", "│", "├", "└", "┬", "─", "┌"]
 
     /// Where continuation lines start, and what stands before them.
-    static func hang(_ line: String, width: Int) -> (column: Int, prefix: String) {
+    static func hang(_ line: String, width: Int, column: Int? = nil) -> (column: Int, prefix: String) {
         let chars = Array(line)
         let leading = chars.prefix { $0 == " " }.count
         // A tree line (lspci -t art): continue under the name, carrying the vertical bars down.
@@ -70,42 +87,9 @@ enum TextFit {
         return (min(column, width / 2), String(repeating: " ", count: min(column, width / 2)))
     }
 
-    static func fitLine(_ line: String, width: Int) -> [String] {
+    static func fitLine(_ line: String, width: Int, column own: Int? = nil) -> [String] {
         guard visibleWidth(line) > width else { return [line] }
-        let (column, prefix) = hang(line, width: width)
-        var lines: [String] = []
-        var current = ""
-        var currentWidth = 0
-        var fresh = false   // just wrapped: the prefix stands alone, no separator needed
-        // Words keep their own spacing runs: split on single spaces, keep empty words.
-        let words = line.split(separator: " ", omittingEmptySubsequences: false)
-        for (i, word) in words.enumerated() {
-            let w = visibleWidth(word)
-            let sep = i == 0 ? 0 : 1
-            if currentWidth + sep + w > width && currentWidth > column && !word.isEmpty {
-                lines.append(current)
-                if w > width - column {
-                    // A word that does not fit after the indent (a kernel parameter to paste)
-                    // gets a line of its own, moved left as far as it must; it is never
-                    // split — one wider than the terminal stands alone, whole, to be copied.
-                    lines.append(String(repeating: " ", count: max(0, width - w)) + word)
-                    current = prefix
-                    currentWidth = column
-                    fresh = true
-                    continue
-                }
-                current = prefix + word
-                currentWidth = column + w
-                fresh = false
-            } else {
-                if fresh && word.isEmpty { continue }
-                if i > 0 && !fresh { current += " "; currentWidth += 1 }
-                current += word
-                currentWidth += w
-                fresh = false
-            }
-        }
-        if currentWidth > column || lines.isEmpty { lines.append(current) }
-        return lines.map { $0.hasSuffix(" ") ? String($0.reversed().drop { $0 == " " }.reversed()) : $0 }
+        let (column, prefix) = hang(line, width: width, column: own)
+        return TextWrap.lines(line, width: width, prefix: prefix, column: column)
     }
 }

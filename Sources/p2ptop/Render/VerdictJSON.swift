@@ -112,10 +112,4 @@ extension MapType {
 @preconcurrency import Glibc
 #endif
 
-/// Terminal width for grids: COLUMNS, the tty, else 80.
-func outputWidth() -> Int {
-    if let c = getenv("COLUMNS").flatMap({ Int(String(cString: $0)) }), c >= 40 { return c }
-    var ws = winsize()
-    if isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col >= 40 { return Int(ws.ws_col) }
-    return 80
-}
+
