@@ -77,6 +77,9 @@ public enum FileIO {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// This process's own binary (`/proc/self/exe`), else the name it was started by.
+    public static func executablePath() -> String { readLink("/proc/self/exe") ?? CommandLine.arguments[0] }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

@@ -194,19 +194,19 @@ public struct P2PAnalyzer: Sendable {
                 v.mapType = .thruHostBridge
                 v.hostBridgeRule = .rootComplexWhitelist
                 v.hostBridges = hp == hc ? [hp] : [hp, hc]
-                v.distance = 0x1000 + v.distance
+                v.distance = 0x1000 + (v.distance ?? 0)
                 v.reason = "no common upstream bridge; AMD Zen root complex 1022:1450 whitelisted (kernel \(kernel), no IOMMU)"
                 return
             }
             v.mapType = .notSupported
-            v.distance = -1
+            v.distance = nil
             v.hostBridgeRule = .noHostBridgeRoute(kernel)
             v.reason = "no common upstream bridge; kernel \(kernel) has no host-bridge route (5.4+)"
             return
         }
         if !v.acsRedirect.isEmpty {
             v.mapType = .notSupported
-            v.distance = -2
+            v.distance = nil
             v.reason = "ACS redirect on " + v.acsRedirect.map(name).joined(separator: ", ")
                 + "; kernel \(kernel) rejects it (no host-bridge fallback before 5.4)"
             return

@@ -25,8 +25,8 @@ extension P2PAnalyzer {
         var total = 0
         for c in clients {
             let v = verdict(provider: provider, client: c)
-            guard v.mapType != .notSupported else { return (nil, v) }
-            total += v.distance
+            guard v.mapType != .notSupported, let d = v.distance else { return (nil, v) }
+            total += d
         }
         return (total, nil)
     }

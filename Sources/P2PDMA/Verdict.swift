@@ -60,9 +60,9 @@ public struct Verdict: Hashable, Sendable {
     public var client: BDF
     public var mapType: MapType
     /// Hop count as the kernel counts it (provider up to the common ancestor plus client up to
-    /// it; with none, both depths). For 4.20–5.3 the old API's values: -1 no common upstream,
-    /// -2 ACS redirect, 0x1000 + hops through the AMD root complex.
-    public var distance: Int
+    /// it; with none, both depths; 4.20–5.3: 0x1000 + hops through the AMD root complex). nil
+    /// where the kernel computes none: the old API's refusals (`kernelDistance` has its value).
+    public var distance: Int?
     /// Devices on the path whose ACS Control has RR, CR or EC set, in the kernel's order.
     public var acsRedirect: [BDF]
     /// Devices on the path whose ACS state is unknown (config space unreadable without root).
@@ -79,4 +79,11 @@ public struct Verdict: Hashable, Sendable {
     /// Pairs with the same reason text share this number (within one analyzer): renderers
     /// can escape each distinct text once.
     public var reasonID: Int = -1
+
+    /// The number the kernel's own function returns: the distance, or for 4.20–5.3's
+    /// `upstream_bridge_distance` -1 (no common upstream) and -2 (ACS redirect).
+    public var kernelDistance: Int { distance ?? (acsRedirect.isEmpty ? -1 : -2) }
+
+    /// `distance 3`, or `no distance` where the kernel computes none.
+    public var distanceText: String { distance.map { "distance \($0)" } ?? "no distance (\(kernelDistance))" }
 }

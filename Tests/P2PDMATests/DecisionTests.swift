@@ -128,9 +128,9 @@ let b = Fabric.bdf
     @Test func legacyKernelsRejectInsteadOfRouting() {
         let acs = Fabric.switchBox(dspACS: [.requestRedirect]).analyzer(kernel: KernelVersion(5, 1))
         let v = acs.verdict(provider: b("0000:03:00.0"), client: b("0000:04:00.0"))
-        #expect(v.mapType == .notSupported && v.distance == -2)
+        #expect(v.mapType == .notSupported && v.distance == nil && v.kernelDistance == -2)
         let none = Fabric.switchBox().analyzer(kernel: KernelVersion(5, 1)).verdict(provider: b("0000:03:00.0"), client: b("0000:05:00.0"))
-        #expect(none.mapType == .notSupported && none.distance == -1)
+        #expect(none.mapType == .notSupported && none.distance == nil && none.kernelDistance == -1)
         let ok = Fabric.switchBox().analyzer(kernel: KernelVersion(4, 20)).verdict(provider: b("0000:03:00.0"), client: b("0000:04:00.0"))
         #expect(ok.mapType == .busAddr && ok.distance == 4)
     }
@@ -268,7 +268,7 @@ let b = Fabric.bdf
         let a = analyzer(t)
         let nic = try t.resolve("nic0").bdf, nvme0 = try t.resolve("nvme0").bdf, nvme1 = try t.resolve("nvme1").bdf, nvme2 = try t.resolve("nvme2").bdf
         let choice = a.p2pmemFindMany(clients: [nic, nvme0])
-        let expected = a.verdict(provider: nvme1, client: nic).distance + a.verdict(provider: nvme1, client: nvme0).distance
+        let expected = try #require(a.verdict(provider: nvme1, client: nic).distance) + (try #require(a.verdict(provider: nvme1, client: nvme0).distance))
         #expect(choice.closest == [nvme1] && choice.distance == expected, "the sum of the clients' distances")
         #expect(a.distanceMany(provider: nvme1, clients: []).distance == nil, "no clients: -1")
         let refused = a.p2pmemFindMany(clients: [nic, nvme2])

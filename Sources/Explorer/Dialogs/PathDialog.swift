@@ -46,7 +46,7 @@ final class PathDialog: ExplorerDialog {
         }
         lines.append([])
         let style = v.mapType == .busAddr ? t.good : v.mapType == .thruHostBridge ? t.warn : t.bad
-        lines.append([Span("\(v.mapType.rawValue), distance \(v.distance), \(v.pathClass.rawValue)", style.bold())])
+        lines.append([Span("\(v.mapType.rawValue), \(v.distanceText), \(v.pathClass.rawValue)", style.bold())])
         lines.append([Span(String(v.reason.prefix(max(20, screenArea.width - 8))), t.text)])
         if let b = bottleneck { lines.append([Span("bottleneck: link above \(m.name(b))", t.warn)]) }
         let findings = Doctor(analyzer: m.analyzer).findings(for: v).filter { $0.severity != .info }.prefix(3)

@@ -105,7 +105,7 @@ final class MatrixScreen: ExplorerScreen {
         if row != col {
             let v = m.verdict(endpoints[row].bdf, endpoints[col].bdf)
             let line1: Line = [Span("\(labels[row]) → \(labels[col]): ", t.title),
-                               Span("\(v.mapType.rawValue), distance \(v.distance), \(v.pathClass.rawValue)",
+                               Span("\(v.mapType.rawValue), \(v.distanceText), \(v.pathClass.rawValue)",
                                     v.mapType == .busAddr ? t.good : v.mapType == .thruHostBridge ? t.warn : t.bad)]
             let path = v.hops.map { m.topology.alias($0) ?? $0.short }.joined(separator: " → ")
             Paragraph([line1, [Span(v.reason, t.text)], [Span("path: " + path, t.dim)]]).render(in: detail, on: &c)

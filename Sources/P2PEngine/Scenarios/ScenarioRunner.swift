@@ -203,7 +203,7 @@ public final class ScenarioRunner {
             return "ACSCtl \(bits.lspciFlags)"
         case "verdict":
             let v = engine.analyzer.verdict(provider: try device(s, "provider"), client: try device(s, "client"))
-            return "\(v.mapType.rawValue) distance \(v.distance): \(v.reason)"
+            return "\(v.mapType.rawValue) \(v.distanceText): \(v.reason)"
         case "wait":
             let secs = Double(s.name ?? "0") ?? 0
             if secs > 0 { clock.wait(until: clock.now() + min(secs, 10)) }

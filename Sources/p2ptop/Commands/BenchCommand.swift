@@ -40,7 +40,7 @@ struct BenchList: ParsableCommand {
         guard access(lspci, X_OK) == 0 else {
             throw CommandError(message: "bench: \(lspci) not found: install pciutils (the baseline) or pass --lspci PATH")
         }
-        let me = Bench.selfPath()
+        let me = FileIO.executablePath()
         var rows: [JSON] = []
         var text = "file                                       p2ptop ms   lspci ms   ratio (median)\n"
         for dump in dumps {
@@ -114,12 +114,6 @@ enum Bench {
             return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
         }
         return 0
-    }
-
-    static func selfPath() -> String {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
     }
 
     /// Spawns `path args` with stdout/stderr to /dev/null and returns its wall time.

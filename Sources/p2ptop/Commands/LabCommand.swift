@@ -43,7 +43,7 @@ struct LabKernelOption: ParsableArguments {
 
     /// This p2ptop as the guest reaches it.
     func guestBinary() throws -> String {
-        do { return try LabCheck.guestBinary(selfPath()) } catch { throw CommandError(message: error.message) }
+        do { return try LabCheck.guestBinary(FileIO.executablePath()) } catch { throw CommandError(message: error.message) }
     }
 }
 
@@ -81,13 +81,6 @@ struct LabVariantOptions: ParsableArguments {
 
 extension LabCPU: ExpressibleByArgument {}
 
-/// The p2ptop binary itself, which the guest runs over the shared root.
-func selfPath() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard n > 0 else { return CommandLine.arguments[0] }
-    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
 
 struct LabKernelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

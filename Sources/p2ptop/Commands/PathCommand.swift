@@ -112,7 +112,7 @@ struct PathReport {
             lines.append(s.trimmingTrailingSpaces())
         }
         lines.append("")
-        let verdictText = "\(verdict.mapType.rawValue), distance \(verdict.distance), path \(verdict.pathClass.rawValue)"
+        let verdictText = "\(verdict.mapType.rawValue), \(verdict.distanceText), path \(verdict.pathClass.rawValue)"
         lines.append("  verdict: " + verdict.mapType.paint(verdictText, style))
         lines += TextFit.wrapped("  why:     " + verdict.reason, under: 11)
         if let n = t.nvlinkCount(verdict.provider, verdict.client) {

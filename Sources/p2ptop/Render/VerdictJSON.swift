@@ -56,7 +56,7 @@ enum VerdictJSON {
         out += ",\"provider_alias\":"; out += f.alias[v.provider]!
         out += ",\"client_alias\":"; out += f.alias[v.client]!
         out += ",\"map_type\":\""; out += v.mapType.rawValue
-        out += "\",\"distance\":"; out += String(v.distance)
+        out += "\",\"distance\":"; out += String(v.kernelDistance)
         out += ",\"acs_redirect\":"; out += v.acsRedirect.isEmpty ? "[]" : f.list(v.acsRedirect)
         out += ",\"acs_unknown\":"; out += v.acsUnknown.isEmpty ? "[]" : f.list(v.acsUnknown)
         out += v.commonUpstream == nil ? ",\"common_upstream\":false" : ",\"common_upstream\":true"
@@ -76,7 +76,7 @@ enum VerdictJSON {
             ("provider_alias", t.alias(v.provider).map(JSON.string) ?? .null),
             ("client_alias", t.alias(v.client).map(JSON.string) ?? .null),
             ("map_type", .string(v.mapType.rawValue)),
-            ("distance", .int(Int64(v.distance))),
+            ("distance", .int(Int64(v.kernelDistance))),
             ("acs_redirect", .array(v.acsRedirect.map { .string($0.description) })),
             ("acs_unknown", .array(v.acsUnknown.map { .string($0.description) })),
             ("common_upstream", .bool(v.commonUpstream != nil)),
