@@ -44,6 +44,9 @@ let package = Package(
         // The kernel lab: fabrics as QEMU machine descriptions, the lab kernel build, the guest
         // init, lab run, and the conformance experiments (model against the real kernel).
         .target(name: "Lab", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "LinuxFiles"]),
+        // One value per answer the tool gives (a transfer's report, …), made by pure functions
+        // from the model's and the backends' values; the CLI's text and JSON draw them.
+        .target(name: "Reports", dependencies: ["PCITopology", "P2PDMA", "P2PEngine", "RealBackends"]),
         // Samplers of live counters (pins, VmPin, p2pmem, RDMA, block, link, AER), series, OpenMetrics.
         .target(name: "Telemetry", dependencies: ["LinuxFiles"]),
         // ncursesw with the wide-character API (NCURSES_WIDECHAR in the shim header).
@@ -55,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "p2ptop",
             dependencies: [
-                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Lab", "TerminalUI", "Explorer", "Telemetry", "LinuxFiles",
+                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Reports", "Lab", "TerminalUI", "Explorer", "Telemetry", "LinuxFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The JSON Schemas of every document p2ptop prints, compiled in (`p2ptop schema NAME`).

@@ -73,9 +73,9 @@ public enum GuestRun {
                 let r = VerbsLoopback.run(.init(device: nil, port: nil, target: realKind(s.memory ?? .host), size: s.size, block: s.block),
                                           inventory: VerbsRDMASource().inventory())
                 o = LabObservation(step: s, observed: r.error?.errno.name ?? (r.verified ? "ok" : "corrupt"))
-                o.verified = r.verified; o.gbps = r.gbps; o.vmPinKB = r.registeredPinnedKB
+                o.verified = r.verified; o.gbps = r.gbps; o.vmPinKB = r.registeredPinnedKB ?? 0
                 o.pinsAcquired = r.pinsAcquired; o.pinsReleased = r.pinsReleased
-                o.detail = r.error?.message ?? "\(r.device) port \(r.port), GID \(r.gidIndex)"
+                o.detail = r.error?.message ?? "\(r.rdmaDevice ?? "?") port \(r.rdmaPort ?? 0), GID \(r.gidIndex ?? 0)"
             case .barRead, .barWrite: o = bar(s)
             case .barPolicy: o = barPolicy(s, topology)
             case .unbind: o = s.variant == "pinned" ? unbindPinned(s, inventory) : unbind(s)

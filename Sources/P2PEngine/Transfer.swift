@@ -56,35 +56,6 @@ public struct TransferRequest: Sendable {
     }
 }
 
-public struct TransferResult: Sendable {
-    public var ok: Bool
-    public var bytes: Int
-    public var verified: Bool
-    /// Time spent moving data (pin, map, DMA copy, unmap, unpin), throttled unless asked not to.
-    public var seconds: Double
-    /// Time spent checking every byte afterwards, on a clock that measures it (nil on the
-    /// model's, which knows only the fabric's time).
-    public var verifySeconds: Double?
-    public var mapType: MapType?
-    public var path: [BDF]
-    public var bottleneck: (device: BDF, link: LinkState, bytesPerSecond: Double)?
-    public var pinsAcquired: Int
-    public var pinsReleased: Int
-    public var pinsOutstandingAfter: Int
-    public var ios: Int
-    /// Where `seconds` comes from: the fabric model's clock (throttled: the same fabric gives
-    /// the same numbers on any machine) or the engine's own wall time (unthrottled).
-    public enum RateSource: String, Sendable { case model, engine }
-    public var rateSource: RateSource = .engine
-    /// The engine's own wall time moving the bytes, when `seconds` is the model's.
-    public var engineSeconds: Double?
-    public var window: Int
-    public var error: EngineError?
-    public var leaks: Engine.Leaks?
-
-    public var gbps: Double { seconds > 0 ? Double(bytes) / seconds / 1e9 : 0 }
-}
-
 /// Runs one transfer on an engine, moving real bytes and verifying them.
 public struct TransferRunner {
     /// The most memory a transfer touches at once: larger transfers cycle through a window of
@@ -153,11 +124,9 @@ public struct TransferRunner {
     /// The bottleneck link on the path provider → client (the fabric model's links).
     func bottleneck(_ v: Verdict) -> (BDF, LinkState, Double)? { FabricModel.bottleneck(v, in: engine.topology) }
 
-    public func run(_ r: TransferRequest) -> TransferResult {
+    public func run(_ r: TransferRequest) -> TransferOutcome {
         let startPins = engine.vmstat
-        var result = TransferResult(ok: false, bytes: 0, verified: false, seconds: 0, verifySeconds: 0, mapType: nil, path: [],
-                                    bottleneck: nil, pinsAcquired: 0, pinsReleased: 0, pinsOutstandingAfter: 0, ios: 0,
-                                    window: 0, error: nil, leaks: nil)
+        var result = TransferOutcome()
         do throws(EngineError) {
             guard r.size > 0, r.size <= Self.maxSize, r.block > 0, r.block <= Self.maxWindow, r.queueDepth >= 1, r.queueDepth <= 1024 else {
                 throw EngineError(.EINVAL, "size must be 1 byte to \(Self.maxSize >> 30) GiB, block at most \(Self.maxWindow >> 20) MiB, queue depth 1 to 1024")
@@ -182,7 +151,6 @@ public struct TransferRunner {
             case .cpu: try cpu(r, &result)
             case .zerocopy: try zerocopy(r, &result)
             }
-            result.ok = true
         } catch {
             result.error = error
         }
@@ -202,7 +170,7 @@ public struct TransferRunner {
         return result
     }
 
-    private func describePath(_ provider: BDF, _ client: BDF, _ result: inout TransferResult) -> Verdict {
+    private func describePath(_ provider: BDF, _ client: BDF, _ result: inout TransferOutcome) -> Verdict {
         let v = engine.analyzer.verdict(provider: provider, client: client)
         result.mapType = v.mapType
         result.path = v.hops
@@ -214,7 +182,7 @@ public struct TransferRunner {
     /// Waits on the clock so that the `bytes` moved since `start` take as long as the fabric allows: the
     /// bottleneck link's rate, or this transfer's fair share of the fabric while others run
     /// (the share may change between calls, so each step is paced at the rate it had).
-    private func throttle(_ r: TransferRequest, _ result: TransferResult, bytes: Int, start: Double) {
+    private func throttle(_ r: TransferRequest, _ result: TransferOutcome, bytes: Int, start: Double) {
         guard !r.unthrottled, let link = result.bottleneck?.bytesPerSecond else { return }
         let bw = pace.flow.flatMap { arbiter?.rate($0) } ?? link
         if pace.start != start { pace.start = start; pace.bytes = 0; pace.due = start }
@@ -257,7 +225,7 @@ public struct TransferRunner {
 
     /// O_DIRECT read from the block device `from` into `to`'s memory (p2pmem-test's shape: a
     /// transfer larger than the window cycles through it).
-    private func odirect(_ r: TransferRequest, _ result: inout TransferResult) throws(EngineError) {
+    private func odirect(_ r: TransferRequest, _ result: inout TransferOutcome) throws(EngineError) {
         guard let blockDevice = r.from else { throw EngineError(.EINVAL, "odirect needs a block device to read from") }
         if let target = r.to, engine.topology.kind(blockDevice) != .nvme {
             throw EngineError(.EREMOTEIO, "\(blockDevice) is not an NVMe queue: no QUEUE_FLAG_PCI_P2PDMA, so O_DIRECT into \(target)'s memory gets no FOLL_PCI_P2PDMA")
@@ -346,7 +314,7 @@ public struct TransferRunner {
     }
 
     /// RDMA: register the target memory with `ibv_reg_mr` (long-term pin), then write into it.
-    private func rdma(_ r: TransferRequest, _ result: inout TransferResult) throws(EngineError) {
+    private func rdma(_ r: TransferRequest, _ result: inout TransferOutcome) throws(EngineError) {
         guard let nic = r.from else { throw EngineError(.EINVAL, "rdma needs the RDMA NIC as --from") }
         guard engine.topology.kind(nic) == .nic else { throw EngineError(.ENODEV, "\(nic) is not an RDMA NIC") }
         let region: VMA
@@ -366,7 +334,7 @@ public struct TransferRunner {
     }
 
     /// dma-buf: export the target's BAR through VFIO, import it as an RDMA MR, write into it.
-    private func dmabuf(_ r: TransferRequest, _ result: inout TransferResult) throws(EngineError) {
+    private func dmabuf(_ r: TransferRequest, _ result: inout TransferOutcome) throws(EngineError) {
         guard let nic = r.from, let target = r.to else { throw EngineError(.EINVAL, "dmabuf needs --from NIC and --to device") }
         guard engine.topology.kind(nic) == .nic else { throw EngineError(.ENODEV, "\(nic) is not an RDMA NIC") }
         _ = describePath(target, nic, &result)
@@ -383,7 +351,7 @@ public struct TransferRunner {
 
     /// MSG_ZEROCOPY send of `from`'s memory (a p2pmem mapping, or host) by the NIC `to`:
     /// `iov_iter_get_pages` takes references (FOLL_GET) without FOLL_PCI_P2PDMA.
-    private func zerocopy(_ r: TransferRequest, _ result: inout TransferResult) throws(EngineError) {
+    private func zerocopy(_ r: TransferRequest, _ result: inout TransferOutcome) throws(EngineError) {
         guard let nic = r.to, engine.topology.kind(nic) == .nic else { throw EngineError(.ENODEV, "zerocopy needs --to NIC") }
         let region: VMA
         if let source = r.from {
@@ -422,7 +390,7 @@ public struct TransferRunner {
     }
 
     /// CPU copy into the target's BAR through `resourceN` (MMIO; no DMA, no pins).
-    private func cpu(_ r: TransferRequest, _ result: inout TransferResult) throws(EngineError) {
+    private func cpu(_ r: TransferRequest, _ result: inout TransferOutcome) throws(EngineError) {
         guard let target = r.to else { throw EngineError(.EINVAL, "cpu needs --to device") }
         let region = try engine.mmapResource(target, bar: engine.providers[target]?.bar ?? largestBAR(target), length: min(max(r.size, PAGE_SIZE), Self.maxWindow))
         defer { engine.munmap(region) }
@@ -432,7 +400,7 @@ public struct TransferRunner {
     }
 
     /// Writes `r.size` bytes block by block into a window (cycling), verifying each pass.
-    private func writeThrough(_ r: TransferRequest, _ result: inout TransferResult,
+    private func writeThrough(_ r: TransferRequest, _ result: inout TransferOutcome,
                               into pointer: (Int) -> UnsafeMutableRawPointer, window: Int, seed: UInt64) throws(EngineError) {
         let media = try BackingMemory(length: window)
         TransferRunner.prefault(pointer(0), length: min(window, r.size))

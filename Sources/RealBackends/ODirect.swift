@@ -19,22 +19,7 @@ let O_DIRECT: Int32 = 0o40000
 /// file. The kernel pins the buffer's pages for every I/O; the `/proc/vmstat` delta over the
 /// run is reported beside the bytes, and every byte is verified through the page cache.
 public enum ODirect {
-    public struct Result: Sendable {
-        public var bytes = 0
-        public var seconds = 0.0
-        public var verified = false
-        /// Verified, but the source was one byte value throughout (an empty disk, a sparse
-        /// file): the bytes arrived, their order and placement were not really tested.
-        public var uniformSource: UInt8?
-        public var pinsAcquired = 0
-        public var pinsReleased = 0
-        public var outstandingAfter = 0
-        /// The pin figures were folded with vm/stat_refresh first; else they are off by up to
-        /// `ODirect.approximationBound()` pages.
-        public var pinsExact = false
-        public var error: EngineError?
-        public var gbps: Double { seconds > 0 ? Double(bytes) / seconds / 1e9 : 0 }
-    }
+    public typealias Result = TransferOutcome
 
     public typealias Destination = RealBuffer.Kind
 
@@ -103,6 +88,8 @@ public enum ODirect {
                             queue: Queue = .threads, progress: Progress? = nil, prefill: UInt8? = nil, window: Int = 64 << 20,
                             exactPins: Bool = false) -> Result {
         var result = Result()
+        result.rateSource = .measured
+        result.pinsExact = exactPins
         guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
         // Opened with O_NONBLOCK and without O_DIRECT first: a FIFO would otherwise block in
         // open() until some writer came. What it is decides; then O_DIRECT is set on the same
@@ -140,7 +127,7 @@ public enum ODirect {
                 queue: queue, progress: progress, exactPins: exactPins, &result)
             return result
         }
-        var total = Result()
+        var total = result
         total.verified = true
         total.pinsExact = exactPins
         var offset = 0
@@ -155,7 +142,7 @@ public enum ODirect {
             total.seconds += part.seconds
             total.pinsAcquired += part.pinsAcquired
             total.pinsReleased += part.pinsReleased
-            total.outstandingAfter = part.outstandingAfter
+            total.pinsOutstandingAfter = part.pinsOutstandingAfter
             total.verified = total.verified && part.verified
             total.uniformSource = offset == 0 ? part.uniformSource : (part.uniformSource == total.uniformSource ? total.uniformSource : nil)
             if let e = part.error { total.error = e; total.verified = false; break }
@@ -170,6 +157,7 @@ public enum ODirect {
     public static func write(from source: Destination, toNewFile path: String, size: Int, block: Int, queueDepth: Int, queue: Queue = .threads,
                              exactPins: Bool = false) -> Result {
         var result = Result()
+        result.rateSource = .measured
         result.pinsExact = exactPins
         guard block % 4096 == 0, size % 4096 == 0 else { result.error = EngineError(.EINVAL, "size and block must be multiples of 4096 for O_DIRECT"); return result }
         var st = stat()
@@ -221,7 +209,7 @@ public enum ODirect {
         if let b = before, let a = after {
             result.pinsAcquired = a.0 - b.0
             result.pinsReleased = a.1 - b.1
-            result.outstandingAfter = a.0 - a.1
+            result.pinsOutstandingAfter = a.0 - a.1
         }
     }
 

@@ -222,7 +222,7 @@ func expectErrno(_ errno: Errno, _ body: () throws -> Void, sourceLocation: Sour
 }
 
 @Suite struct TransferTests {
-    func run(_ e: Engine, _ from: String?, _ to: String?, _ size: Int, _ method: TransferMethod) throws -> TransferResult {
+    func run(_ e: Engine, _ from: String?, _ to: String?, _ size: Int, _ method: TransferMethod) throws -> TransferOutcome {
         TransferRunner(engine: e).run(TransferRequest(from: try from.map { try bdf(e, $0) }, to: try to.map { try bdf(e, $0) },
                                                       size: size, block: 1 << 20, queueDepth: 4, method: method, unthrottled: true))
     }

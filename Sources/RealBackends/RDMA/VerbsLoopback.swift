@@ -26,21 +26,7 @@ public enum VerbsLoopback {
         }
     }
 
-    public struct Result: Sendable {
-        public var device = ""
-        public var port = 0
-        public var gidIndex = 0
-        public var bytes = 0
-        public var seconds = 0.0
-        public var verified = false
-        /// `VmPin` growth (kB) while the destination MR was registered: the kernel's long-term pins.
-        public var registeredPinnedKB = 0
-        /// `/proc/vmstat` FOLL_PIN delta over registration + transfer + deregistration.
-        public var pinsAcquired = 0
-        public var pinsReleased = 0
-        public var error: EngineError?
-        public var gbps: Double { seconds > 0 ? Double(bytes) / seconds / 1e9 : 0 }
-    }
+    public typealias Result = TransferOutcome
 
     /// Picks the device and port: the named ones, or the first ACTIVE port of any device.
     public static func choose(_ inventory: RDMAInventory, device: String?, port: Int?) throws(EngineError) -> (String, Int) {
@@ -90,9 +76,11 @@ public enum VerbsLoopback {
 
     public static func run(_ r: Request, inventory: RDMAInventory) -> Result {
         var result = Result()
+        result.rateSource = .measured
+        result.pinsExact = false
         do {
             let (name, port) = try choose(inventory, device: r.device, port: r.port)
-            result.device = name; result.port = port
+            result.rdmaDevice = name; result.rdmaPort = port
             var request = r
             if request.gidIndex == nil {
                 let gids = inventory.devices.first { $0.name == name }?.ports.first { $0.number == port }?.gids ?? []
