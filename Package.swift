@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "P2PEngine", dependencies: ["PCITopology", "P2PDMA", "KernelErrno"]),
         // The real things the model stands for: host memory, p2pmem/allocate, DMA-BUF heaps,
         // O_DIRECT (threads, io_uring), resourceN mapping, verbs registration and loopback.
-        .target(name: "RealBackends", dependencies: ["PCITopology", "P2PEngine", "KernelErrno", "CVerbs", "CIOUring", "LinuxFiles"]),
+        .target(name: "RealBackends", dependencies: ["PCITopology", "PCISources", "P2PEngine", "KernelErrno", "CVerbs", "CIOUring", "LinuxFiles"]),
         // The kernel lab: fabrics as QEMU machine descriptions, the lab kernel build, the guest
         // init, lab run, and the conformance experiments (model against the real kernel).
         .target(name: "Lab", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "LinuxFiles"]),
@@ -54,7 +54,7 @@ let package = Package(
         // A small TUI toolkit: cells, canvas, widgets, themes, terminals (ncurses and in-memory).
         .target(name: "TerminalUI", dependencies: ["CNcurses", "TextSafety"]),
         // The application: screens, state, keys → actions.
-        .target(name: "Explorer", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Telemetry", "TerminalUI", "LinuxFiles"]),
+        .target(name: "Explorer", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Reports", "Telemetry", "TerminalUI", "LinuxFiles"]),
         .executableTarget(
             name: "p2ptop",
             dependencies: [
@@ -75,6 +75,7 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TestSupport", "TerminalUI", "Explorer", "PCISources", "P2PDMA", "P2PEngine", "PCITopology"]),
         .testTarget(name: "P2PEngineTests", dependencies: ["TestSupport", "P2PEngine", "RealBackends", "P2PDMA", "PCITopology", "PCISources"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "P2PEngine", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["TestSupport", "FuzzTargets"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "P2PEngine", "P2PDMA", "PCITopology", "PCISources"], exclude: ["Recorded"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "p2ptop"]),

@@ -76,3 +76,15 @@ extension HostProbe {
         return false
     }
 }
+
+extension TopologySource {
+    /// The host checks' facts: read from the machine itself — the live one or a captured
+    /// root — or what a snapshot recorded of it (nil for dumps, hwloc, NCCL and demo fabrics).
+    public func hostFacts(_ t: Topology) -> HostFacts? {
+        switch self {
+        case .live: return HostProbe.facts(root: "/")
+        case .sysfsRoot(let root): return HostProbe.facts(root: root)
+        default: return t.host.facts
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import PCITopology
+import Reports
 import TerminalUI
 
 #if canImport(Glibc)
@@ -34,9 +35,8 @@ final class BarMapScreen: ExplorerScreen {
         Block(title: "BARs of \(d.bdf)\(alias) within the windows above it · \(linear ? "linear" : "log") scale (l)",
               style: t.border, titleStyle: t.title).render(in: body, on: &c)
         let inner = body.inner
-        let windows = topology.windowsAbove(d.bdf)
-        let bars = d.bars.filter { $0.space == .memory && ($0.upperHalfOf == nil || $0.address != nil) }
-        let largest = max(windows.map(\.window.size).max() ?? 0, bars.compactMap(\.size).max() ?? 0, 1)
+        let layout = BARLayout(topology, d, memoryOnly: true)
+        let largest = max(layout.windows.map(\.size).max() ?? 0, layout.bars.compactMap(\.bar.size).max() ?? 0, 1)
         let barWidth = max(10, min(40, inner.width - 50))
         func scaled(_ size: UInt64) -> Int {
             guard size > 0 else { return 0 }
@@ -46,33 +46,26 @@ final class BarMapScreen: ExplorerScreen {
         func gauge(_ size: UInt64) -> String { String(repeating: "█", count: scaled(size)) + String(repeating: "·", count: barWidth - scaled(size)) }
         var lines: [Line] = []
         var heat: [Int] = [], heatAt: Int?
-        var depth = 0, last: BDF?
-        for (b, w) in windows {
-            if b != last { depth += 1; last = b }
-            let who = (topology.alias(b) ?? "") + " " + b.short
-            let kind = w.kind == .memory ? "mem" : w.kind.rawValue
-            lines.append([Span(String(repeating: " ", count: depth * 2) + who.padded(16) + kind.padded(13), t.dim),
+        for w in layout.windows {
+            let who = (w.bridge.flatMap { topology.alias($0) } ?? "") + " " + (w.bridge?.short ?? "host")
+            lines.append([Span(String(repeating: " ", count: w.depth * 2) + who.padded(16) + w.kind.padded(13), t.dim),
                           Span(gauge(w.size), t.accent), Span(" " + ByteSize.text(w.size).padded(6), t.text),
                           Span(" 0x" + String(w.base, radix: 16), t.dim)])
         }
-        if windows.isEmpty {
-            let why = "no windows known above it"
-            lines.append([Span("  " + why, t.dim)])
+        if layout.windows.isEmpty {
+            lines.append([Span("  no windows known above it", t.dim)])
         }
-        let above = topology.upstreamPath(d.bdf).first
-        let own = windows.filter { $0.bridge == above && $0.window.kind != .io }.map(\.window)
-        for b in bars {
+        for p in layout.bars {
+            let b = p.bar
             let kind = (b.is64Bit ? "64-bit" : "32-bit") + (b.prefetchable ? " pref" : "")
-            var line: Line = [Span(String(repeating: " ", count: (depth + 1) * 2) + "BAR \(b.index)".padded(16) + kind.padded(13), t.text)]
+            var line: Line = [Span(String(repeating: " ", count: layout.barDepth * 2) + "BAR \(b.index)".padded(16) + kind.padded(13), t.text)]
             if let size = b.size {
                 line += [Span(gauge(size), t.good), Span(" " + ByteSize.text(size).padded(6), t.text)]
             } else {
                 line.append(Span("size unknown (\(topology.source.kind == .dump ? "not in the dump" : "no sysfs"))", t.dim))
             }
             if let a = b.address { line.append(Span(" 0x" + String(a, radix: 16), t.dim)) } else { line.append(Span(" unassigned", t.warn)) }
-            if let a = b.address, let size = b.size, !own.isEmpty, !own.contains(where: { a >= $0.base && a &+ size &- 1 <= $0.limit }) {
-                line.append(Span("  outside its bridge's windows", t.bad))
-            }
+            if p.outsideOf != nil { line.append(Span("  outside its bridge's windows", t.bad)) }
             lines.append(line)
         }
         if let p = m.pool(d.bdf) {
@@ -100,14 +93,12 @@ final class BarMapScreen: ExplorerScreen {
             lines.append([Span("in use now (this session's engine)", t.title)])
             for h in held { lines.append([Span("  " + h, t.warn)]) }
         }
-        for r in d.capabilities.resizableBARs where !r.isVF {
-            let narrowest = windows.filter { $0.window.kind == .prefetchable }.map(\.window).min { $0.size < $1.size }
-            var text = "Resizable BAR \(r.barIndex): \(ByteSize.text(r.currentSize)) now, up to \(ByteSize.text(r.largestSize))"
-            if let n = narrowest {
-                let fits = r.supportedSizes.filter { $0 <= n.size }.max()
-                text += "; the narrowest prefetchable window above (\(ByteSize.text(n.size))) holds " + (fits.map { "at most \(ByteSize.text($0))" } ?? "none of them")
+        for g in layout.growth {
+            var text = "Resizable BAR \(g.rebar.barIndex): \(ByteSize.text(g.rebar.currentSize)) now, up to \(ByteSize.text(g.rebar.largestSize))"
+            if let n = g.narrowest {
+                text += "; the narrowest prefetchable window above (\(ByteSize.text(n.size))) holds " + (g.largestThatFits.map { "at most \(ByteSize.text($0))" } ?? "none of them")
             }
-            lines.append([Span(text, r.currentSize < r.largestSize ? t.warn : t.dim)])
+            lines.append([Span(text, g.rebar.currentSize < g.rebar.largestSize ? t.warn : t.dim)])
         }
         // The heat map takes the rows after its caption (two at most); lines after it move down.
         let heatRows = heatAt == nil ? 0 : min(2, max(1, (heat.count + inner.width - 3) / max(1, inner.width - 2)))

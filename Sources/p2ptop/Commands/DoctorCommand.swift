@@ -28,7 +28,7 @@ struct DoctorCommand: ParsableCommand {
             let p = try t.device(named: pair[0]), c = try t.device(named: pair[1])
             scope = a.verdict(provider: p.bdf, client: c.bdf)
         }
-        let host = Self.hostFacts(for: source.source, t)
+        let host = source.source.hostFacts(t)
         let doctor = Doctor(analyzer: a)
         let findings = ((host.map { doctor.hostFindings($0) } ?? []) + doctor.findings(for: scope)).sorted { $0.severity < $1.severity }
         if output.json {
@@ -85,15 +85,5 @@ struct DoctorCommand: ParsableCommand {
             lines.append("        remedy: \(f.remedy)")
         }
         emit(lines.joined(separator: "\n"))
-    }
-
-    /// Host checks read the machine itself — the live one or a captured root — or what a
-    /// snapshot recorded of it.
-    static func hostFacts(for source: TopologySource, _ t: Topology) -> HostFacts? {
-        switch source {
-        case .live: return HostProbe.facts(root: "/")
-        case .sysfsRoot(let root): return HostProbe.facts(root: root)
-        default: return t.host.facts
-        }
     }
 }

@@ -62,16 +62,16 @@ struct ExploreCommand: ParsableCommand {
         }
         let t = try source.load()
         let app = ExplorerApp(topology: t, analyzer: p2p.analyzer(for: t), names: NameDatabase(), theme: loaded, sourceFlags: source.source.flags)
-        app.hostFacts = DoctorCommand.hostFacts(for: source.source, t)
+        app.hostFacts = source.source.hostFacts(t)
         app.readonly = readonly
         switch source.source {
         case .live:
-            app.rdma = RDMACommand.inventory(for: source.source, t)
+            app.rdma = source.source.rdmaInventory(t)
             app.blockDevices = BlockDevices.list(t, root: "/")
             // GPU PCIe throughput and BAR1 use where NVIDIA's driver is (loaded, never linked).
             if t.devices.contains(where: { t.kind($0.bdf) == .gpu }) { app.gpuCounters = NVML() }
             app.kernel = kernelActions(t)
-        case .sysfsRoot, .snapshot: app.rdma = RDMACommand.inventory(for: source.source, t)
+        case .sysfsRoot, .snapshot: app.rdma = source.source.rdmaInventory(t)
         default: break
         }
         let terminal = NcursesTerminal(mouse: !noMouse)

@@ -34,8 +34,7 @@ struct LabKernelOption: ParsableArguments {
     /// The kernel to boot: the user's (checked), else the cached lab kernel.
     func resolve() throws -> LabKernel {
         if let image {
-            let k = try LabKernelCommand.check(image: image)
-            return k
+            do { return try LabKernelBuild.check(image: image) } catch { throw CommandError(message: error.message) }
         }
         if let k = LabKernelBuild.findCached() { return k }
         throw CommandError(message: "no lab kernel yet: run `p2ptop lab kernel` first (it builds one in about 5–13 minutes here), or pass --kernel bzImage")
@@ -104,7 +103,8 @@ struct LabKernelCommand: ParsableCommand {
     func run() throws {
         if printConfig { emit(LabKernelConfig.fragment); return }
         if let image {
-            let k = try Self.check(image: image)
+            let k: LabKernel
+            do { k = try LabKernelBuild.check(image: image) } catch { throw CommandError(message: error.message) }
             diagnose("p2ptop: \(image): \(k.config.map { "config \($0)" } ?? "no config found") has what the lab needs\n")
             emit(k.image)
             return
@@ -140,27 +140,6 @@ struct LabKernelCommand: ParsableCommand {
             diagnose("p2ptop lab: Linux \(k.version) from the cache\(took)\n")
         }
         emit(k.image)
-    }
-
-    /// A user's bzImage: its config (beside it, or embedded) must have what the lab needs.
-    static func check(image: String) throws -> LabKernel {
-        guard FileIO.exists(image) else { throw CommandError(message: "--kernel \(image): no such file") }
-        // A kernel image is a regular file of a few MiB (a vmlinux with symbols a few hundred):
-        // anything else is refused before a script reads it whole.
-        var st = stat()
-        guard stat(image, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw CommandError(message: "--kernel \(image): not a regular file") }
-        guard st.st_size <= LabKernelBuild.maxImageBytes else {
-            throw CommandError(message: "--kernel \(image): \(st.st_size >> 20) MiB is not a kernel image (at most \(LabKernelBuild.maxImageBytes >> 20) MiB)")
-        }
-        guard let (config, where_) = LabKernelBuild.config(forImage: image) else {
-            throw CommandError(message: "--kernel \(image): no config beside it (config, config-*, .config) and none embedded (CONFIG_IKCONFIG): cannot check CONFIG_PCI_P2PDMA")
-        }
-        let missing = LabKernelConfig.missing(from: config, wanted: LabKernelConfig.essential)
-        guard missing.isEmpty else {
-            throw CommandError(message: "--kernel \(image): its config (\(where_)) lacks \(missing.map { $0 + "=y" }.joined(separator: ", ")) — p2ptop lab kernel builds one that has them")
-        }
-        let release = LabKernelBuild.release(ofImage: image) ?? "?"
-        return LabKernel(image: image, config: where_, version: release, buildSeconds: nil)
     }
 }
 
@@ -424,20 +403,8 @@ struct LabObserveCommand: ParsableCommand {
     var story = false
 
     func run() throws {
-        var t = try TopologySource.live.load()
-        t.host.facts = DoctorCommand.hostFacts(for: .live, t)
-        t.host.rdma = RDMACommand.inventory(for: .live, t)
-        try Snapshot.write(t, to: out + "/snapshot.json")
-        _ = try? Subprocess.run(["lspci", "-vv", "-D", "-n"], output: .file(out + "/lspci.txt"))
-        var inventory = GuestRun.inventory(t)
-        inventory.slow = slow
-        let plan = LabPlan.steps(for: inventory)
-        let steps = story ? LabStory.steps(from: plan) : plan
-        let observations = GuestRun.run(steps, inventory: inventory, topology: t) { diagnose("observe: \($0)\n") }
-        let report = LabReport(kernel: t.host.kernelRelease ?? "", drives: inventory.drives, observations: observations)
-        guard FileIO.writeAtomically(out + "/observed.json", Array(report.json.serialized(pretty: true).utf8)) == nil else {
-            throw CommandError(message: "cannot write \(out)/observed.json")
-        }
+        do { try GuestRun.observe(into: out, slow: slow, story: story) { diagnose("observe: \($0)\n") } }
+        catch { throw CommandError(message: error.message) }
     }
 }
 

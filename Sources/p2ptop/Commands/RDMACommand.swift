@@ -15,23 +15,11 @@ struct RDMACommand: ParsableCommand {
 
     func run() throws {
         let topology = try? source.load()
-        let inventory = Self.inventory(for: source.source, topology)
+        let inventory = source.source.rdmaInventory(topology)
         if output.json {
             emit(RDMAJSON.render(inventory, topology).serialized(pretty: true))
         } else {
             emit(RDMAJSON.text(inventory, topology, style: output.style))
-        }
-    }
-
-    /// libibverbs on the live machine; the captured `sys/class/infiniband` under a sysfs root;
-    /// what a snapshot recorded; nothing for dumps and demo fabrics.
-    static func inventory(for source: TopologySource, _ t: Topology?) -> RDMAInventory {
-        switch source {
-        case .live: return VerbsRDMASource().inventory()
-        case .sysfsRoot(let root): return SysfsRDMASource(root: root).inventory()
-        case .snapshot:
-            return t?.host.rdma ?? RDMAInventory(devices: [], unavailable: "this snapshot recorded no RDMA state (take it with p2ptop 0.3 or later on the machine)", source: "snapshot")
-        default: return RDMAInventory(devices: [], unavailable: "a dump, hwloc XML or demo fabric records no RDMA port state; on demo fabrics `transfer --via rdma` models it", source: "none")
         }
     }
 }

@@ -20,8 +20,8 @@ struct SnapshotCommand: ParsableCommand {
         // A machine (live or captured) also records what the doctor and `rdma` read of it.
         switch source.source {
         case .live, .sysfsRoot:
-            t.host.facts = DoctorCommand.hostFacts(for: source.source, t)
-            t.host.rdma = RDMACommand.inventory(for: source.source, t)
+            t.host.facts = source.source.hostFacts(t)
+            t.host.rdma = source.source.rdmaInventory(t)
         default: break
         }
         if let output {
