@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "PCISourcesTests", dependencies: ["TestSupport", "PCISources", "PCITopology", "P2PDMA"]),
         .testTarget(name: "P2PDMATests", dependencies: ["TestSupport", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
-        .testTarget(name: "TerminalUITests", dependencies: ["TestSupport", "TerminalUI", "Explorer", "PCISources", "P2PDMA", "P2PEngine", "PCITopology"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TestSupport", "TerminalUI", "Explorer", "PCISources", "P2PDMA", "P2PEngine", "PCITopology", "RealBackends", "LinuxFiles"]),
         .testTarget(name: "P2PEngineTests", dependencies: ["TestSupport", "P2PEngine", "RealBackends", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "P2PEngine", "P2PDMA", "PCITopology", "PCISources"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["TestSupport", "FuzzTargets"]),

@@ -6,6 +6,8 @@ import P2PDMA
 import PCITopology
 import P2PEngine
 import Telemetry
+import RealBackends
+import LinuxFiles
 @testable import TerminalUI
 
 /// Each screen and each dialog on its own: made directly, drawn into a canvas, driven by keys
@@ -280,5 +282,29 @@ import Telemetry
         app.handle(.mouse(x: x + 1, y: 0, button: 1))
         #expect(app.screen == .transfers)
         #expect(app.screens.count == 6 && Set(app.screens.map(\.id)).count == 6)
+    }
+}
+
+/// The explorer's kernel writes go through `KernelWrites`: with a fake, `a` and `u` are seen
+/// to ask for exactly the write they describe, and the read-back is what the dialog reports.
+@Suite struct KernelWritesTests {
+    final class Fake: KernelWrites, @unchecked Sendable {
+        var config: [(BDF, Int, UInt16)] = []
+        var unbound: [BDF] = []
+        func unbindDriver(_ function: BDF) -> String? { unbound.append(function); return nil }
+        func writeConfig16(_ function: BDF, offset: Int, value: UInt16) -> Result<UInt16?, FileError> {
+            config.append((function, offset, value))
+            return .success(value & 0x7f)   // the device keeps only the bits it implements
+        }
+    }
+
+    @Test func acsWritesGoThroughTheProtocolAndOnlyInTheLab() throws {
+        let fake = Fake(), port = try #require(BDF("0000:00:01.0"))
+        let lab = KernelActions(drives: [], lab: true, writes: fake)
+        let r = lab.writeACS(port, offset: 0x146, bits: 0x1d)
+        #expect(r.ok && r.readBack == 0x1d && fake.config.count == 1 && fake.config[0].0 == port && fake.config[0].1 == 0x146 && fake.config[0].2 == 0x1d)
+        let live = KernelActions(drives: [], lab: false, writes: fake)
+        let refused = live.writeACS(port, offset: 0x146, bits: 0)
+        #expect(!refused.ok && fake.config.count == 1, "a real machine's ACS is never written")
     }
 }
