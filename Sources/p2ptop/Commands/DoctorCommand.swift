@@ -2,6 +2,7 @@ import ArgumentParser
 import P2PDMA
 import PCISources
 import PCITopology
+import Reports
 
 /// `p2ptop doctor [A B]`: what stands in the way of P2P DMA here, and the concrete remedy.
 /// Remedies are shown, never executed.
@@ -22,59 +23,58 @@ struct DoctorCommand: ParsableCommand {
 
     func run() throws {
         let t = try source.load()
-        let a = p2p.analyzer(for: t)
-        var scope: Verdict?
-        if pair.count == 2 {
-            let p = try t.device(named: pair[0]), c = try t.device(named: pair[1])
-            scope = a.verdict(provider: p.bdf, client: c.bdf)
-        }
-        let host = source.source.hostFacts(t)
-        let doctor = Doctor(analyzer: a)
-        let findings = ((host.map { doctor.hostFindings($0) } ?? []) + doctor.findings(for: scope)).sorted { $0.severity < $1.severity }
-        if output.json {
-            emit(JSON.object([
-                ("schema", .string("p2ptop.doctor/1")),
-                ("kernel", .string(a.kernel.description)),
-                ("cpu", .string(a.cpu.description)),
-                ("pair", scope.map { VerdictJSON.pair($0, t) } ?? .null),
-                ("host", host.map(HostJSON.facts) ?? .null),
-                ("kernel_release", .string(a.kernel.full)),
-                ("kernel_rules", .array(KernelRules.applying(to: a.kernel).map { rule, state in
-                    .object([("id", .string(rule.id)), ("summary", .string(rule.summary)), ("releases", .string(rule.releases)),
-                             ("holds", state.map(JSON.bool) ?? .null), ("commit", .string(rule.commit)),
-                             ("verified_on", .array(rule.verified.map(JSON.string))), ("evidence", .string(rule.evidence))])
-                })),
-                ("findings", .array(findings.map { f in
-                    .object([("severity", .string(f.severity.rawValue)), ("code", .string(f.code)),
-                             ("devices", .array(f.devices.map { .string($0.description) })),
-                             ("message", .string(f.message)), ("remedy", .string(f.remedy))])
-                })),
-            ]).serialized(pretty: true))
-            return
-        }
-        let style = output.style
+        let named = try pair.count == 2 ? ((pair[0], pair[1]), try t.device(named: pair[0]).bdf, try t.device(named: pair[1]).bdf) : nil
+        let report = DoctorReport(p2p.analyzer(for: t), host: source.source.hostFacts(t), pair: named.map { (names: $0.0, provider: $0.1, client: $0.2) })
+        emit(output.json ? DoctorRender.json(report, t).serialized(pretty: true) : DoctorRender.text(report, style: output.style))
+    }
+}
+
+/// `p2ptop.doctor/1` and doctor's text, from one `DoctorReport`.
+enum DoctorRender {
+    static func json(_ r: DoctorReport, _ t: Topology) -> JSON {
+        JSON.object([
+            ("schema", .string("p2ptop.doctor/1")),
+            ("kernel", .string(r.kernel.description)),
+            ("cpu", .string(r.cpu.description)),
+            ("pair", r.pair.map { VerdictJSON.pair($0.verdict, t) } ?? .null),
+            ("host", r.host.map(HostJSON.facts) ?? .null),
+            ("kernel_release", .string(r.kernel.full)),
+            ("kernel_rules", .array(r.rules.map { rule, state in
+                .object([("id", .string(rule.id)), ("summary", .string(rule.summary)), ("releases", .string(rule.releases)),
+                         ("holds", state.map(JSON.bool) ?? .null), ("commit", .string(rule.commit)),
+                         ("verified_on", .array(rule.verified.map(JSON.string))), ("evidence", .string(rule.evidence))])
+            })),
+            ("findings", .array(r.findings.map { f in
+                .object([("severity", .string(f.severity.rawValue)), ("code", .string(f.code)),
+                         ("devices", .array(f.devices.map { .string($0.description) })),
+                         ("message", .string(f.message)), ("remedy", .string(f.remedy))])
+            })),
+        ])
+    }
+
+    static func text(_ r: DoctorReport, style: Style) -> String {
         var lines: [String] = []
-        if let h = host {
+        if let h = r.host {
             func row(_ k: String, _ v: String) { lines.append(style.dim(k.padding(10)) + v) }
-            row("kernel", "\(a.kernel), " + h.p2pdmaSummary)
+            row("kernel", "\(r.kernel), " + h.p2pdmaSummary)
             row("iommu", h.iommuSummary)
             row("lockdown", (h.lockdown ?? "unknown (no /sys/kernel/security/lockdown: securityfs not mounted, or no lockdown LSM)") + (h.iomemStrict ? ", iomem=strict" : ""))
             row("memlock", h.memlockSummary)
             row("rdma", h.rdmaDevices.isEmpty ? "no RDMA devices" : h.rdmaDevices.joined(separator: ", "))
             lines.append("")
-            lines.append(style.bold("The kernel's rules p2ptop applies to \(a.kernel.full)") + style.dim(" (release · rule · lab)"))
-            for (rule, state) in KernelRules.applying(to: a.kernel) {
+            lines.append(style.bold("The kernel's rules p2ptop applies to \(r.kernel.full)") + style.dim(" (release · rule · lab)"))
+            for (rule, state) in r.rules {
                 let unsure = state == nil ? " — cannot tell from the release string whether this kernel has the fix" + (rule.stableNote.isEmpty ? "" : " (\(rule.stableNote))") : ""
                 lines.append("  " + rule.releases.padding(8) + rule.summary + unsure + style.dim(" · " + rule.verification))
             }
             lines.append("")
         }
-        if let v = scope {
-            lines.append(style.bold("\(pair[0]) → \(pair[1])") + ": " + v.mapType.paint(v.mapType.rawValue, style) + " — " + v.reason)
+        if let (names, v) = r.pair {
+            lines.append(style.bold("\(names.0) → \(names.1)") + ": " + v.mapType.paint(v.mapType.rawValue, style) + " — " + v.reason)
             lines.append("")
         }
-        if findings.isEmpty { lines.append(style.good("No findings: nothing here stands in the way of P2P DMA.")) }
-        for f in findings {
+        if r.findings.isEmpty { lines.append(style.good("No findings: nothing here stands in the way of P2P DMA.")) }
+        for f in r.findings {
             let tag: String
             switch f.severity {
             case .error: tag = style.bad("error  ")
@@ -84,6 +84,6 @@ struct DoctorCommand: ParsableCommand {
             lines.append("\(tag) \(f.message)")
             lines.append("        remedy: \(f.remedy)")
         }
-        emit(lines.joined(separator: "\n"))
+        return lines.joined(separator: "\n")
     }
 }
