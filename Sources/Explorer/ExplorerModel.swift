@@ -76,7 +76,7 @@ public final class ExplorerModel {
     func applyACS(_ bdf: BDF, _ bits: ACSBits) {
         guard let d = topology.device(bdf), let edited = d.withACSControl(bits) else { return }
         topology = topology.replacing(edited)
-        analyzer = P2PAnalyzer(topology: topology, kernel: analyzer.kernel, cpu: analyzer.cpu)
+        analyzer = analyzer.with(topology: topology)
         verdicts = [:]
         endpoints = analyzer.endpoints
         let offset = d.acs!.offset + 6
@@ -88,7 +88,7 @@ public final class ExplorerModel {
     @discardableResult func reloadLive() -> Bool {
         guard topology.source.kind == .live, let t = try? TopologySource.live.load() else { return false }
         topology = t
-        analyzer = P2PAnalyzer(topology: t, kernel: analyzer.kernel, cpu: analyzer.cpu)
+        analyzer = analyzer.with(topology: t)
         verdicts = [:]
         endpoints = analyzer.endpoints
         tree.rebuild(t, names: names)

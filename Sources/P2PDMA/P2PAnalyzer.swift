@@ -6,6 +6,9 @@ public struct P2PAnalyzer: Sendable {
     public let topology: Topology
     public let kernel: KernelVersion
     public let cpu: CPUInfo
+    /// The running kernel's config says `# CONFIG_PCI_P2PDMA is not set` (this file): no pair
+    /// can map, whatever the topology (nil: built with it, or not known).
+    public let p2pdmaOff: String?
     /// Chain of each device: itself, then its upstream bridges (`pci_upstream_bridge`).
     private let chains: [BDF: [BDF]]
     private let rootBusFirst: [Topology.RootBus: BDF]
@@ -15,10 +18,11 @@ public struct P2PAnalyzer: Sendable {
     private let entries: [AllowlistEntry]
     private let reasons = ReasonCache()
 
-    public init(topology: Topology, kernel: KernelVersion = .latest, cpu: CPUInfo = .unknown) {
+    public init(topology: Topology, kernel: KernelVersion = .latest, cpu: CPUInfo = .unknown, p2pdmaOff: String? = nil) {
         self.topology = topology
         self.kernel = kernel
         self.cpu = cpu
+        self.p2pdmaOff = p2pdmaOff
         var chains: [BDF: [BDF]] = [:]
         for d in topology.devices { chains[d.bdf] = [d.bdf] + topology.upstreamPath(d.bdf) }
         // pci_upstream_bridge() substitutes the PF for a VF: a VF hangs where its PF hangs.
@@ -152,7 +156,22 @@ public struct P2PAnalyzer: Sendable {
         return v
     }
 
+    /// The same rules (kernel, CPU, the running kernel's config) over a changed topology.
+    public func with(topology t: Topology) -> P2PAnalyzer { P2PAnalyzer(topology: t, kernel: kernel, cpu: cpu, p2pdmaOff: p2pdmaOff) }
+
+    /// The running kernel's facts first: built without CONFIG_PCI_P2PDMA, every pair is
+    /// refused; what a kernel with it would compute is kept in the reason, labelled so.
     private func decide(_ v: inout Verdict) {
+        guard let file = p2pdmaOff else { decideKernel(&v); return }
+        var would = v
+        decideKernel(&would)
+        v.mapType = .notSupported
+        v.distance = nil
+        v.reason = "this kernel is built without CONFIG_PCI_P2PDMA (\(file)): every pair is refused"
+            + " (a kernel with it would say \(would.mapType.rawValue): \(would.reason))"
+    }
+
+    private func decideKernel(_ v: inout Verdict) {
         if !kernel.hasP2PDMA {
             v.mapType = .notSupported
             v.reason = "kernel \(kernel) predates P2PDMA (4.20)"

@@ -262,7 +262,7 @@ public final class Engine {
     /// Replaces the machine's state (e.g. an ACS bit flipped with setpci); cached map types stay.
     public func update(topology: Topology) {
         self.topology = topology
-        analyzer = P2PAnalyzer(topology: topology, kernel: analyzer.kernel, cpu: analyzer.cpu)
+        analyzer = analyzer.with(topology: topology)
     }
 
     private func allocIOVA(_ length: Int) -> UInt64 {

@@ -12,6 +12,8 @@ public struct HostFacts: Hashable, Sendable {
     }
 
     public var p2pdma: P2PDMAConfig
+    /// The config file that says `# CONFIG_PCI_P2PDMA is not set`, if one does.
+    public var p2pdmaOffFile: String? { if case .disabled(let file) = p2pdma { return file }; return nil }
     /// IOMMU units under /sys/class/iommu (`dmar0`, `ivhd0`); empty = no IOMMU active.
     public var iommuUnits: [String]
     /// The domain type of the first IOMMU group (`identity`, `DMA`, `DMA-FQ`, `blocked`).

@@ -24,7 +24,7 @@ struct DoctorCommand: ParsableCommand {
     func run() throws {
         let t = try source.load()
         let named = try pair.count == 2 ? ((pair[0], pair[1]), try t.device(named: pair[0]).bdf, try t.device(named: pair[1]).bdf) : nil
-        let report = DoctorReport(p2p.analyzer(for: t), host: source.source.hostFacts(t), pair: named.map { (names: $0.0, provider: $0.1, client: $0.2) })
+        let report = DoctorReport(p2p.analyzer(for: t), host: t.host.facts, pair: named.map { (names: $0.0, provider: $0.1, client: $0.2) })
         emit(output.json ? DoctorRender.json(report, t).serialized(pretty: true) : DoctorRender.text(report, style: output.style))
     }
 }

@@ -62,7 +62,7 @@ struct ExploreCommand: ParsableCommand {
         }
         let t = try source.load()
         let app = ExplorerApp(topology: t, analyzer: p2p.analyzer(for: t), names: NameDatabase(), theme: loaded, sourceFlags: source.source.flags)
-        app.hostFacts = source.source.hostFacts(t)
+        app.hostFacts = t.host.facts
         app.readonly = readonly
         switch source.source {
         case .live:

@@ -63,6 +63,9 @@ struct MatrixGrid {
     func write(_ sink: (String) -> Void) {
         let t = analyzer.topology
         var out = "P2P DMA verdicts, kernel \(analyzer.kernel) rules (\(analyzer.kernel.bucket)), CPU \(analyzer.cpu)\n"
+        if let file = analyzer.p2pdmaOff {
+            out += style.bad("This kernel is built without CONFIG_PCI_P2PDMA (\(file)): every pair is refused.") + "\n"
+        }
         if devices.count < 2 { return sink(out + "fewer than two endpoints: nothing to pair\n") }
         let rowLabel = max(8, devices.map { label($0).count }.max() ?? 8) + 1
         let cell = max(8, devices.map { label($0).count + 1 }.max() ?? 8)

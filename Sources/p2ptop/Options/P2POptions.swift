@@ -26,8 +26,11 @@ struct P2POptions: ParsableArguments {
     }
 
     /// The source's own kernel and CPU where not overridden (else the latest rules, CPU unknown).
+    /// The running kernel decides first: where the source's host facts say it was built without
+    /// CONFIG_PCI_P2PDMA, every verdict is NOT_SUPPORTED — unless `--kernel` asks about another one.
     static func analyzer(for t: Topology, kernel: KernelVersion? = nil, cpu: CPUInfo? = nil) -> P2PAnalyzer {
         P2PAnalyzer(topology: t, kernel: kernel ?? t.host.kernelRelease.flatMap(KernelVersion.init(parsing:)) ?? .latest,
-                    cpu: cpu ?? CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))
+                    cpu: cpu ?? CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily),
+                    p2pdmaOff: kernel == nil ? t.host.facts?.p2pdmaOffFile : nil)
     }
 }

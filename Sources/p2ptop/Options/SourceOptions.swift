@@ -45,8 +45,11 @@ struct SourceOptions: ParsableArguments {
     }
 
     /// The topology, with the reader's warnings on stderr (once per load).
+    /// A machine read from itself (live, a captured root) carries its host facts, so that
+    /// every verdict on it applies its kernel's config.
     func load() throws(SourceError) -> Topology {
-        let t = try source.load()
+        var t = try source.load()
+        if t.host.facts == nil { t.host.facts = source.hostFacts(t) }
         for w in t.source.warnings { diagnose("p2ptop: warning: \(w)\n") }
         return t
     }
