@@ -39,7 +39,9 @@ public enum MetricCatalog {
             "vmstat_released": MetricFamily(name: "p2ptop_foll_pin_released_pages", kind: .counter, unit: "pages",
                                             help: "FOLL_PIN pins released since boot (nr_foll_pin_released in /proc/vmstat).", scale: 1, labels: none),
             "outstanding": MetricFamily(name: "p2ptop_foll_pin_outstanding_pages", kind: .gauge, unit: "pages",
-                                        help: "FOLL_PIN pins held now: acquired minus released.", scale: 1, labels: none),
+                                        help: "FOLL_PIN pins held now: acquired minus released (never below zero).", scale: 1, labels: none),
+            "bound": MetricFamily(name: "p2ptop_foll_pin_count_bound_pages", kind: .gauge, unit: "pages",
+                                  help: "How far each unrefreshed FOLL_PIN count can be off: the per-CPU batch (125 pages) times the CPUs online.", scale: 1, labels: none),
         ],
         "vmpin": [
             "total_vmpin_kb": MetricFamily(name: "p2ptop_pinned_bytes", kind: .gauge, unit: "bytes",

@@ -41,8 +41,28 @@ public struct VMStatSampler: Sampler {
         guard let a = v["vmstat_acquired"], let r = v["vmstat_released"] else {
             return Reading(values: [:], stale: "no nr_foll_pin_* counters in /proc/vmstat (kernel older than 5.7?)")
         }
-        v["outstanding"] = a - r
+        // The counters are folded from per-CPU batches lazily (only vm/stat_refresh, as root,
+        // folds them at once): released can read ahead of acquired for a moment. Outstanding
+        // is never below zero, and each count is said with its bound — the batch (at most 125
+        // pages) times the CPUs online — where the CPUs can be counted.
+        v["outstanding"] = max(0, a - r)
+        if let cpus = Self.onlineCPUs(root) { v["bound"] = Double(Self.perCPUBatch * cpus) }
         return Reading(values: v)
+    }
+
+    /// The most a node counter's per-CPU delta holds before it is folded (`calculate_normal_threshold`'s ceiling).
+    public static let perCPUBatch = 125
+
+    /// CPUs in `sys/devices/system/cpu/online` (`0-15`, `0,2-5`).
+    static func onlineCPUs(_ root: String) -> Int? {
+        guard let text = readFile(path(root, "sys/devices/system/cpu/online")) else { return nil }
+        var n = 0
+        for part in text.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
+            let ends = part.split(separator: "-").compactMap { Int($0.filter(\.isNumber)) }
+            guard let lo = ends.first, lo >= 0, lo <= 65536, let hi = ends.last, hi >= lo, hi <= 65536 else { return nil }
+            n += hi - lo + 1
+        }
+        return n > 0 ? n : nil
     }
 }
 

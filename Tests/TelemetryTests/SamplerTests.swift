@@ -16,11 +16,26 @@ import Testing
         try Data(text.utf8).write(to: url)
     }
 
+    /// Released read ahead of acquired (per-CPU batches folded unevenly): never negative; with
+    /// the CPUs online known, each count carries its bound, the batch times the CPUs.
+    @Test func outstandingPinsAreNeverNegativeAndSayTheirBound() throws {
+        let dir = root.appendingPathComponent("bound")
+        func put(_ rel: String, _ text: String) throws {
+            let url = dir.appendingPathComponent(rel)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url)
+        }
+        try put("sys/devices/system/cpu/online", "0-3,6\n")
+        try put("proc/vmstat", "nr_foll_pin_acquired 293\nnr_foll_pin_released 300\n")
+        let r = VMStatSampler(root: dir.path).sample()
+        #expect(r.values["outstanding"] == 0 && r.values["bound"] == 625, "\(r.values)")
+    }
+
     @Test func vmstatPinsAndRates() throws {
         try write("proc/vmstat", "nr_free_pages 1\nnr_foll_pin_acquired 100\nnr_foll_pin_released 90\n")
         let t = Telemetry(samplers: [VMStatSampler(root: root.path)])
         t.tick(time: 0)
-        #expect(t.lastReadings["pins"]?.values["outstanding"] == 10)
+        #expect(t.lastReadings["pins"]?.values["outstanding"] == 10 && t.lastReadings["pins"]?.values["bound"] == nil, "no CPUs to count: no bound claimed")
         try write("proc/vmstat", "nr_foll_pin_acquired 300\nnr_foll_pin_released 250\n")
         t.tick(time: 2)
         #expect(t.series["pins.vmstat_acquired"]?.rate == 100 && t.series["pins.vmstat_released"]?.rate == 80)

@@ -84,7 +84,7 @@ final class BarMapScreen: ExplorerScreen {
         if p2pmemLive(m, d) {
             // A real kernel keeps pins per page to itself: its FOLL_PIN counters are the live figure.
             if let p = m.telemetry.lastReadings["pins"], p.stale == nil {
-                lines.append([Span("  pins on this machine now (/proc/vmstat): \(Int(p.values["outstanding"] ?? 0)) outstanding", t.dim)])
+                lines.append([Span("  pins on this machine now (/proc/vmstat): ≈\(Int(p.values["outstanding"] ?? 0)) outstanding" + (p.values["bound"].map { " (± \(Int($0)))" } ?? ""), t.dim)])
             }
         }
         let held = m.holdings(d.bdf)

@@ -90,7 +90,8 @@ final class PinsScreen: ExplorerScreen {
         m.tickTelemetry()
         if let p = m.telemetry.lastReadings["pins"], p.stale == nil {
             let rate = m.telemetry.series["pins.vmstat_acquired"]?.rate.map { "  +\(Int($0))/s" } ?? ""
-            c.put("this machine: nr_foll_pin_acquired \(Int(p.values["vmstat_acquired"] ?? 0)), released \(Int(p.values["vmstat_released"] ?? 0)), outstanding \(Int(p.values["outstanding"] ?? 0))\(rate)",
+            let bound = p.values["bound"].map { " (± \(Int($0)): per-CPU batches)" } ?? " (approximate: per-CPU batches)"
+            c.put("this machine: nr_foll_pin_acquired ≈\(Int(p.values["vmstat_acquired"] ?? 0)), released ≈\(Int(p.values["vmstat_released"] ?? 0)), outstanding ≈\(Int(p.values["outstanding"] ?? 0))\(rate)\(bound)",
                   x: inner.x, y: y, t.text, clip: inner)
         } else {
             c.put("this machine: " + (m.telemetry.stale["pins"] ?? "no pin counters"), x: inner.x, y: y, t.dim, clip: inner)
