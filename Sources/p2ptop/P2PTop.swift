@@ -51,14 +51,10 @@ enum Main {
             if code == .success {
                 P2PTop.exit(withError: error)  // --help, --version
             }
-            fflush(stdout)
-            let message = P2PTop.fullMessage(for: error)
-            // Usage errors keep ArgumentParser's layout (usage line, help hint); what they echo
-            // is capped there too.
-            let capped = message.count > 4000 ? String(message.prefix(4000)) + "…" : message
-            fputs(TerminalText.visible(capped, keepLines: true) + (capped.hasSuffix("\n") ? "" : "\n"), stderr)
-            // Usage errors are 2 by the project's contract (ArgumentParser says 64).
-            exit(code == .validationFailure ? P2PExit.usage : code.rawValue)
+            // A usage error is one line: what was wrong (what it echoes is capped), and where the usage is.
+            let message = P2PTop.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+            fail("p2ptop: " + message + (code == .validationFailure ? " (see p2ptop help)" : ""),
+                 code: code == .validationFailure ? P2PExit.usage : code.rawValue)
         }
     }
 

@@ -10,11 +10,11 @@ struct ListCommand: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(name: .customShort("s"), help: ArgumentHelp("Only functions in [[domain:]bus:][device][.func].", valueName: "slot"))
-    var slot: String?
+    @Option(name: .customShort("s"), help: ArgumentHelp("Only functions in [[domain:]bus:][device][.func].", valueName: "slot"), transform: OptionValue.slot)
+    var slot: SlotFilter?
 
-    @Option(name: .customShort("d"), help: ArgumentHelp("Only functions with [vendor]:[device][:class].", valueName: "id"))
-    var id: String?
+    @Option(name: .customShort("d"), help: ArgumentHelp("Only functions with [vendor]:[device][:class].", valueName: "id"), transform: OptionValue.id)
+    var id: IDFilter?
 
     @Flag(name: .customLong("no-names"), help: "Numbers only: skip the pci.ids lookup.")
     var noNames = false
@@ -26,24 +26,20 @@ struct ListCommand: ParsableCommand {
     var noHWDB = false
 
     func run() throws {
-        let slotFilter: SlotFilter?
-        let idFilter: IDFilter?
-        do {
-            slotFilter = try slot.map { s throws(SelectorError) in try SlotFilter(parsing: s) }
-            idFilter = try id.map { s throws(SelectorError) in try IDFilter(parsing: s) }
-        } catch { throw CommandError(message: error.message) }
         let t = try source.load()
-        let devices = t.select(slot: slotFilter, id: idFilter)
+        let devices = t.select(slot: slot, id: id)
         let names = noNames ? nil : NameDatabase(useHWDB: !noHWDB)
-        if output.json {
-            emit(TopologyJSON.document(t, devices: devices, names: names).serialized(pretty: true))
-            return
-        }
-        let style = output.style
-        let showDomain = t.showsDomains
+        if output.json { emit(TopologyJSON.document(t, devices: devices, names: names).serialized(pretty: true)); return }
+        let text = Self.lines(devices, t, names: names, plain: plain, style: output.style)
+        // No match prints nothing at all, as lspci does (not an empty line).
+        if !text.isEmpty { emit(text, plain ? .exact : .wrapUnder(column: (t.showsDomains ? 12 : 7) + 8)) }
+    }
+
+    /// lspci -nn's line per function (`--plain`: exactly), else with the alias and the link.
+    static func lines(_ devices: [Device], _ t: Topology, names: NameDatabase?, plain: Bool, style: Style) -> String {
         var out = ""
         for d in devices {
-            out += (showDomain ? d.bdf.description : d.bdf.short) + " "
+            out += (t.showsDomains ? d.bdf.description : d.bdf.short) + " "
             if !plain { out += (t.alias(d.bdf).map { style.accent($0.padding(6)) } ?? "      ") + " " }
             if let names {
                 out += "\(names.classNameMixed(d)): \(names.vendorDeviceMixed(d))"
@@ -54,8 +50,7 @@ struct ListCommand: ParsableCommand {
             if !plain, let link = d.linkSummary(style: style, in: t) { out += "  " + link }
             out += "\n"
         }
-        // No match prints nothing at all, as lspci does (not an empty line).
-        if !out.isEmpty { emit(out, plain ? .exact : .wrapUnder(column: (showDomain ? 12 : 7) + 8)) }
+        return out
     }
 }
 

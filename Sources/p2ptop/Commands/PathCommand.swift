@@ -21,36 +21,9 @@ struct PathCommand: ParsableCommand {
     func run() throws {
         let t = try source.load()
         let a = p2p.analyzer(for: t)
-        let p = try t.device(named: provider), c = try t.device(named: client)
-        let v = a.verdict(provider: p.bdf, client: c.bdf)
-        let hops = PathReport.hops(v, t)
-        let bottleneck = hops.compactMap { h in h.link.flatMap { l in l.bytesPerSecond.map { (h.bdf, l, $0) } } }
-            .min { $0.2 < $1.2 }
-        if output.json {
-            emit(JSON.object([
-                ("schema", .string("p2ptop.path/1")),
-                ("kernel", .string(a.kernel.description)),
-                ("cpu", .string(a.cpu.description)),
-                ("verdict", VerdictJSON.pair(v, t)),
-                ("hops", .array(hops.map { h in
-                    .object([
-                        ("bdf", .string(h.bdf.description)),
-                        ("alias", t.alias(h.bdf).map(JSON.string) ?? .null),
-                        ("kind", .string(t.kind(h.bdf).rawValue)),
-                        ("role", .string(h.role)),
-                        ("link_up", h.link.map { l in .object([("speed_gts", l.speed.gts.map(JSON.double) ?? .null),
-                                                              ("width", .int(Int64(l.width))),
-                                                              ("bytes_per_s", l.bytesPerSecond.map(JSON.double) ?? .null)]) } ?? .null),
-                        ("acs_ctl", t.device(h.bdf)?.acs.map { .array($0.control.names.map(JSON.string)) } ?? .null),
-                        ("acs_redirect", .bool(v.acsRedirect.contains(h.bdf))),
-                    ])
-                })),
-                ("bottleneck", bottleneck.map { b in .object([("bdf", .string(b.0.description)), ("link", .string(b.1.text)),
-                                                              ("bytes_per_s", .double(b.2))]) } ?? .null),
-            ]).serialized(pretty: true))
-            return
-        }
-        emit(PathReport(verdict: v, analyzer: a, hops: hops, bottleneck: bottleneck.map { ($0.0, $0.1) }, style: output.style).text())
+        let v = a.verdict(provider: try t.device(named: provider).bdf, client: try t.device(named: client).bdf)
+        let report = PathReport(verdict: v, analyzer: a, hops: PathReport.hops(v, t), style: output.style)
+        emit(output.json ? report.json(t).serialized(pretty: true) : report.text())
     }
 }
 
@@ -60,8 +33,37 @@ struct PathReport {
     var verdict: Verdict
     var analyzer: P2PAnalyzer
     var hops: [Hop]
-    var bottleneck: (BDF, LinkState)?
     var style: Style
+
+    /// The slowest link on the path (its hop, the link, bytes per second).
+    var bottleneck: (BDF, LinkState, Double)? {
+        hops.compactMap { h in h.link.flatMap { l in l.bytesPerSecond.map { (h.bdf, l, $0) } } }.min { $0.2 < $1.2 }
+    }
+
+    func json(_ t: Topology) -> JSON {
+        let v = verdict
+        return JSON.object([
+            ("schema", .string("p2ptop.path/1")),
+            ("kernel", .string(analyzer.kernel.description)),
+            ("cpu", .string(analyzer.cpu.description)),
+            ("verdict", VerdictJSON.pair(v, t)),
+            ("hops", .array(hops.map { h in
+                .object([
+                    ("bdf", .string(h.bdf.description)),
+                    ("alias", t.alias(h.bdf).map(JSON.string) ?? .null),
+                    ("kind", .string(t.kind(h.bdf).rawValue)),
+                    ("role", .string(h.role)),
+                    ("link_up", h.link.map { l in .object([("speed_gts", l.speed.gts.map(JSON.double) ?? .null),
+                                                          ("width", .int(Int64(l.width))),
+                                                          ("bytes_per_s", l.bytesPerSecond.map(JSON.double) ?? .null)]) } ?? .null),
+                    ("acs_ctl", t.device(h.bdf)?.acs.map { .array($0.control.names.map(JSON.string)) } ?? .null),
+                    ("acs_redirect", .bool(v.acsRedirect.contains(h.bdf))),
+                ])
+            })),
+            ("bottleneck", bottleneck.map { b in .object([("bdf", .string(b.0.description)), ("link", .string(b.1.text)),
+                                                          ("bytes_per_s", .double(b.2))]) } ?? .null),
+        ])
+    }
 
     /// Each hop with the link to its upstream neighbour (the hop's own LnkSta), except at the
     /// common ancestor and on root buses.

@@ -23,6 +23,15 @@ enum OptionValue {
         parser(flag, expected: "a multiple of 4K") { s in ByteSize.parse(s).flatMap { $0 % 4096 == 0 ? ByteCount($0) : nil } }
     }
 
+    /// lspci's `-s` and `-d` selectors, with the selector's own reason when one is wrong.
+    static func selector<T>(_ parse: @escaping @Sendable (String) throws(SelectorError) -> T) -> @Sendable (String) throws -> T {
+        { s in
+            do throws(SelectorError) { return try parse(s) } catch { throw ValidationError(error.message) }
+        }
+    }
+    static let slot = selector { s throws(SelectorError) in try SlotFilter(parsing: s) }
+    static let id = selector { s throws(SelectorError) in try IDFilter(parsing: s) }
+
     static let method = parser("--via", expected: "odirect, rdma, dmabuf, zerocopy or cpu") { TransferMethod(rawValue: $0) }
     static let queue = parser("--queue", expected: "threads, io_uring or io_uring-fixed") { ODirect.Queue(rawValue: $0) }
 }
