@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Lab", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "LinuxFiles"]),
         // One value per answer the tool gives (a transfer's report, …), made by pure functions
         // from the model's and the backends' values; the CLI's text and JSON draw them.
-        .target(name: "Reports", dependencies: ["PCITopology", "P2PDMA", "P2PEngine", "RealBackends"]),
+        .target(name: "Reports", dependencies: ["PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "LinuxFiles"]),
         // Samplers of live counters (pins, VmPin, p2pmem, RDMA, block, link, AER), series, OpenMetrics.
         .target(name: "Telemetry", dependencies: ["LinuxFiles"]),
         // ncursesw with the wide-character API (NCURSES_WIDECHAR in the shim header).

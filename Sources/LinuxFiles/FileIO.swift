@@ -77,6 +77,14 @@ public enum FileIO {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// This process's resident set (VmRSS in /proc/self/status), in KiB; 0 where procfs is absent.
+    public static func residentKB() -> Int {
+        for line in (readString("/proc/self/status") ?? "").split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        }
+        return 0
+    }
+
     /// This process's own binary (`/proc/self/exe`), else the name it was started by.
     public static func executablePath() -> String { readLink("/proc/self/exe") ?? CommandLine.arguments[0] }
 

@@ -108,13 +108,6 @@ enum Bench {
     static func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
     static func ms(_ s: Double) -> String { format2(s * 1000) }
 
-    /// This process's resident set (VmRSS in /proc/self/status), in KiB; 0 where procfs is absent.
-    static func residentKB() -> Int {
-        for line in (FileIO.readString("/proc/self/status") ?? "").split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-        }
-        return 0
-    }
 
     /// Spawns `path args` with stdout/stderr to /dev/null and returns its wall time.
     static func wallTime(_ path: String, _ args: [String]) throws -> Double {

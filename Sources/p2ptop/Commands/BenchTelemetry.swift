@@ -1,6 +1,8 @@
 import ArgumentParser
 import LinuxFiles
 import PCISources
+import PCITopology
+import Reports
 import Telemetry
 
 #if canImport(Glibc)
@@ -28,6 +30,20 @@ struct BenchTelemetry: ParsableCommand {
             throw CommandError(message: "bench: cannot make a scratch directory under $TMPDIR or /tmp")
         }
         defer { FileIO.removeTree(root) }
+        Self.writeTree(root, devices: devices)
+        let t = Telemetry.standard(root: root)
+        t.tick(time: 0)
+        let before = FileIO.residentKB()
+        let perTick = Monotonic.time { for i in 1...max(1, ticks) { t.tick(time: Double(i)) } } / Double(max(1, ticks))
+        let growth = FileIO.residentKB() - before
+        emit(json ? BenchOutput.json("telemetry", [Measurement("tick_\(devices)_devices", perTick * 1e3, "ms"),
+                                                   Measurement("rss_growth_\(ticks)_ticks", Double(growth), "KiB")]).serialized(pretty: true)
+                  : "\(devices) devices: \(Bench.ms(perTick)) ms per tick; RSS growth over \(ticks) ticks: \(growth) KiB (series are bounded rings)")
+    }
+
+    /// A machine's counters as files: vmstat, one process, `devices` functions with link and
+    /// AER attributes, every tenth with a p2pmem pool.
+    static func writeTree(_ root: String, devices: Int) {
         func write(_ rel: String, _ text: String) {
             var dir = root
             for part in rel.split(separator: "/").dropLast() { dir += "/" + part; mkdir(dir, 0o700) }
@@ -36,7 +52,7 @@ struct BenchTelemetry: ParsableCommand {
         write("proc/vmstat", "nr_foll_pin_acquired 1000\nnr_foll_pin_released 990\n")
         write("proc/1/status", "Name:\tinit\nVmLck:\t0 kB\nVmPin:\t0 kB\n")
         for i in 0..<devices {
-            let bdf = "0000:\(String(format2hex(i / 32 + 1))):\(String(format2hex(i % 32))).0"
+            let bdf = "0000:\(hex(i / 32 + 1, width: 2)):\(hex(i % 32, width: 2)).0"
             write("sys/bus/pci/devices/\(bdf)/current_link_speed", "16.0 GT/s PCIe\n")
             write("sys/bus/pci/devices/\(bdf)/current_link_width", "16\n")
             write("sys/bus/pci/devices/\(bdf)/aer_dev_correctable", "RxErr 0\nTOTAL_ERR_COR 0\n")
@@ -45,24 +61,5 @@ struct BenchTelemetry: ParsableCommand {
                 write("sys/bus/pci/devices/\(bdf)/p2pmem/available", "268435456\n")
             }
         }
-        let t = Telemetry.standard(root: root)
-        t.tick(time: 0)
-        let before = Bench.residentKB()
-        let start = Monotonic.seconds()
-        for i in 1...max(1, ticks) { t.tick(time: Double(i)) }
-        let perTick = (Monotonic.seconds() - start) / Double(max(1, ticks))
-        let after = Bench.residentKB()
-        if json {
-            emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("telemetry")),
-                              ("results", .array([
-                                .object([("name", .string("tick_\(devices)_devices")), ("value", .double(perTick * 1e3)), ("unit", .string("ms")), ("baseline", .null), ("ratio", .null)]),
-                                .object([("name", .string("rss_growth_\(ticks)_ticks")), ("value", .double(Double(after - before))), ("unit", .string("KiB")), ("baseline", .null), ("ratio", .null)]),
-                              ]))]).serialized(pretty: true))
-        } else {
-            emit("\(devices) devices: \(Bench.ms(perTick)) ms per tick; RSS growth over \(ticks) ticks: \(after - before) KiB (series are bounded rings)")
-        }
     }
-
-    func format2hex(_ v: Int) -> String { let h = String(v, radix: 16); return h.count < 2 ? "0" + h : h }
 }
-
