@@ -78,6 +78,14 @@ extension HostProbe {
 }
 
 extension TopologySource {
+    /// The topology with its host facts: a machine read from itself (live, a captured root)
+    /// carries them like a snapshot does, so that every verdict on it applies its kernel's config.
+    public func loadWithHost() throws(SourceError) -> Topology {
+        var t = try load()
+        if t.host.facts == nil { t.host.facts = hostFacts(t) }
+        return t
+    }
+
     /// The host checks' facts: read from the machine itself — the live one or a captured
     /// root — or what a snapshot recorded of it (nil for dumps, hwloc, NCCL and demo fabrics).
     public func hostFacts(_ t: Topology) -> HostFacts? {

@@ -28,8 +28,9 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The second machine.", valueName: "b"))
     var b: String
 
-    @Option(name: .customLong("ignore"), help: ArgumentHelp("A kind of change to leave out (repeatable): \(TopologyDiff.Field.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "field"))
-    var ignore: [String] = []
+    @Option(name: .customLong("ignore"), help: ArgumentHelp("A kind of change to leave out (repeatable): \(TopologyDiff.Field.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "field"),
+            transform: OptionValue.parser("--ignore", expected: "one of " + TopologyDiff.Field.allCases.map(\.rawValue).joined(separator: ", ")) { TopologyDiff.Field(rawValue: $0) })
+    var ignore: [TopologyDiff.Field] = []
 
     @OptionGroup var output: OutputOptions
 
@@ -57,50 +58,50 @@ struct DiffCommand: ParsableCommand {
     }
 
     func run() throws {
-        var fields = Set<TopologyDiff.Field>()
-        for f in ignore {
-            guard let field = TopologyDiff.Field(rawValue: f) else {
-                throw CommandError(message: "--ignore \(f): expected one of \(TopologyDiff.Field.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            fields.insert(field)
-        }
-        let sa = try Self.source(a), sb = try Self.source(b)
-        let ta = try sa.load(), tb = try sb.load()
+        let ta = try Self.source(a).loadWithHost(), tb = try Self.source(b).loadWithHost()
         for w in ta.source.warnings + tb.source.warnings { diagnose("p2ptop: warning: \(w)\n") }
         // Each side under its own kernel and CPU: a node on another kernel is a finding.
         let aa = P2POptions.analyzer(for: ta), ab = P2POptions.analyzer(for: tb)
-        let d = TopologyDiff.compare(aa, ab, ignore: fields)
-        if output.json {
-            func side(_ spec: String, _ an: P2PAnalyzer) -> JSON {
-                .object([("source", .string(spec)), ("kind", .string(an.topology.source.kind.rawValue)), ("kernel", .string(an.kernel.description)),
-                         ("functions", .int(Int64(an.topology.devices.count)))])
-            }
-            emit(JSON.object([
-                ("schema", .string("p2ptop.diff/1")), ("a", side(a, aa)), ("b", side(b, ab)), ("equal", .bool(d.isEqual)),
-                ("changes", .array(d.changes.map { c in
-                    .object([("field", .string(c.field.rawValue)), ("device", c.device.map { .string($0.description) } ?? .null),
-                             ("client", c.client.map { .string($0.description) } ?? .null),
-                             ("before", .string(c.before)), ("after", .string(c.after)), ("text", .string(c.text))])
-                })),
-                ("not_compared", .array(d.notCompared.map(JSON.string))),
-                ("ignored", .array(fields.map(\.rawValue).sorted().map(JSON.string))),
-            ]).serialized(pretty: true))
-        } else {
-            let s = output.style
-            var lines = ["a: \(a) (\(ta.source.kind.rawValue), \(ta.devices.count) functions, kernel \(aa.kernel) rules)",
-                         "b: \(b) (\(tb.source.kind.rawValue), \(tb.devices.count) functions, kernel \(ab.kernel) rules)", ""]
-            if d.isEqual {
-                lines.append(s.good("equal") + (fields.isEmpty ? "" : " (ignoring \(fields.map(\.rawValue).sorted().joined(separator: ", ")))"))
-            } else {
-                lines.append("\(d.changes.count) change\(d.changes.count == 1 ? "" : "s"), the ones P2P feels first:")
-                for c in d.changes {
-                    let tag = c.field.rawValue.padding(9)
-                    lines.append("  " + (c.field == .verdict ? s.bad(tag) : s.warn(tag)) + c.text)
-                }
-            }
-            for n in d.notCompared { lines.append(s.dim("not compared: " + n)) }
-            emit(lines.joined(separator: "\n"))
-        }
+        let d = TopologyDiff.compare(aa, ab, ignore: Set(ignore))
+        let names = (a, b), ignored = Set(ignore).map(\.rawValue).sorted()
+        emit(output.json ? DiffRender.json(d, names, aa, ab, ignored: ignored).serialized(pretty: true) : DiffRender.text(d, names, aa, ab, ignored: ignored, style: output.style))
         if !d.isEqual { throw ExitCode(P2PExit.refused) }
+    }
+}
+
+/// `p2ptop.diff/1` and diff's text, from one `TopologyDiff`.
+enum DiffRender {
+    static func json(_ d: TopologyDiff, _ names: (String, String), _ aa: P2PAnalyzer, _ ab: P2PAnalyzer, ignored: [String]) -> JSON {
+        func side(_ spec: String, _ an: P2PAnalyzer) -> JSON {
+            .object([("source", .string(spec)), ("kind", .string(an.topology.source.kind.rawValue)), ("kernel", .string(an.kernel.description)),
+                     ("functions", .int(Int64(an.topology.devices.count)))])
+        }
+        return JSON.object([
+            ("schema", .string("p2ptop.diff/1")), ("a", side(names.0, aa)), ("b", side(names.1, ab)), ("equal", .bool(d.isEqual)),
+            ("changes", .array(d.changes.map { c in
+                .object([("field", .string(c.field.rawValue)), ("device", c.device.map { .string($0.description) } ?? .null),
+                         ("client", c.client.map { .string($0.description) } ?? .null),
+                         ("before", .string(c.before)), ("after", .string(c.after)), ("text", .string(c.text))])
+            })),
+            ("not_compared", .array(d.notCompared.map(JSON.string))),
+            ("ignored", .array(ignored.map(JSON.string))),
+        ])
+    }
+
+    static func text(_ d: TopologyDiff, _ names: (String, String), _ aa: P2PAnalyzer, _ ab: P2PAnalyzer, ignored: [String], style s: Style) -> String {
+        let (ta, tb) = (aa.topology, ab.topology)
+        var lines = ["a: \(names.0) (\(ta.source.kind.rawValue), \(ta.devices.count) functions, kernel \(aa.kernel) rules)",
+                     "b: \(names.1) (\(tb.source.kind.rawValue), \(tb.devices.count) functions, kernel \(ab.kernel) rules)", ""]
+        if d.isEqual {
+            lines.append(s.good("equal") + (ignored.isEmpty ? "" : " (ignoring \(ignored.joined(separator: ", ")))"))
+        } else {
+            lines.append("\(d.changes.count) change\(d.changes.count == 1 ? "" : "s"), the ones P2P feels first:")
+            for c in d.changes {
+                let tag = c.field.rawValue.padding(9)
+                lines.append("  " + (c.field == .verdict ? s.bad(tag) : s.warn(tag)) + c.text)
+            }
+        }
+        for n in d.notCompared { lines.append(s.dim("not compared: " + n)) }
+        return lines.joined(separator: "\n")
     }
 }

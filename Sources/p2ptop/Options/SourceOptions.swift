@@ -45,11 +45,9 @@ struct SourceOptions: ParsableArguments {
     }
 
     /// The topology, with the reader's warnings on stderr (once per load).
-    /// A machine read from itself (live, a captured root) carries its host facts, so that
-    /// every verdict on it applies its kernel's config.
+    /// The topology with its host facts (`TopologySource.loadWithHost`).
     func load() throws(SourceError) -> Topology {
-        var t = try source.load()
-        if t.host.facts == nil { t.host.facts = source.hostFacts(t) }
+        let t = try source.loadWithHost()
         for w in t.source.warnings { diagnose("p2ptop: warning: \(w)\n") }
         return t
     }
