@@ -14,14 +14,13 @@ public enum Monotonic {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Sleeps until `seconds()` reaches `deadline` (returns at once for one already past).
+    /// Sleeps until `seconds()` reaches `deadline` (returns at once for one already past, and
+    /// early when a signal arrives, so that a loop can look at its stop flag).
     public static func sleep(until deadline: Double) {
-        while true {
-            let wait = deadline - seconds()
-            guard wait > 0 else { return }
-            var ts = timespec(tv_sec: Int(wait), tv_nsec: Int((wait - Double(Int(wait))) * 1e9))
-            if nanosleep(&ts, nil) == 0 { return }
-        }
+        let wait = deadline - seconds()
+        guard wait > 0 else { return }
+        var ts = timespec(tv_sec: Int(wait), tv_nsec: Int((wait - Double(Int(wait))) * 1e9))
+        _ = nanosleep(&ts, nil)
     }
 
     /// Sleeps `seconds` (at most a minute: a caller's bad number cannot hang p2ptop).

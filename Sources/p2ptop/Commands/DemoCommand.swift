@@ -37,27 +37,44 @@ struct DemoCommand: ParsableCommand {
     var replay: String?
 
     func run() throws {
-        if list {
-            for item in BundledScenarios.all {
-                guard let s = try? Scenario.parse(item.text, name: item.name, file: item.name) else { continue }
-                // One line: the name and the story's title (else its first clause), cut to the width.
-                let first = s.title ?? s.description.split(separator: ":").first.map(String.init) ?? s.description
-                let line = item.name.padding(14) + first
-                emit(TextFit.cut(line))
-            }
-            let lab = LabStoryDemo.name.padding(14) + LabStory.title + " (boots the kernel lab)"
-            emit(TextFit.cut(lab))
-            return
-        }
-        var loaded: Theme
-        loaded = try loadTheme(theme)
+        if list { return Self.printList() }
+        var loaded = try loadTheme(theme)
         if let nc = getenv("NO_COLOR"), nc.pointee != 0 { loaded = loaded.monochrome }
         let termName = String(cString: getenv("TERM") ?? strdup(""))
         let interactive = !(isatty(1) == 0 || isatty(0) == 0 || termName.isEmpty || termName == "dumb")
         if let replay { return try play(recording: replay, theme: loaded, interactive: interactive) }
         if script == LabStoryDemo.name { return try labStory(theme: loaded, interactive: interactive) }
-        let text = BundledScenarios.text(script) ?? readTextFile(script)
-        guard let text else { throw CommandError(message: "\(script): no such bundled scenario or readable file") }
+        let (scenario, t, analyzer) = try story()
+        // Each restart or step back replays the story on a fresh engine.
+        let presenter = try Presenter(makeRunner: { ScenarioRunner(engine: try Engine(topology: t, analyzer: analyzer), scenario: scenario, clock: WallClock()) }, theme: loaded)
+        if !interactive { return try recordHeadless(presenter, scenario) }
+        let terminal = NcursesTerminal(mouse: false)
+        if let record {
+            let size = terminal.size
+            var recording = DemoRecording(story: scenario.name, title: scenario.title ?? scenario.name, width: size.width, height: size.height)
+            recording.add(presenter)
+            try? write(recording, to: record)
+            presenter.onFrame = { p in
+                recording.add(p)
+                try? write(recording, to: record)
+            }
+        }
+        try loop(terminal, quit: { presenter.quit }, render: { presenter.render(into: &$0) }, handle: { presenter.handle($0) })
+    }
+
+    /// One line per story: the name and its title (else its first clause), cut to the width.
+    static func printList() {
+        for item in BundledScenarios.all {
+            guard let s = try? Scenario.parse(item.text, name: item.name, file: item.name) else { continue }
+            let first = s.title ?? s.description.split(separator: ":").first.map(String.init) ?? s.description
+            emit(TextFit.cut(item.name.padding(14) + first))
+        }
+        emit(TextFit.cut(LabStoryDemo.name.padding(14) + LabStory.title + " (boots the kernel lab)"))
+    }
+
+    /// The story to tell (bundled or a file), checked on its machine, with the rules it runs under.
+    func story() throws -> (Scenario, Topology, P2PAnalyzer) {
+        guard let text = BundledScenarios.text(script) ?? readTextFile(script) else { throw CommandError(message: "\(script): no such bundled scenario or readable file") }
         let scenario: Scenario
         do { scenario = try Scenario.parse(text, name: script, file: script) } catch { throw CommandError(message: "\(error)") }
         let t = try ScenarioRun.machine(for: scenario, file: script, source: source)
@@ -65,32 +82,19 @@ struct DemoCommand: ParsableCommand {
         let kernel = KernelVersion(parsing: scenario.kernel ?? t.host.kernelRelease ?? "") ?? .latest
         let analyzer = P2PAnalyzer(topology: t, kernel: kernel, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))
         do { _ = try Engine(topology: t, analyzer: analyzer) } catch { throw CommandError(message: "engine: \(error)", code: P2PExit.refused) }
-        // Each restart or step back replays the story on a fresh engine.
-        let presenter = try Presenter(makeRunner: { ScenarioRunner(engine: try Engine(topology: t, analyzer: analyzer), scenario: scenario, clock: WallClock()) }, theme: loaded)
-        var recording: DemoRecording?
-        if !interactive {
-            guard let record else { throw CommandError(message: "the demo needs an interactive terminal; headless: p2ptop scenario run \(script) (or p2ptop demo \(script) --record FILE)") }
-            var r = DemoRecording(story: scenario.name, title: scenario.title ?? scenario.name, width: 100, height: 30)
-            r.add(presenter)
-            while !presenter.ended { presenter.handle(.key(.character(" "))); r.add(presenter) }
-            try write(r, to: record)
-            let failures = presenter.events.filter { !$0.matched }.count
-            diagnose("p2ptop demo: \(r.frames.count) frames of \(scenario.name) written to \(record)\(failures > 0 ? "; \(failures) step(s) not as expected" : "")\n")
-            if failures > 0 { throw ExitCode(P2PExit.refused) }
-            return
-        }
-        let terminal = NcursesTerminal(mouse: false)
-        if let record {
-            let size = terminal.size
-            recording = DemoRecording(story: scenario.name, title: scenario.title ?? scenario.name, width: size.width, height: size.height)
-            recording!.add(presenter)
-            presenter.onFrame = { p in
-                recording!.add(p)
-                try? write(recording!, to: record)
-            }
-            try? write(recording!, to: record)
-        }
-        try loop(terminal, quit: { presenter.quit }, render: { presenter.render(into: &$0) }, handle: { presenter.handle($0) })
+        return (scenario, t, analyzer)
+    }
+
+    /// No terminal: every step played into a recording (`--record FILE`), which is written.
+    func recordHeadless(_ presenter: Presenter, _ scenario: Scenario) throws {
+        guard let record else { throw CommandError(message: "the demo needs an interactive terminal; headless: p2ptop scenario run \(script) (or p2ptop demo \(script) --record FILE)") }
+        var r = DemoRecording(story: scenario.name, title: scenario.title ?? scenario.name, width: 100, height: 30)
+        r.add(presenter)
+        while !presenter.ended { presenter.handle(.key(.character(" "))); r.add(presenter) }
+        try write(r, to: record)
+        let failures = presenter.events.filter { !$0.matched }.count
+        diagnose("p2ptop demo: \(r.frames.count) frames of \(scenario.name) written to \(record)\(failures > 0 ? "; \(failures) step(s) not as expected" : "")\n")
+        if failures > 0 { throw ExitCode(P2PExit.refused) }
     }
 
     func write(_ r: DemoRecording, to path: String) throws {

@@ -52,16 +52,25 @@ struct ExploreCommand: ParsableCommand {
 
     func run() throws {
         // Load everything that can fail before touching the terminal.
-        var loaded: Theme
-        loaded = try loadTheme(theme)
+        var loaded = try loadTheme(theme)
         let noColor = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
         if noColor || theme == "mono" { loaded = loaded.monochrome }
         let term = String(cString: getenv("TERM") ?? strdup(""))
         if isatty(1) == 0 || isatty(0) == 0 || term.isEmpty || term == "dumb" {
             throw CommandError(message: "the terminal UI needs an interactive terminal (TERM is '\(term)'); for text output use: p2ptop tree\(source.source.flags)")
         }
+        let app = try makeApp(theme: loaded)
+        let terminal = NcursesTerminal(mouse: !noMouse)
+        Self.loop(app, terminal, noColor: noColor, asciiOnly: noUnicode)
+        terminal.stop()
+        if terminalSignal != 0 { throw ExitCode(128 + terminalSignal) }
+    }
+
+    /// The explorer on the source, with what that source can tell beyond its topology: host
+    /// facts, RDMA ports, block devices, GPU counters, and the kernel actions (live).
+    func makeApp(theme: Theme) throws -> ExplorerApp {
         let t = try source.load()
-        let app = ExplorerApp(topology: t, analyzer: p2p.analyzer(for: t), names: NameDatabase(), theme: loaded, sourceFlags: source.source.flags)
+        let app = ExplorerApp(topology: t, analyzer: p2p.analyzer(for: t), names: NameDatabase(), theme: theme, sourceFlags: source.source.flags)
         app.hostFacts = t.host.facts
         app.readonly = readonly
         switch source.source {
@@ -74,13 +83,17 @@ struct ExploreCommand: ParsableCommand {
         case .sysfsRoot, .snapshot: app.rdma = source.source.rdmaInventory(t)
         default: break
         }
-        let terminal = NcursesTerminal(mouse: !noMouse)
+        return app
+    }
+
+    /// Draw, wait for a key or the refresh, handle it — until quit or a signal.
+    static func loop(_ app: ExplorerApp, _ terminal: NcursesTerminal, noColor: Bool, asciiOnly: Bool) {
         var instantTimeouts = 0
         while !app.quit && terminalSignal == 0 {
             let size = terminal.size
             var canvas = Canvas(width: size.width, height: size.height)
             canvas.monochrome = noColor
-            canvas.asciiOnly = noUnicode
+            canvas.asciiOnly = asciiOnly
             app.render(into: &canvas)
             terminal.draw(canvas)
             let start = Monotonic.seconds()
@@ -95,7 +108,5 @@ struct ExploreCommand: ParsableCommand {
                 instantTimeouts = 0
             }
         }
-        terminal.stop()
-        if terminalSignal != 0 { throw ExitCode(128 + terminalSignal) }
     }
 }

@@ -62,58 +62,65 @@ struct ScenarioRun: ParsableCommand {
     }
 
     func run() throws {
-        let text: String
-        let file: String
-        if let bundled = BundledScenarios.text(script) {
-            text = bundled; file = script
-        } else {
-            guard let t = readTextFile(script) else {
-                throw CommandError(message: "\(script): no such bundled scenario or readable file (bundled: \(BundledScenarios.all.map(\.name).joined(separator: ", ")))")
-            }
-            text = t; file = script
-        }
-        let scenario: Scenario
-        do { scenario = try Scenario.parse(text, name: script, file: file) } catch { throw CommandError(message: "\(error)") }
-        let t = try Self.machine(for: scenario, file: file, source: source)
-        guard let k = KernelVersion(parsing: kernel ?? scenario.kernel ?? t.host.kernelRelease ?? KernelVersion.latest.description) else {
-            throw CommandError(message: "--kernel \(Scenario.shown(kernel ?? "")): expected X.Y")
-        }
-        do { try scenario.validate(on: t) } catch { throw CommandError(message: "\(error)") }
+        let (scenario, t, k) = try load()
         let engine: Engine
         do { engine = try Engine(topology: t, analyzer: P2PAnalyzer(topology: t, kernel: k, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily))) }
         catch { throw CommandError(message: "engine: \(error)", code: P2PExit.refused) }
         let runner = ScenarioRunner(engine: engine, scenario: scenario, clock: WallClock())
         var failures = 0
-        let style = output.style
         while !runner.finished {
             let e = runner.step()
             if !e.matched { failures += 1 }
-            if output.json {
-                emit(JSON.object([("schema", .string("p2ptop.scenario-event/1")), ("event", .string("step")), ("line", .int(Int64(e.line))), ("action", .string(e.action)),
-                                  ("outcome", .string(e.outcome)), ("expected", e.expected.map(JSON.string) ?? .null),
-                                  ("matched", .bool(e.matched)), ("detail", .string(e.detail)),
-                                  ("pins_outstanding", .int(Int64(e.pinsOutstanding)))]).serialized())
-            } else if e.action == "caption" {
-                emit("\n" + style.bold(e.detail))
-            } else {
-                let mark = e.matched ? style.good("✓") : style.bad("✗")
-                let outcome = e.outcome == "ok" ? "" : " → " + e.outcome + (e.matched ? "" : " (expected \(e.expected ?? "ok"))")
-                emit("  \(mark) \(e.text)\(outcome)")
-                emit(style.dim("      " + e.detail))
-            }
+            emit(output.json ? ScenarioRender.json(e).serialized() : ScenarioRender.text(e, style: output.style))
         }
         runner.cleanup()
         let l = engine.leaks()
-        if output.json {
-            emit(JSON.object([("schema", .string("p2ptop.scenario-event/1")), ("event", .string("end")), ("failures", .int(Int64(failures))),
-                              ("leaks", .object([("pins", .int(Int64(l.pins))), ("pages", .int(Int64(l.pages))), ("pool_bytes", .int(Int64(l.poolBytes))),
-                                                 ("mappings", .int(Int64(l.mappings))), ("dmabuf_attachments", .int(Int64(l.dmabufAttachments)))])),
-                              ("pins", .object([("acquired", .int(Int64(engine.vmstat.nr_foll_pin_acquired))),
-                                                ("released", .int(Int64(engine.vmstat.nr_foll_pin_released)))]))]).serialized())
-        } else {
-            emit("\n\(failures == 0 ? style.good("all steps as expected") : style.bad("\(failures) step(s) not as expected")); leaks: pins \(l.pins), pages \(l.pages), pool bytes \(l.poolBytes)")
-        }
+        emit(output.json ? ScenarioRender.end(failures, l, engine.vmstat).serialized() : ScenarioRender.end(failures, l, style: output.style))
         if failures > 0 || !l.isEmpty { throw ExitCode(P2PExit.refused) }
+    }
+
+    /// The script (bundled or a file), parsed; its machine; the kernel it runs under; checked.
+    func load() throws -> (Scenario, Topology, KernelVersion) {
+        guard let text = BundledScenarios.text(script) ?? readTextFile(script) else {
+            throw CommandError(message: "\(script): no such bundled scenario or readable file (bundled: \(BundledScenarios.all.map(\.name).joined(separator: ", ")))")
+        }
+        let scenario: Scenario
+        do { scenario = try Scenario.parse(text, name: script, file: script) } catch { throw CommandError(message: "\(error)") }
+        let t = try Self.machine(for: scenario, file: script, source: source)
+        guard let k = KernelVersion(parsing: kernel ?? scenario.kernel ?? t.host.kernelRelease ?? KernelVersion.latest.description) else {
+            throw CommandError(message: "--kernel \(Scenario.shown(kernel ?? "")): expected X.Y")
+        }
+        do { try scenario.validate(on: t) } catch { throw CommandError(message: "\(error)") }
+        return (scenario, t, k)
+    }
+}
+
+/// `p2ptop.scenario-event/1` lines and the scenario's text, one step at a time.
+enum ScenarioRender {
+    static func json(_ e: ScenarioRunner.Event) -> JSON {
+        JSON.object([("schema", .string("p2ptop.scenario-event/1")), ("event", .string("step")), ("line", .int(Int64(e.line))), ("action", .string(e.action)),
+                     ("outcome", .string(e.outcome)), ("expected", e.expected.map(JSON.string) ?? .null),
+                     ("matched", .bool(e.matched)), ("detail", .string(e.detail)),
+                     ("pins_outstanding", .int(Int64(e.pinsOutstanding)))])
+    }
+
+    static func text(_ e: ScenarioRunner.Event, style: Style) -> String {
+        if e.action == "caption" { return "\n" + style.bold(e.detail) }
+        let mark = e.matched ? style.good("✓") : style.bad("✗")
+        let outcome = e.outcome == "ok" ? "" : " → " + e.outcome + (e.matched ? "" : " (expected \(e.expected ?? "ok"))")
+        return "  \(mark) \(e.text)\(outcome)\n" + style.dim("      " + e.detail)
+    }
+
+    static func end(_ failures: Int, _ l: Engine.Leaks, _ vmstat: Engine.VMStat) -> JSON {
+        JSON.object([("schema", .string("p2ptop.scenario-event/1")), ("event", .string("end")), ("failures", .int(Int64(failures))),
+                     ("leaks", .object([("pins", .int(Int64(l.pins))), ("pages", .int(Int64(l.pages))), ("pool_bytes", .int(Int64(l.poolBytes))),
+                                        ("mappings", .int(Int64(l.mappings))), ("dmabuf_attachments", .int(Int64(l.dmabufAttachments)))])),
+                     ("pins", .object([("acquired", .int(Int64(vmstat.nr_foll_pin_acquired))),
+                                       ("released", .int(Int64(vmstat.nr_foll_pin_released)))]))])
+    }
+
+    static func end(_ failures: Int, _ l: Engine.Leaks, style: Style) -> String {
+        "\n\(failures == 0 ? style.good("all steps as expected") : style.bad("\(failures) step(s) not as expected")); leaks: pins \(l.pins), pages \(l.pages), pool bytes \(l.poolBytes)"
     }
 }
 

@@ -51,37 +51,12 @@ struct WatchCommand: ParsableCommand {
     }
 
     func run() throws {
-        var st = stat()
-        guard stat(root, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw CommandError(message: "\(root): not a directory: expected a root containing proc/ and sys/")
-        }
-        let t = Telemetry.standard(root: root)
-        // PCI functions are labelled with their aliases too, where the topology can be read.
-        let topology = try? (root == "/" ? TopologySource.live : TopologySource.sysfsRoot(root)).load()
-        let aliases = Dictionary(uniqueKeysWithValues: (topology?.aliases ?? [:]).map { ($0.key.description, $0.value) })
+        guard FileIO.isDirectory(root) else { throw CommandError(message: "\(root): not a directory: expected a root containing proc/ and sys/") }
+        let t = Telemetry.standard(root: root), aliases = Self.aliases(root)
         signal(SIGINT) { _ in watchStop = 1 }
         signal(SIGTERM) { _ in watchStop = 1 }
-        // The trace is a new file (a link at its name replaced, never followed; a FIFO or a
-        // device refused); a write that fails (ENOSPC, EIO) ends the watch with exit 2.
-        var traceFile: UnsafeMutablePointer<FILE>?
-        if let path = trace {
-            switch FileIO.createReplacing(path) {
-            case .failure(let e): throw CommandError(message: "\(path): cannot write: \(e)")
-            case .success(let fd): traceFile = fdopen(fd, "w")
-            }
-            fputs("[\n" + Self.traceMetadata(host: root == "/" ? Self.hostname() : root).map { $0.serialized() }.joined(separator: ",\n"), traceFile)
-        }
-        func flushTrace(closing: Bool) throws {
-            guard let f = traceFile, let path = trace else { return }
-            if closing { fputs("\n]\n", f) }
-            let failed = fflush(f) != 0 || ferror(f) != 0
-            let code = errno
-            if closing || failed { fclose(f); traceFile = nil }
-            if failed { throw CommandError(message: "\(path): cannot write: \(String(cString: strerror(code)))") }
-        }
-        defer { try? flushTrace(closing: true) }
-        var n = 0
-        var reported = Set<String>()
+        let traceWriter = try trace.map { try TraceWriter(path: $0, metadata: Self.traceMetadata(host: root == "/" ? Self.hostname() : root)) }
+        var n = 0, reported = Set<String>()
         let start = Monotonic.seconds()
         while watchStop == 0 {
             let now = Monotonic.seconds()
@@ -89,29 +64,37 @@ struct WatchCommand: ParsableCommand {
             n += 1
             // The files first: one that cannot be written ends the watch before a sample is
             // printed as if all were well.
-            for (path, format) in [(openmetrics, OpenMetrics.Format.openMetrics), (textfile, .prometheus)] {
-                guard let path else { continue }
-                let text = OpenMetrics.render(t.lastReadings, aliases: aliases, format: format)
-                if let e = FileIO.writeAtomically(path, Array(text.utf8)) { throw CommandError(message: "\(path): cannot write: \(e)") }
-            }
+            try writeMetricFiles(t, aliases: aliases)
             emitSample(t, seq: n, aliases: aliases)
-            for (sampler, why) in t.stale.sorted(by: { $0.key < $1.key }) where !json && !reported.contains(sampler) {
-                reported.insert(sampler)
-                diagnose("p2ptop: watch: \(sampler): \(why)\n")
-            }
+            if !json { reportStale(t, &reported) }
             fflush(stdout)
-            if let f = traceFile {
-                for event in Self.traceEvents(t, microseconds: (now - start) * 1e6) {
-                    fputs(",\n" + event.serialized(), f)
-                }
-                try flushTrace(closing: false)
-            }
+            try traceWriter?.append(Self.traceEvents(t, microseconds: (now - start) * 1e6))
             if let c = count, n >= c { break }
-            let next = start + Double(n) * interval
-            let wait = next - Monotonic.seconds()
-            if wait > 0 { usleep(UInt32(wait * 1e6)) }
+            Monotonic.sleep(until: start + Double(n) * interval)   // a signal ends the wait
         }
-        try flushTrace(closing: true)
+        try traceWriter?.close()
+    }
+
+    /// PCI functions are labelled with their aliases too, where the topology can be read.
+    static func aliases(_ root: String) -> [String: String] {
+        let topology = try? (root == "/" ? TopologySource.live : TopologySource.sysfsRoot(root)).load()
+        return Dictionary(uniqueKeysWithValues: (topology?.aliases ?? [:]).map { ($0.key.description, $0.value) })
+    }
+
+    /// Each sampler that went stale, once, on stderr.
+    func reportStale(_ t: Telemetry, _ reported: inout Set<String>) {
+        for (sampler, why) in t.stale.sorted(by: { $0.key < $1.key }) where reported.insert(sampler).inserted {
+            diagnose("p2ptop: watch: \(sampler): \(why)\n")
+        }
+    }
+
+    /// The OpenMetrics and Prometheus text files, each rewritten atomically.
+    func writeMetricFiles(_ t: Telemetry, aliases: [String: String]) throws {
+        for (path, format) in [(openmetrics, OpenMetrics.Format.openMetrics), (textfile, .prometheus)] {
+            guard let path else { continue }
+            let text = OpenMetrics.render(t.lastReadings, aliases: aliases, format: format)
+            if let e = FileIO.writeAtomically(path, Array(text.utf8)) { throw CommandError(message: "\(path): cannot write: \(e)") }
+        }
     }
 
     func emitSample(_ t: Telemetry, seq: Int, aliases: [String: String]) {
