@@ -40,29 +40,32 @@ struct BenchList: ParsableCommand {
         guard access(lspci, X_OK) == 0 else {
             throw CommandError(message: "bench: \(lspci) not found: install pciutils (the baseline) or pass --lspci PATH")
         }
-        let me = FileIO.executablePath()
-        var rows: [JSON] = []
-        var text = "file                                       p2ptop ms   lspci ms   ratio (median)\n"
-        for dump in dumps {
-            _ = try DumpReader.load(path: dump)  // fail early, with the usual message
-            var ours: [Double] = [], theirs: [Double] = []
-            for _ in 0..<runs {
-                ours.append(try Bench.wallTime(me, ["list", "--dump", dump, "--color", "never"]))
-                theirs.append(try Bench.wallTime(lspci, ["-F", dump, "-nn"]))
-            }
-            let (om, lm) = (Bench.median(ours), Bench.median(theirs))
-            let name = String(dump.split(separator: "/").last ?? "")
-            text += name.padding(42) + " " + Bench.ms(om).padding(11) + " " + Bench.ms(lm).padding(10) + " " + format2(om / lm) + "×\n"
-            rows.append(.object([("file", .string(dump)), ("runs", .int(Int64(runs))),
-                                 ("p2ptop_median_s", .double(om)), ("p2ptop_min_s", .double(ours.min()!)),
-                                 ("lspci_median_s", .double(lm)), ("lspci_min_s", .double(theirs.min()!)),
-                                 ("ratio_median", .double(om / lm))]))
-        }
+        let rows = try dumps.map { try measure($0) }
         if json {
-            emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("list")), ("results", .array(rows))]).serialized(pretty: true))
+            emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("list")), ("results", .array(rows.map { r in
+                .object([("file", .string(r.file)), ("runs", .int(Int64(runs))),
+                         ("p2ptop_median_s", .double(Bench.median(r.ours))), ("p2ptop_min_s", .double(r.ours.min()!)),
+                         ("lspci_median_s", .double(Bench.median(r.theirs))), ("lspci_min_s", .double(r.theirs.min()!)),
+                         ("ratio_median", .double(Bench.median(r.ours) / Bench.median(r.theirs)))])
+            }))]).serialized(pretty: true))
         } else {
-            emit(text)
+            emit("file                                       p2ptop ms   lspci ms   ratio (median)\n" + rows.map { r in
+                let (om, lm) = (Bench.median(r.ours), Bench.median(r.theirs))
+                return String(r.file.split(separator: "/").last ?? "").padding(42) + " " + Bench.ms(om).padding(11) + " " + Bench.ms(lm).padding(10) + " " + format2(om / lm) + "×"
+            }.joined(separator: "\n") + "\n")
         }
+    }
+
+    /// Whole-process times of both commands on one dump, alternating.
+    func measure(_ dump: String) throws -> (file: String, ours: [Double], theirs: [Double]) {
+        _ = try DumpReader.load(path: dump)  // fail early, with the usual message
+        let me = FileIO.executablePath()
+        var ours: [Double] = [], theirs: [Double] = []
+        for _ in 0..<runs {
+            ours.append(try Bench.wallTime(me, ["list", "--dump", dump, "--color", "never"]))
+            theirs.append(try Bench.wallTime(lspci, ["-F", dump, "-nn"]))
+        }
+        return (dump, ours, theirs)
     }
 }
 

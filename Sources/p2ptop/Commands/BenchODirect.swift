@@ -33,48 +33,54 @@ struct BenchODirect: ParsableCommand {
     @Flag(help: "Print JSON (schema p2ptop.bench/1).")
     var json = false
 
+    /// The ways of reading: into a block-sized slot per I/O in flight, reused (what dd does
+    /// with its one buffer), for each way of keeping the queue; and into memory the size of the
+    /// whole read (what `transfer` does). On a VM the last pays for streaming into cold memory.
+    static let kinds: [(name: String, label: String, queue: ODirect.Queue, reused: Bool)] = [
+        ("threads", "reused buffer, threads", .threads, true), ("io_uring", "reused buffer, io_uring", .ioUring, true),
+        ("io_uring-fixed", "reused buffer, io_uring-fixed", .ioUringFixed, true), ("threads_whole_range", "whole range, threads", .threads, false)]
+
+    struct Row { var best = 0.0, pins = 0, unavailable: String? }
+
     func run() throws {
-        guard let bytes = ByteSize.parse(size), let bs = ByteSize.parse(block) else { throw CommandError(message: "bad --size or --block") }
-        // p2ptop into a block-sized slot per I/O in flight, reused (what dd does with its one
-        // buffer) for each way of keeping the queue, and into memory the size of the whole read
-        // (what `transfer` does). On a VM the last pays for streaming into cold memory.
-        let kinds: [(String, ODirect.Queue, Bool)] = [("threads", .threads, true), ("io_uring", .ioUring, true),
-                                                       ("io_uring-fixed", .ioUringFixed, true), ("threads_whole_range", .threads, false)]
-        var best = [Double](repeating: 0, count: kinds.count)
-        var pins = [Int](repeating: 0, count: kinds.count)
-        var unavailable = [String?](repeating: nil, count: kinds.count)
-        var theirs = 0.0
-        for _ in 0..<max(1, runs) {
-            for (i, k) in kinds.enumerated() where unavailable[i] == nil {
-                let r = ODirect.read(path: file, into: .host, size: bytes, block: bs, queueDepth: queueDepth, ring: k.2, queue: k.1)
-                if let e = r.error {
-                    if k.1 == .threads { throw CommandError(message: "bench: \(e)", code: 1) }
-                    unavailable[i] = e.message   // io_uring may be disabled here: say so, go on
-                    continue
-                }
-                best[i] = max(best[i], r.gbps)
-                pins[i] = r.pinsAcquired
-            }
-            theirs = max(theirs, try ddRate(bytes: bytes, block: bs))
-        }
+        let (rows, theirs) = try measure()
         if json {
-            let results: [JSON] = kinds.indices.map { i in
-                .object([("name", .string("odirect_\(kinds[i].0)_vs_dd")), ("value", unavailable[i] == nil ? .double(best[i]) : .null),
+            let results: [JSON] = zip(Self.kinds, rows).map { k, r in
+                .object([("name", .string("odirect_\(k.name)_vs_dd")), ("value", r.unavailable == nil ? .double(r.best) : .null),
                          ("unit", .string("GB/s")), ("baseline", .double(theirs)),
-                         ("ratio", unavailable[i] == nil ? .double(best[i] / theirs) : .null), ("pins_per_pass", .int(Int64(pins[i]))),
-                         ("unavailable", unavailable[i].map(JSON.string) ?? .null)])
+                         ("ratio", r.unavailable == nil ? .double(r.best / theirs) : .null), ("pins_per_pass", .int(Int64(r.pins))),
+                         ("unavailable", r.unavailable.map(JSON.string) ?? .null)])
             }
             emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("odirect")), ("results", .array(results))]).serialized(pretty: true))
         } else {
-            emit("O_DIRECT read \(size) in \(block) blocks, qd \(queueDepth), best of \(runs) each, alternating with dd iflag=direct (\(format2(theirs)) GB/s):")
-            let labels = ["reused buffer, threads", "reused buffer, io_uring", "reused buffer, io_uring-fixed", "whole range, threads"]
-            for i in kinds.indices {
-                let label = labels[i].padding(32)
-                if let why = unavailable[i] { emit("  \(label) unavailable: \(why)") } else {
-                    emit("  \(label) p2ptop \(format2(best[i])) GB/s   ratio \(format2(best[i] / theirs))   \(pins[i]) pins per pass")
-                }
+            var lines = ["O_DIRECT read \(size) in \(block) blocks, qd \(queueDepth), best of \(runs) each, alternating with dd iflag=direct (\(format2(theirs)) GB/s):"]
+            for (k, r) in zip(Self.kinds, rows) {
+                let label = k.label.padding(32)
+                lines.append(r.unavailable.map { "  \(label) unavailable: \($0)" } ?? "  \(label) p2ptop \(format2(r.best)) GB/s   ratio \(format2(r.best / theirs))   \(r.pins) pins per pass")
             }
+            emit(lines.joined(separator: "\n"))
         }
+    }
+
+    /// Each way's best rate and pins per pass, alternating with dd's best.
+    func measure() throws -> ([Row], Double) {
+        guard let bytes = ByteSize.parse(size), let bs = ByteSize.parse(block) else { throw CommandError(message: "bad --size or --block") }
+        var rows = [Row](repeating: Row(), count: Self.kinds.count)
+        var theirs = 0.0
+        for _ in 0..<max(1, runs) {
+            for (i, k) in Self.kinds.enumerated() where rows[i].unavailable == nil {
+                let r = ODirect.read(path: file, into: .host, size: bytes, block: bs, queueDepth: queueDepth, ring: k.reused, queue: k.queue)
+                if let e = r.error {
+                    if k.queue == .threads { throw CommandError(message: "bench: \(e)", code: 1) }
+                    rows[i].unavailable = e.message   // io_uring may be disabled here: say so, go on
+                    continue
+                }
+                rows[i].best = max(rows[i].best, r.gbps)
+                rows[i].pins = r.pinsAcquired
+            }
+            theirs = max(theirs, try ddRate(bytes: bytes, block: bs))
+        }
+        return (rows, theirs)
     }
 
     /// Runs dd and reads its own timing from its stderr summary line.

@@ -22,6 +22,18 @@ struct BenchRender: ParsableCommand {
 
     func run() throws {
         let t = SyntheticServer.make(endpoints: endpoints)
+        let results = try Self.frames(t, frames: frames)
+        if json {
+            emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("render")), ("functions", .int(Int64(t.devices.count))),
+                              ("results", .array(results.map { .object([("name", .string("frame_\($0.0)")), ("value", .double($0.1 * 1000)),
+                                                                        ("unit", .string("ms")), ("baseline", .null), ("ratio", .null)]) }))]).serialized(pretty: true))
+        } else {
+            emit("\(t.devices.count) functions, 200×60 frames: " + results.map { "\($0.0) \(Bench.ms($0.1)) ms" }.joined(separator: ", ") + " (median)")
+        }
+    }
+
+    /// The median frame time of each screen, scrolling as a user would.
+    static func frames(_ t: Topology, frames: Int) throws -> [(String, Double)] {
         let a = P2PAnalyzer(topology: t, kernel: .latest, cpu: CPUInfo(vendor: "intel", family: 6))
         let app = ExplorerApp(topology: t, analyzer: a, names: NameDatabase(useHWDB: false),
                               theme: try Theme.load("default", readFile: { _ in nil }), sourceFlags: "")
@@ -35,19 +47,12 @@ struct BenchRender: ParsableCommand {
             for i in 0..<max(1, frames) {
                 if i % 2 == 1 { app.handle(.key(.down)) }   // move, like a user scrolling
                 var c = Canvas(width: 200, height: 60)
-                let s = Monotonic.seconds()
-                app.render(into: &c)
-                times.append(Monotonic.seconds() - s)
+                times.append(Monotonic.time { app.render(into: &c) })
             }
             results.append((name, Bench.median(times)))
         }
-        if json {
-            emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("render")), ("functions", .int(Int64(t.devices.count))),
-                              ("results", .array(results.map { .object([("name", .string("frame_\($0.0)")), ("value", .double($0.1 * 1000)),
-                                                                        ("unit", .string("ms")), ("baseline", .null), ("ratio", .null)]) }))]).serialized(pretty: true))
-        } else {
-            emit("\(t.devices.count) functions, 200×60 frames: " + results.map { "\($0.0) \(Bench.ms($0.1)) ms" }.joined(separator: ", ") + " (median)")
-        }
+        return results
     }
 }
+
 

@@ -11,28 +11,32 @@ struct FabricsCommand: ParsableCommand {
 
     func run() throws {
         let rows = try DemoFabrics.all.map { info throws(SourceError) -> (DemoFabrics.Info, Topology) in (info, try DemoFabrics.load(info.name)) }
-        if output.json {
-            emit(JSON.object([
-                ("schema", .string("p2ptop.fabrics/1")),
-                ("default", .string(DemoFabrics.defaultName)),
-                ("fabrics", .array(rows.map { info, t in
-                    .object([("name", .string(info.name)), ("description", .string(info.description)),
-                             ("modelled_on", .string(info.modelledOn)), ("kernel", .string(t.host.kernelRelease ?? "")),
-                             ("cpu", .string("\(t.host.cpuVendor ?? "?"):0x\(String(t.host.cpuFamily ?? 0, radix: 16))")),
-                             ("devices", .int(Int64(t.devices.count))),
-                             ("aliases", .array(t.devices.compactMap { t.alias($0.bdf) }.map(JSON.string)))])
-                })),
-            ]).serialized(pretty: true))
-            return
-        }
+        emit(output.json ? Self.json(rows).serialized(pretty: true) : Self.text(rows, style: output.style))
+    }
+
+    static func json(_ rows: [(DemoFabrics.Info, Topology)]) -> JSON {
+        JSON.object([
+            ("schema", .string("p2ptop.fabrics/1")),
+            ("default", .string(DemoFabrics.defaultName)),
+            ("fabrics", .array(rows.map { info, t in
+                .object([("name", .string(info.name)), ("description", .string(info.description)),
+                         ("modelled_on", .string(info.modelledOn)), ("kernel", .string(t.host.kernelRelease ?? "")),
+                         ("cpu", .string("\(t.host.cpuVendor ?? "?"):0x\(String(t.host.cpuFamily ?? 0, radix: 16))")),
+                         ("devices", .int(Int64(t.devices.count))),
+                         ("aliases", .array(t.devices.compactMap { t.alias($0.bdf) }.map(JSON.string)))])
+            })),
+        ])
+    }
+
+    static func text(_ rows: [(DemoFabrics.Info, Topology)], style: Style) -> String {
         var lines: [String] = []
         for (i, (info, t)) in rows.enumerated() {
-            lines.append(output.style.bold(info.name) + (i == 0 ? "  (default)" : ""))
+            lines.append(style.bold(info.name) + (i == 0 ? "  (default)" : ""))
             lines += TextFit.wrapped("  " + info.description, under: 2)
             lines += TextFit.wrapped("  modelled on: " + info.modelledOn, under: 15)
             lines.append("  \(t.devices.count) functions; " + t.devices.compactMap { t.alias($0.bdf) }.filter { !$0.hasPrefix("rp") && !$0.hasPrefix("sw") }.joined(separator: " "))
             lines.append("")
         }
-        emit(lines.joined(separator: "\n"))
+        return lines.joined(separator: "\n")
     }
 }

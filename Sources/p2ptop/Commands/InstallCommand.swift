@@ -74,18 +74,19 @@ struct InstallCommand: ParsableCommand {
         }
         // The binary itself first, so that the completions complete a command on the PATH.
         if !noBinary {
-            let path = prefix + "/bin/p2ptop"
-            guard (try? Subprocess.run(["/bin/mkdir", "-p", prefix + "/bin"])) == 0,
-                  case .success(let bytes) = FileIO.read("/proc/self/exe", limit: 1 << 30) else { throw CommandError(message: "\(prefix)/bin: cannot create, or this binary cannot be read") }
-            if let e = FileIO.writeAtomically(path, bytes, mode: 0o755) { throw CommandError(message: "\(path): cannot write: \(e)") }
-            diagnose("p2ptop: installed the binary: \(path)\n")
+            guard case .success(let bytes) = FileIO.read("/proc/self/exe", limit: 1 << 30) else { throw CommandError(message: "this binary cannot be read") }
+            try install(bytes, at: prefix + "/bin/p2ptop", mode: 0o755, what: "the binary")
         }
         for (what, rel) in Self.targets {
-            let path = prefix + "/" + rel
-            let dir = String(path[..<path.lastIndex(of: "/")!])
-            guard (try? Subprocess.run(["/bin/mkdir", "-p", dir])) == 0 else { throw CommandError(message: "\(dir): cannot create") }
-            if let e = FileIO.writeAtomically(path, Array(try text(what).utf8)) { throw CommandError(message: "\(path): cannot write: \(e)") }
-            diagnose("p2ptop: installed \(what == "man" ? "the man page" : what + " completion"): \(path)\n")
+            try install(Array(try text(what).utf8), at: prefix + "/" + rel, mode: 0o644, what: what == "man" ? "the man page" : what + " completion")
         }
+    }
+
+    /// One file written safely in place, its directory made first.
+    func install(_ bytes: [UInt8], at path: String, mode: mode_t, what: String) throws {
+        let dir = String(path[..<path.lastIndex(of: "/")!])
+        guard (try? Subprocess.run(["/bin/mkdir", "-p", dir])) == 0 else { throw CommandError(message: "\(dir): cannot create") }
+        if let e = FileIO.writeAtomically(path, bytes, mode: mode) { throw CommandError(message: "\(path): cannot write: \(e)") }
+        diagnose("p2ptop: installed \(what): \(path)\n")
     }
 }

@@ -113,26 +113,10 @@ struct LabKernelCommand: ParsableCommand {
         do { path = try LabKernelSource().resolve(LabKernelSource.Spec(source)) { diagnose("p2ptop lab: \($0)\n") } }
         catch { throw CommandError(message: "lab kernel --source \(source): \(error)") }
         let build = LabKernelBuild(source: path, jobs: jobs)
-        let tty = isatty(2) != 0
-        var lastLine = -1.0
+        let progress = BuildProgressLine()
         let k: LabKernel
-        do {
-            k = try build.build(force: force) { p in
-                switch p {
-                case .message(let m): diagnose("p2ptop lab: \(m)\n")
-                case .compiling(let done, let estimate, let seconds):
-                    let frac = min(1, Double(done) / Double(max(1, estimate)))
-                    if tty {
-                        let bar = String(repeating: "█", count: Int(frac * 24)) + String(repeating: "░", count: 24 - Int(frac * 24))
-                        fputs("\r\(bar) \(done)/~\(estimate) objects, \(Int(seconds) / 60)m\(String(format2d(Int(seconds) % 60)))s ", stderr)
-                    } else if seconds - lastLine >= 60 || lastLine < 0 {
-                        lastLine = seconds
-                        diagnose("p2ptop lab: compiling: \(done)/~\(estimate) objects after \(Int(seconds)) s\n")
-                    }
-                }
-            }
-        } catch { throw CommandError(message: "lab kernel: \(error)") }
-        if tty { fputs("\r" + String(repeating: " ", count: 60) + "\r", stderr) }
+        do { k = try build.build(force: force) { progress.show($0) } } catch { throw CommandError(message: "lab kernel: \(error)") }
+        progress.clear()
         if let s = k.buildSeconds {
             diagnose("p2ptop lab: built Linux \(k.version) in \(Int(s)) s (\(build.jobs) jobs)\n")
         } else {
@@ -141,6 +125,29 @@ struct LabKernelCommand: ParsableCommand {
         }
         emit(k.image)
     }
+}
+
+/// A kernel build's progress on stderr: a bar on a terminal, a line a minute otherwise.
+final class BuildProgressLine {
+    let tty = isatty(2) != 0
+    var lastLine = -1.0
+
+    func show(_ p: LabKernelBuild.BuildProgress) {
+        switch p {
+        case .message(let m): diagnose("p2ptop lab: \(m)\n")
+        case .compiling(let done, let estimate, let seconds):
+            let frac = min(1, Double(done) / Double(max(1, estimate)))
+            if tty {
+                let bar = String(repeating: "█", count: Int(frac * 24)) + String(repeating: "░", count: 24 - Int(frac * 24))
+                fputs("\r\(bar) \(done)/~\(estimate) objects, \(Int(seconds) / 60)m\(String(format2d(Int(seconds) % 60)))s ", stderr)
+            } else if seconds - lastLine >= 60 || lastLine < 0 {
+                lastLine = seconds
+                diagnose("p2ptop lab: compiling: \(done)/~\(estimate) objects after \(Int(seconds)) s\n")
+            }
+        }
+    }
+
+    func clear() { if tty { fputs("\r" + String(repeating: " ", count: 60) + "\r", stderr) } }
 }
 
 func format2d(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
@@ -158,24 +165,24 @@ struct LabKernelsCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let built = LabKernelBuild.builtKernels()
-        let chosen = LabKernelBuild.findCached()?.image
-        if output.json {
-            emit(JSON.object([
-                ("schema", .string("p2ptop.lab-kernels/1")),
-                ("fragment", .string(LabKernelConfig.fragmentHash)),
-                ("kernels", .array(built.map { b in
-                    .object([("version", .string(b.kernel.version)), ("path", .string(b.kernel.image)),
-                             ("build_seconds", b.kernel.buildSeconds.map { .int(Int64($0)) } ?? .null),
-                             ("current_fragment", .bool(b.current)), ("default", .bool(b.kernel.image == chosen))])
-                })),
-            ]).serialized(pretty: true))
-            return
-        }
-        guard !built.isEmpty else {
-            emit("no lab kernel built yet: p2ptop lab kernel [--source 6.1|6.12|newest]")
-            return
-        }
+        let built = LabKernelBuild.builtKernels(), chosen = LabKernelBuild.findCached()?.image
+        emit(output.json ? Self.json(built, chosen: chosen).serialized(pretty: true) : Self.text(built, chosen: chosen))
+    }
+
+    static func json(_ built: [(kernel: LabKernel, current: Bool, folder: String)], chosen: String?) -> JSON {
+        JSON.object([
+            ("schema", .string("p2ptop.lab-kernels/1")),
+            ("fragment", .string(LabKernelConfig.fragmentHash)),
+            ("kernels", .array(built.map { b in
+                .object([("version", .string(b.kernel.version)), ("path", .string(b.kernel.image)),
+                         ("build_seconds", b.kernel.buildSeconds.map { .int(Int64($0)) } ?? .null),
+                         ("current_fragment", .bool(b.current)), ("default", .bool(b.kernel.image == chosen))])
+            })),
+        ])
+    }
+
+    static func text(_ built: [(kernel: LabKernel, current: Bool, folder: String)], chosen: String?) -> String {
+        guard !built.isEmpty else { return "no lab kernel built yet: p2ptop lab kernel [--source 6.1|6.12|newest]" }
         var lines: [String] = []
         for b in built {
             let took = b.kernel.buildSeconds.map { "built in \(Int($0) / 60) min \(format2d(Int($0) % 60)) s" } ?? "build time not recorded"
@@ -185,7 +192,7 @@ struct LabKernelsCommand: ParsableCommand {
             lines.append(line)
             lines.append("  " + b.kernel.image)
         }
-        emit(lines.joined(separator: "\n"))
+        return lines.joined(separator: "\n")
     }
 }
 
@@ -196,30 +203,34 @@ struct LabFabricsCommand: ParsableCommand {
 
     func run() throws {
         let variants = LabCheck.defaultVariants()
-        if output.json {
-            emit(JSON.object([
-                ("schema", .string("p2ptop.lab-fabrics/1")),
-                ("fabrics", .array(LabFabric.all.map { f in
-                    .object([("name", .string(f.name)), ("summary", .string(f.summary)),
-                             ("drives", .array(f.drives.map { d in
-                                 .object([("label", .string(d.label)), ("bus", .string(d.bus)), ("cmb_mib", d.cmbMiB.map { .int(Int64($0)) } ?? .null)])
-                             })),
-                             ("qemu", .array(QEMUFabric.arguments(f, iommu: false) { "\($0).img" }.map(JSON.string)))])
-                })),
-                ("check_variants", .array(variants.map { .string($0.title) })),
-            ]).serialized(pretty: true))
-            return
-        }
+        emit(output.json ? Self.json(variants).serialized(pretty: true) : Self.text(variants, style: output.style))
+    }
+
+    static func json(_ variants: [LabVariant]) -> JSON {
+        JSON.object([
+            ("schema", .string("p2ptop.lab-fabrics/1")),
+            ("fabrics", .array(LabFabric.all.map { f in
+                .object([("name", .string(f.name)), ("summary", .string(f.summary)),
+                         ("drives", .array(f.drives.map { d in
+                             .object([("label", .string(d.label)), ("bus", .string(d.bus)), ("cmb_mib", d.cmbMiB.map { .int(Int64($0)) } ?? .null)])
+                         })),
+                         ("qemu", .array(QEMUFabric.arguments(f, iommu: false) { "\($0).img" }.map(JSON.string)))])
+            })),
+            ("check_variants", .array(variants.map { .string($0.title) })),
+        ])
+    }
+
+    static func text(_ variants: [LabVariant], style: Style) -> String {
         var lines: [String] = []
         for f in LabFabric.all {
-            lines.append(output.style.bold(f.name))
+            lines.append(style.bold(f.name))
             lines += TextFit.wrapped("  " + f.summary, under: 2)
-            for d in f.devices { lines.append("    " + LabFabricsCommand.describe(d)) }
+            for d in f.devices { lines.append("    " + describe(d)) }
         }
         lines.append("")
         lines.append("p2ptop lab check boots:")
         lines += variants.map { "  " + $0.title }
-        emit(lines.joined(separator: "\n"))
+        return lines.joined(separator: "\n")
     }
 
     static func describe(_ d: LabDevice) -> String {
@@ -254,27 +265,16 @@ struct LabRunCommand: ParsableCommand {
 
     func run() throws {
         let kernel = try kernelOption.resolve()
-        let binary = try kernelOption.guestBinary()
-        var argv = command.first == "--" ? Array(command.dropFirst()) : command
-        if argv.isEmpty { argv = [binary] }
-        if argv.first == "p2ptop" { argv[0] = binary }
+        let variant = try variantOptions.variant()
         let interactive = isatty(0) != 0 && isatty(1) != 0
         let size = terminalSize()
-        let console: GuestInit.Console = interactive
-            ? .interactive(rows: size.rows, columns: size.columns, term: getenv("TERM").map { String(cString: $0) } ?? "xterm-256color") : .batch
-        // `p2ptop` in the guest is this binary, wherever it lives.
-        let dir = String(binary[..<(binary.lastIndex(of: "/") ?? binary.startIndex)])
-        var env: [(String, String)] = [("PATH", dir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")]
-        if let nc = getenv("NO_COLOR") { env.append(("NO_COLOR", String(cString: nc))) }
-        let variant = try variantOptions.variant()
-        // The explorer in the guest acts on the kernel (the guest is disposable) and knows which
-        // drive QEMU throttles (its reads hold pins for seconds).
-        env.append(("P2PTOP_LAB_GUEST", variant.title))
-        env.append(("P2PTOP_LAB_SLOW", variant.fabric.slowDrives.joined(separator: ",")))
+        let guest = GuestInit.session(command: command, binary: try kernelOption.guestBinary(), variant: variant,
+                                      terminal: interactive ? (size.rows, size.columns, getenv("TERM").map { String(cString: $0) } ?? "xterm-256color") : nil,
+                                      noColor: getenv("NO_COLOR").map { String(cString: $0) })
         let machine = LabMachine(variant: variant, kernel: kernel, accel: variantOptions.accel)
         if !interactive { diagnose("p2ptop lab: booting \(machine.variant.title) (Linux \(kernel.version))\n") }
         let outcome: LabMachine.Outcome
-        do { outcome = try machine.boot(GuestInit(command: argv, console: console, environment: env), timeout: timeout) }
+        do { outcome = try machine.boot(guest, timeout: timeout) }
         catch { throw CommandError(message: "lab: \(error)") }
         defer { if !keep { LabMachine.discard(outcome) } else { diagnose("p2ptop lab: kept \(outcome.results)\n") } }
         if !interactive {
@@ -337,27 +337,17 @@ struct LabCheckCommand: ParsableCommand {
         let kernels = try selectedKernels()
         let binary = try kernelOption.guestBinary()
         let variants = variantOptions.given ? [try variantOptions.variant()] : LabCheck.defaultVariants()
-        var runs: [LabRun] = []
         let start = Monotonic.seconds()
-        for kernel in kernels {
-            var check = LabCheck(kernel: kernel, binary: binary)
-            check.timeout = timeout
-            let t0 = Monotonic.seconds()
-            do { runs += try check.run(variants, keep: keep) { diagnose("p2ptop lab: Linux \(kernel.version): \($0)\n") } }
-            catch { throw CommandError(message: "lab: \(error)") }
-            if kernels.count > 1 { diagnose("p2ptop lab: Linux \(kernel.version): \(Int(Monotonic.seconds() - t0)) s\n") }
-        }
-        let kernel = kernels[0]
-        if let record, let e = FileIO.writeAtomically(record, Array(LabReportRender.json(runs, kernel: kernel.version).serialized(pretty: true).utf8)) {
+        let runs: [LabRun]
+        do { runs = try LabCheck.run(kernels: kernels, binary: binary, variants: variants, timeout: timeout, keep: keep) { diagnose("p2ptop lab: \($0)\n") } }
+        catch { throw CommandError(message: "lab: \(error)") }
+        let document = LabReportRender.json(runs, kernel: kernels[0].version)
+        if let record, let e = FileIO.writeAtomically(record, Array(document.serialized(pretty: true).utf8)) {
             throw CommandError(message: "\(record): cannot write: \(e)")
         }
-        if output.json {
-            emit(LabReportRender.json(runs, kernel: kernel.version).serialized(pretty: true))
-        } else {
-            let s = output.style
-            emit(LabReportRender.table(runs, good: { s.good($0) }, bad: { s.bad($0) }))
-            if kernels.count > 1 { emit("\n" + LabSummary(runs: runs).text) }
-        }
+        let s = output.style
+        emit(output.json ? document.serialized(pretty: true)
+                         : LabReportRender.table(runs, good: { s.good($0) }, bad: { s.bad($0) }) + (kernels.count > 1 ? "\n\n" + LabSummary(runs: runs).text : ""))
         diagnose("p2ptop lab: \(runs.count) boots in \(Int(Monotonic.seconds() - start)) s\n")
         if !runs.allSatisfy(\.agrees) { throw ExitCode(P2PExit.refused) }
     }
