@@ -27,14 +27,22 @@ public enum FabricModel {
         for b in v.hops {
             if b == v.commonUpstream { providerSide = false; continue }
             defer { if v.commonUpstream == nil && t.parent(b) == nil { providerSide = false } }
-            guard let d = t.device(b), t.parent(b) != nil, let s = d.link?.status, s.width > 0, let bw = s.bytesPerSecond else { continue }
-            switch d.express?.portType {
-            case .rootPort?, .downstreamPort?: continue
-            default: break
-            }
+            guard let s = uplink(b, v, in: t), s.width > 0, let bw = s.bytesPerSecond else { continue }
             out.append((LinkKey(device: b, upstream: providerSide == dataFromProvider), bw))
         }
         return out
+    }
+
+    /// A hop's link to its upstream port (its own LnkSta): none at the common ancestor or on a
+    /// root bus, and none for root and downstream ports, whose LnkSta is the wire below them
+    /// (shown at the device there) — the hop from a downstream port up is inside its switch.
+    /// The one rule for which hops carry a link: the fabric model's and `p2ptop path`'s.
+    public static func uplink(_ b: BDF, _ v: Verdict, in t: Topology) -> LinkState? {
+        guard b != v.commonUpstream, let d = t.device(b), t.parent(b) != nil else { return nil }
+        switch d.express?.portType {
+        case .rootPort?, .downstreamPort?: return nil
+        default: return d.link?.status
+        }
     }
 
     /// Max-min fair rates for flows over shared links (progressive filling).

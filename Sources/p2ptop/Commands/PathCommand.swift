@@ -1,6 +1,7 @@
 import ArgumentParser
 import P2PDMA
 import PCISources
+import P2PEngine
 import PCITopology
 
 /// `p2ptop path A B`: the hops from A to B, each link and its ACS bits, the bottleneck, the verdict.
@@ -70,11 +71,7 @@ struct PathReport {
     static func hops(_ v: Verdict, _ t: Topology) -> [Hop] {
         v.hops.enumerated().map { i, b in
             let role = b == v.provider ? "provider" : b == v.client ? "client" : b == v.commonUpstream ? "common_upstream" : "bridge"
-            // A hop's link to its upstream port; root and downstream ports describe the wire
-            // below them (shown at the device there), and switch-internal hops have none.
-            let facesDown = [PortType.rootPort, .downstreamPort].contains { $0 == t.device(b)?.express?.portType }
-            let hasUplink = b != v.commonUpstream && t.parent(b) != nil && !facesDown
-            return Hop(bdf: b, role: role, link: hasUplink ? t.device(b)?.link?.status : nil)
+            return Hop(bdf: b, role: role, link: FabricModel.uplink(b, v, in: t))
         }
     }
 

@@ -35,11 +35,25 @@ struct DeviceReport {
     var topology: Topology
     var names: NameDatabase
     var style: Style
+    private var d: Device { device }
+    private var t: Topology { topology }
 
     func text() -> String {
-        let d = device, t = topology
         var lines: [String] = []
-        func row(_ key: String, _ value: String) { lines.append("  " + key.padding(max(14, key.count + 1)) + value) }   // a long key keeps a space
+        identity(&lines)
+        osFacts(&lines)
+        barList(&lines)
+        bridgeWindows(&lines)
+        capabilityList(&lines)
+        return lines.joined(separator: "\n")
+    }
+
+    /// `key         value`: a long key keeps a space.
+    static func row(_ key: String, _ value: String) -> String { "  " + key.padding(max(14, key.count + 1)) + value }
+
+    /// Name, kind, class, IDs, header, the bridges above.
+    func identity(_ lines: inout [String]) {
+        func row(_ key: String, _ value: String) { lines.append(Self.row(key, value)) }
         let alias = t.alias(d.bdf).map { " (\($0))" } ?? ""
         lines.append(style.bold("\(d.bdf)\(alias)  \(names.vendorDevice(d))"))
         row("kind", t.kind(d.bdf).tag)
@@ -50,6 +64,11 @@ struct DeviceReport {
         row("header", "type \(d.headerType)\(d.isMultiFunction ? ", multi-function" : "")")
         let path = t.upstreamPath(d.bdf)
         row("upstream", path.isEmpty ? "root bus" : path.map { b in t.alias(b).map { "\(b) (\($0))" } ?? b.description }.joined(separator: " → "))
+    }
+
+    /// What the OS knows: driver, NUMA node, IOMMU group, NVLinks, OS devices, p2pmem.
+    func osFacts(_ lines: inout [String]) {
+        func row(_ key: String, _ value: String) { lines.append(Self.row(key, value)) }
         if let f = d.sysfs {
             // hwloc's XML and NCCL's file record no driver, IOMMU group or BARs: unknown, not none.
             let file = t.source.kind == .hwloc || t.source.kind == .nccl
@@ -71,6 +90,10 @@ struct DeviceReport {
         } else {
             row("os facts", style.dim("none in this source (driver, NUMA, IOMMU group need sysfs or a snapshot)"))
         }
+    }
+
+    /// Each BAR as lspci lists it, with its resource files.
+    func barList(_ lines: inout [String]) {
         lines.append("")
         lines.append(style.bold("  BARs"))
         if d.bars.isEmpty {
@@ -95,6 +118,10 @@ struct DeviceReport {
             }
             lines.append(s)
         }
+    }
+
+    /// A bridge's buses and windows.
+    func bridgeWindows(_ lines: inout [String]) {
         if let br = d.bridge {
             lines.append("")
             lines.append(style.bold("  Bridge") + "  buses \(hex(br.primary, width: 2)) → \(hex(br.secondary, width: 2))-\(hex(br.subordinate, width: 2))")
@@ -103,6 +130,11 @@ struct DeviceReport {
                 lines.append("    \(w.kind.rawValue.padding(13)) \(span)\(w.is64Bit ? " 64-bit" : "")")
             }
         }
+    }
+
+    /// PCIe, link, ACS, Resizable BAR, SR-IOV, extended capabilities, anomalies, AER counters.
+    func capabilityList(_ lines: inout [String]) {
+        func row(_ key: String, _ value: String) { lines.append(Self.row(key, value)) }
         lines.append("")
         lines.append(style.bold("  Capabilities") + "  (\(coverageText))")
         if let e = d.express {
@@ -141,7 +173,6 @@ struct DeviceReport {
                 row(file, total.map { "total \($0)" } ?? "\(counters.count) counters")
             }
         }
-        return lines.joined(separator: "\n")
     }
 
     var coverageText: String {
