@@ -7,7 +7,7 @@ import PCITopology
 public struct TopologyDiff: Sendable {
     /// The kinds of change, also the names `--ignore` takes.
     public enum Field: String, Sendable, CaseIterable {
-        case verdict, kernel, link, acs, parent, barSize = "bar_size", p2pmem, driver, function
+        case verdict, kernel, host, link, acs, parent, barSize = "bar_size", p2pmem, driver, function
     }
 
     public struct Change: Sendable, Hashable {
@@ -20,6 +20,9 @@ public struct TopologyDiff: Sendable {
         public var after: String
         /// A line a person reads: what changed and what it means.
         public var text: String
+        /// A verdict change: what explains it — the host's rules (kernel, CPU, CONFIG_PCI_P2PDMA:
+        /// the same pair on b's machine under a's rules keeps a's verdict) or the machine's PCIe.
+        public var cause: String?
     }
 
     public var changes: [Change]
@@ -33,7 +36,7 @@ public struct TopologyDiff: Sendable {
         let ta = a.topology, tb = b.topology
         var changes: [Change] = []
         var notCompared: [String] = []
-        func name(_ t: Topology, _ x: BDF) -> String { t.alias(x).map { "\($0) (\(x.compact))" } ?? x.description }
+        func nameA(_ x: BDF) -> String { ta.alias(x).map { "\($0) (\(x.compact))" } ?? x.description }
 
         // Functions: by address, and by identity where a bus was renumbered.
         let onlyA = ta.devices.filter { tb.device($0.bdf) == nil }, onlyB = tb.devices.filter { ta.device($0.bdf) == nil }
@@ -47,6 +50,16 @@ public struct TopologyDiff: Sendable {
         }
         // Same function on both sides: b's address for a's.
         func inB(_ x: BDF) -> BDF? { renumbered[x] ?? (tb.device(x) != nil ? x : nil) }
+        // A function of b is named as a names it (aliases are numbered on each side apart, so
+        // b's own "rp2" may be another port); one a does not have, by its address.
+        let fromB = Dictionary(renumbered.map { ($0.value, $0.key) }, uniquingKeysWith: { x, _ in x })
+        func nameB(_ x: BDF) -> String {
+            let ax = fromB[x] ?? (ta.device(x) != nil ? x : nil)
+            return ax.flatMap { ta.alias($0) }.map { "\($0) (\(x.compact))" } ?? x.description
+        }
+        // b's machine under a's rules: a verdict it keeps changed because of the host's rules.
+        let bUnderA = P2PAnalyzer(topology: tb, kernel: a.kernel, cpu: a.cpu, p2pdmaOff: a.p2pdmaOff)
+        let hostCause = hostRuleChanges(a, b)
 
         // 1. Endpoint pairs whose verdict or path class changed (what a workload feels).
         if !ignore.contains(.verdict) {
@@ -57,8 +70,10 @@ public struct TopologyDiff: Sendable {
                     let va = a.verdict(provider: p.bdf, client: c.bdf), vb = b.verdict(provider: pb, client: cb)
                     guard va.mapType != vb.mapType || va.pathClass != vb.pathClass else { continue }
                     let before = "\(va.mapType.rawValue) \(va.pathClass.rawValue)", after = "\(vb.mapType.rawValue) \(vb.pathClass.rawValue)"
+                    let kept = bUnderA.verdict(provider: pb, client: cb)
+                    let cause = !hostCause.isEmpty && kept.mapType == va.mapType && kept.pathClass == va.pathClass ? hostCause.joined(separator: ", ") : "the machine's PCIe"
                     changes.append(Change(field: .verdict, device: p.bdf, client: c.bdf, before: before, after: after,
-                                          text: "\(name(ta, p.bdf)) → \(name(ta, c.bdf)): \(before) → \(after): \(vb.reason)"))
+                                          text: "\(nameA(p.bdf)) → \(nameA(c.bdf)): \(before) → \(after): \(vb.reason)", cause: cause))
                 }
             }
         }
@@ -67,6 +82,8 @@ public struct TopologyDiff: Sendable {
             changes.append(Change(field: .kernel, device: nil, client: nil, before: a.kernel.description, after: b.kernel.description,
                                   text: "kernel \(a.kernel) → \(b.kernel) (\(a.kernel.bucket) → \(b.kernel.bucket))"))
         }
+        // The host's other facts: CPU, P2PDMA in the kernel's config, IOMMU, kernel parameters.
+        if !ignore.contains(.host) { changes += hostChanges(a, b) }
         let knowsA = knowsSysfs(ta), knowsB = knowsSysfs(tb)
         for d in ta.devices {
             guard let bx = inB(d.bdf), let e = tb.device(bx) else { continue }
@@ -76,14 +93,14 @@ public struct TopologyDiff: Sendable {
                 if let la, let lb, la != lb {
                     let cap = tb.link(of: e)?.link.capability
                     changes.append(Change(field: .link, device: d.bdf, client: nil, before: la.text, after: lb.text,
-                                          text: "\(name(ta, d.bdf)) link \(la.text) → \(lb.text)" + (cap.map { lb.width < $0.width || (lb.speed.gts ?? 0) < ($0.speed.gts ?? 0) ? " (below its \($0.text))" : "" } ?? "")))
+                                          text: "\(nameA(d.bdf)) link \(la.text) → \(lb.text)" + (cap.map { lb.width < $0.width || (lb.speed.gts ?? 0) < ($0.speed.gts ?? 0) ? " (below its \($0.text))" : "" } ?? "")))
                 }
             }
             // 4. ACS control.
             if !ignore.contains(.acs), let x = d.acs, let y = e.acs, x.control != y.control {
                 let before = x.control.names.joined(separator: " "), after = y.control.names.joined(separator: " ")
                 changes.append(Change(field: .acs, device: d.bdf, client: nil, before: before, after: after,
-                                      text: "\(name(ta, d.bdf)) ACSCtl \(before.isEmpty ? "none" : before) → \(after.isEmpty ? "none" : after)"))
+                                      text: "\(nameA(d.bdf)) ACSCtl \(before.isEmpty ? "none" : before) → \(after.isEmpty ? "none" : after)"))
             }
             // 5. Moved to another parent.
             if !ignore.contains(.parent) {
@@ -91,7 +108,7 @@ public struct TopologyDiff: Sendable {
                 if pa != pb {
                     changes.append(Change(field: .parent, device: d.bdf, client: nil, before: ta.parent(d.bdf)?.description ?? "root bus",
                                           after: pb?.description ?? "root bus",
-                                          text: "\(name(ta, d.bdf)) moved from under \(ta.parent(d.bdf).map { name(ta, $0) } ?? "the root bus") to under \(pb.map { name(tb, $0) } ?? "the root bus")"))
+                                          text: "\(nameA(d.bdf)) moved from under \(ta.parent(d.bdf).map { nameA($0) } ?? "the root bus") to under \(pb.map { nameB($0) } ?? "the root bus")"))
                 }
             }
             // 6. BAR sizes (Resizable BAR, firmware).
@@ -99,13 +116,13 @@ public struct TopologyDiff: Sendable {
                 for bar in d.bars where bar.upperHalfOf == nil {
                     guard let other = e.bars.first(where: { $0.index == bar.index }), let sa = bar.size, let sb = other.size, sa != sb else { continue }
                     changes.append(Change(field: .barSize, device: d.bdf, client: nil, before: "\(sa)", after: "\(sb)",
-                                          text: "\(name(ta, d.bdf)) BAR \(bar.index) \(ByteSize.text(sa, .prose)) → \(ByteSize.text(sb, .prose))"))
+                                          text: "\(nameA(d.bdf)) BAR \(bar.index) \(ByteSize.text(sa, .prose)) → \(ByteSize.text(sb, .prose))"))
                 }
                 for r in d.capabilities.resizableBARs {
                     guard let s = e.capabilities.resizableBARs.first(where: { $0.barIndex == r.barIndex && $0.isVF == r.isVF }),
                           s.currentSize != r.currentSize, d.bars.first(where: { $0.index == r.barIndex })?.size == nil else { continue }
                     changes.append(Change(field: .barSize, device: d.bdf, client: nil, before: "\(r.currentSize)", after: "\(s.currentSize)",
-                                          text: "\(name(ta, d.bdf)) Resizable BAR \(r.barIndex) \(ByteSize.text(r.currentSize, .prose)) → \(ByteSize.text(s.currentSize, .prose))"))
+                                          text: "\(nameA(d.bdf)) Resizable BAR \(r.barIndex) \(ByteSize.text(r.currentSize, .prose)) → \(ByteSize.text(s.currentSize, .prose))"))
                 }
             }
             guard knowsA && knowsB else { continue }
@@ -113,12 +130,12 @@ public struct TopologyDiff: Sendable {
             if !ignore.contains(.p2pmem) {
                 func state(_ p: P2PMem?) -> String { p.map { "\(ByteSize.text($0.size, .prose)) \($0.published ? "published" : "not published")" } ?? "none" }
                 let x = state(d.sysfs?.p2pmem), y = state(e.sysfs?.p2pmem)
-                if x != y { changes.append(Change(field: .p2pmem, device: d.bdf, client: nil, before: x, after: y, text: "\(name(ta, d.bdf)) p2pmem \(x) → \(y)")) }
+                if x != y { changes.append(Change(field: .p2pmem, device: d.bdf, client: nil, before: x, after: y, text: "\(nameA(d.bdf)) p2pmem \(x) → \(y)")) }
             }
             // 8. Driver.
             if !ignore.contains(.driver) {
                 let x = d.sysfs?.driver ?? "none", y = e.sysfs?.driver ?? "none"
-                if x != y { changes.append(Change(field: .driver, device: d.bdf, client: nil, before: x, after: y, text: "\(name(ta, d.bdf)) driver \(x) → \(y)")) }
+                if x != y { changes.append(Change(field: .driver, device: d.bdf, client: nil, before: x, after: y, text: "\(nameA(d.bdf)) driver \(x) → \(y)")) }
             }
         }
         if !(knowsA && knowsB) {
@@ -129,15 +146,15 @@ public struct TopologyDiff: Sendable {
         if !ignore.contains(.function) {
             for (x, y) in renumbered.sorted(by: { $0.key < $1.key }) {
                 changes.append(Change(field: .function, device: x, client: nil, before: x.description, after: y.description,
-                                      text: "\(name(ta, x)) renumbered to \(y) (the same device: \(identityText(ta.device(x)!)))"))
+                                      text: "\(nameA(x)) renumbered to \(y) (the same device: \(identityText(ta.device(x)!)))"))
             }
             for d in onlyA where renumbered[d.bdf] == nil {
                 changes.append(Change(field: .function, device: d.bdf, client: nil, before: identityText(d), after: "absent",
-                                      text: "\(name(ta, d.bdf)) removed (\(identityText(d)))"))
+                                      text: "\(nameA(d.bdf)) removed (\(identityText(d)))"))
             }
             for d in unmatchedB {
                 changes.append(Change(field: .function, device: d.bdf, client: nil, before: "absent", after: identityText(d),
-                                      text: "\(name(tb, d.bdf)) added (\(identityText(d)))"))
+                                      text: "\(nameB(d.bdf)) added (\(identityText(d)))"))
             }
         }
         let order = Field.allCases
@@ -146,6 +163,33 @@ public struct TopologyDiff: Sendable {
             return a != b ? a < b : l.offset < r.offset
         }.map(\.element)
         return TopologyDiff(changes: sorted, notCompared: notCompared)
+    }
+
+    /// The host's rules that differ and decide verdicts: the kernel, the CPU (the AMD Zen
+    /// host-bridge rule), CONFIG_PCI_P2PDMA.
+    static func hostRuleChanges(_ a: P2PAnalyzer, _ b: P2PAnalyzer) -> [String] {
+        var out: [String] = []
+        if a.kernel != b.kernel { out.append("the kernel (\(a.kernel) → \(b.kernel))") }
+        if a.cpu != b.cpu { out.append("the CPU (\(a.cpu) → \(b.cpu))") }
+        if (a.p2pdmaOff == nil) != (b.p2pdmaOff == nil) { out.append("CONFIG_PCI_P2PDMA (\(a.p2pdmaOff == nil ? "set" : "not set") → \(b.p2pdmaOff == nil ? "set" : "not set"))") }
+        return out
+    }
+
+    /// CPU, P2PDMA config, IOMMU and kernel parameters, where both sides know them.
+    static func hostChanges(_ a: P2PAnalyzer, _ b: P2PAnalyzer) -> [Change] {
+        var out: [Change] = []
+        func add(_ what: String, _ x: String, _ y: String) {
+            if x != y { out.append(Change(field: .host, device: nil, client: nil, before: x, after: y, text: "\(what) \(x) → \(y)")) }
+        }
+        // A fact one side's source cannot know (a dump has no CPU) is not a change — though
+        // where it explains verdicts that changed, it is named as their cause.
+        if a.cpu.vendor != nil && b.cpu.vendor != nil { add("CPU", a.cpu.description, b.cpu.description) }
+        guard let fa = a.topology.host.facts, let fb = b.topology.host.facts else { return out }
+        add("CONFIG_PCI_P2PDMA", a.p2pdmaOff == nil ? "set or unknown" : "not set", b.p2pdmaOff == nil ? "set or unknown" : "not set")
+        func iommu(_ f: HostFacts) -> String { f.iommuUnits.isEmpty ? "off" : f.iommuUnits.joined(separator: " ") + (f.iommuDefaultDomain.map { " (\($0))" } ?? "") }
+        add("IOMMU", iommu(fa), iommu(fb))
+        add("kernel parameters", fa.cmdlineFlags.isEmpty ? "none" : fa.cmdlineFlags.joined(separator: " "), fb.cmdlineFlags.isEmpty ? "none" : fb.cmdlineFlags.joined(separator: " "))
+        return out
     }
 
     /// What makes two functions the same device across a renumbering.

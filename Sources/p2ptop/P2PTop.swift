@@ -52,7 +52,11 @@ enum Main {
                 P2PTop.exit(withError: error)  // --help, --version
             }
             // A usage error is one line: what was wrong (what it echoes is capped), and where the usage is.
-            let message = P2PTop.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+            // An exit status alone (refused: the answer is already printed) says nothing more.
+            guard let message = P2PTop.message(for: error).split(separator: "\n").first.map(String.init), !message.isEmpty else {
+                fflush(stdout)
+                exit(code == .validationFailure ? P2PExit.usage : code.rawValue)
+            }
             fail("p2ptop: " + message + (code == .validationFailure ? " (see p2ptop help)" : ""),
                  code: code == .validationFailure ? P2PExit.usage : code.rawValue)
         }

@@ -63,3 +63,28 @@ import Testing
         #expect(text.stdout.contains("This kernel is built without CONFIG_PCI_P2PDMA (/boot/config-6.12.95): every pair is refused."))
     }
 }
+
+/// `diff` names the host facts that changed and groups the verdict changes under the cause
+/// that explains them (the same pair on b's machine under a's rules keeps a's verdict).
+@Suite struct DiffCauseTests {
+    func json(_ args: [String]) throws -> [String: Any] {
+        let r = try CLI.run(args + ["--json"])
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(args): \(r.stderr)")
+    }
+
+    @Test func aCPUChangeIsNamedAndExplainsItsVerdicts() throws {
+        let recorded = SourceCorpus.repo.appendingPathComponent("Tests/LabTests/Recorded").path
+        let a = recorded + "/intel/snapshot.json", b = recorded + "/amd/snapshot.json"
+        let d = try json(["diff", a, b])
+        let changes = try #require(d["changes"] as? [[String: Any]])
+        let verdicts = changes.filter { $0["field"] as? String == "verdict" }
+        #expect(!verdicts.isEmpty && verdicts.allSatisfy { ($0["cause"] as? String)?.hasPrefix("the CPU (intel:0x6 → amd:0x17)") == true }, "\(verdicts.prefix(2))")
+        #expect(changes.contains { $0["field"] as? String == "host" && $0["text"] as? String == "CPU intel:0x6 → amd:0x17" })
+        #expect(changes.filter { $0["field"] as? String != "verdict" }.allSatisfy { $0["cause"] is NSNull })
+        let text = try CLI.run(["diff", a, b], env: ["COLUMNS": "400"])
+        #expect(text.status == 1 && text.stdout.contains("\(verdicts.count) verdicts changed by the CPU (intel:0x6 → amd:0x17):") && text.stderr.isEmpty, "\(text.stderr)")
+        // The same machine against itself: equal, nothing on stderr.
+        let same = try CLI.run(["diff", a, a])
+        #expect(same.status == 0 && same.stdout.contains("equal") && same.stderr.isEmpty)
+    }
+}

@@ -81,7 +81,8 @@ enum DiffRender {
             ("changes", .array(d.changes.map { c in
                 .object([("field", .string(c.field.rawValue)), ("device", c.device.map { .string($0.description) } ?? .null),
                          ("client", c.client.map { .string($0.description) } ?? .null),
-                         ("before", .string(c.before)), ("after", .string(c.after)), ("text", .string(c.text))])
+                         ("before", .string(c.before)), ("after", .string(c.after)), ("text", .string(c.text)),
+                         ("cause", c.cause.map(JSON.string) ?? .null)])
             })),
             ("not_compared", .array(d.notCompared.map(JSON.string))),
             ("ignored", .array(ignored.map(JSON.string))),
@@ -96,10 +97,16 @@ enum DiffRender {
             lines.append(s.good("equal") + (ignored.isEmpty ? "" : " (ignoring \(ignored.joined(separator: ", ")))"))
         } else {
             lines.append("\(d.changes.count) change\(d.changes.count == 1 ? "" : "s"), the ones P2P feels first:")
-            for c in d.changes {
-                let tag = c.field.rawValue.padding(9)
-                lines.append("  " + (c.field == .verdict ? s.bad(tag) : s.warn(tag)) + c.text)
+            // Verdict changes under the cause that explains them, then every other change.
+            let verdicts = d.changes.filter { $0.field == .verdict }
+            var causes: [String] = []
+            for c in verdicts where !causes.contains(c.cause ?? "") { causes.append(c.cause ?? "") }
+            for cause in causes {
+                let group = verdicts.filter { ($0.cause ?? "") == cause }
+                lines.append("  " + s.bad("\(group.count) verdict\(group.count == 1 ? "" : "s")") + " changed by \(cause):")
+                for c in group { lines.append("    " + c.text) }
             }
+            for c in d.changes where c.field != .verdict { lines.append("  " + s.warn(c.field.rawValue.padding(9)) + c.text) }
         }
         for n in d.notCompared { lines.append(s.dim("not compared: " + n)) }
         return lines.joined(separator: "\n")
