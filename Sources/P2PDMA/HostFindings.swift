@@ -56,6 +56,6 @@ extension Doctor {
                                message: "RLIMIT_MEMLOCK is \(ByteSize.text(soft, .prose)): ibv_reg_mr of a \(ByteSize.text(rdmaPinBytes, .prose)) buffer on \(h.rdmaDevices.joined(separator: ", ")) fails with ENOMEM (ib_umem_get counts it in pinned_vm)",
                                remedy: "raise it (ulimit -l unlimited, LimitMEMLOCK=infinity in the unit, or memlock in /etc/security/limits.conf) or grant CAP_IPC_LOCK"))
         }
-        return out
+        return out + bootParameterFindings(h)
     }
 }

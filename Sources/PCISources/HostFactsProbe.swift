@@ -6,7 +6,7 @@ import LinuxFiles
 extension HostProbe {
     public static func facts(root: String) -> HostFacts {
         let cmdline = FileIO.attribute(join(root, "proc/cmdline"))?.split(separator: " ").map(String.init) ?? []
-        let interesting = cmdline.filter { $0.contains("iommu") || $0.hasPrefix("pci=") || $0.hasPrefix("iomem=") || $0.hasPrefix("lockdown=") }
+        let interesting = cmdline.filter { $0.contains("iommu") || $0.hasPrefix("pci=") || $0.hasPrefix("iomem=") || $0.hasPrefix("lockdown=") || $0.hasPrefix("pcie_acs_override") }
         let groups = (FileIO.listDirectory(join(root, "sys/kernel/iommu_groups")) ?? []).compactMap(Int.init).sorted()
         let limits = memlock(FileIO.readString(join(root, "proc/self/limits")) ?? "")
         return HostFacts(
