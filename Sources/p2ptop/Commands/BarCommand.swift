@@ -56,7 +56,10 @@ struct BarCommand: ParsableCommand {
         }
         let p = BARProbe.run(d, bar: b, write: write, size: size.bytes, allowWrite: allowWrite, allowDriverBAR: allowDriverBAR, host: t.host.facts)
         emit(output.json ? Self.json(p).serialized(pretty: true) : Self.text(p))
-        if p.decision != .allowed || p.error != nil { throw ExitCode(P2PExit.refused) }
+        if p.decision != .allowed || p.error != nil {
+            diagnose("p2ptop: bar: \(p.error ?? Self.rule(p).1)\n")
+            throw ExitCode(P2PExit.refused)
+        }
     }
 
     static func rule(_ p: BARProbe) -> (String, String) {

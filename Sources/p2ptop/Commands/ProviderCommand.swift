@@ -26,7 +26,10 @@ struct ProviderCommand: ParsableCommand {
         let a = p2p.analyzer(for: t)
         let choice = a.p2pmemFindMany(clients: try clients.map { try t.device(named: $0).bdf })
         emit(output.json ? ProviderRender.json(choice, a, t).serialized(pretty: true) : ProviderRender.text(choice, a, t, style: output.style))
-        if choice.closest.isEmpty { throw ExitCode(P2PExit.refused) }
+        if choice.closest.isEmpty {
+            diagnose("p2ptop: provider: no p2pmem provider serves every client: the kernel would use host memory\n")
+            throw ExitCode(P2PExit.refused)
+        }
     }
 }
 

@@ -76,7 +76,10 @@ struct ScenarioRun: ParsableCommand {
         runner.cleanup()
         let l = engine.leaks()
         emit(output.json ? ScenarioRender.end(failures, l, engine.vmstat).serialized() : ScenarioRender.end(failures, l, style: output.style))
-        if failures > 0 || !l.isEmpty { throw ExitCode(P2PExit.refused) }
+        if failures > 0 || !l.isEmpty {
+            diagnose("p2ptop: scenario \(scenario.name): " + (failures > 0 ? "\(failures) step(s) not as expected" : "the engine leaked: \(l)") + "\n")
+            throw ExitCode(P2PExit.refused)
+        }
     }
 
     /// The script (bundled or a file), parsed; its machine; the kernel it runs under; checked.

@@ -76,7 +76,10 @@ struct TransferCommand: ParsableCommand {
         do { plan = try RealTransfer.plan(from: from, to: to, via: via) } catch { throw CommandError(message: error.message) }
         let report = try plan.map(real) ?? modelled()
         emit(output.json ? TransferRender.json(report).serialized(pretty: true) : TransferRender.text(report, style: output.style))
-        if !report.outcome.ok { throw ExitCode(P2PExit.refused) }
+        if let e = report.outcome.error {
+            diagnose("p2ptop: transfer \(from) → \(to) refused: \(e)\n")   // the one line a script's log keeps
+            throw ExitCode(P2PExit.refused)
+        }
     }
 
     /// The engine on a demo fabric or recorded machine: the model's clock, unless unthrottled
