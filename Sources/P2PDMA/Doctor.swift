@@ -38,6 +38,7 @@ public struct Doctor: Sendable {
         all += providerFindings(only: onPath)
         all += iommuFindings(only: onPath)
         all += unknownFindings(only: onPath)
+        all += reachabilityFindings(pair: pair)
         return all.sorted { $0.severity < $1.severity }
     }
 

@@ -153,6 +153,11 @@ public struct P2PAnalyzer: Sendable {
                         acsUnknown: unknown, commonUpstream: common, hostBridges: [], hostBridgeRule: nil,
                         pathClass: pathClass(p, c, common: common), hops: hops, kernel: kernel, reason: "")
         decide(&v)
+        // The pair maps, but can the client reach the BAR? Said in the verdict's detail.
+        if let u = unreachableBAR(provider: p, client: c, mapType: v.mapType) {
+            v.reason += "; but " + u.text + ": the client's DMA there would fail"
+            v.reasonID = -1
+        }
         return v
     }
 

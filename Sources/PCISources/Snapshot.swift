@@ -68,6 +68,7 @@ public enum Snapshot {
             ("current_link_width", opt(f.currentLinkWidth) { .int(Int64($0)) }),
             ("max_link_speed", opt(f.maxLinkSpeed, JSON.string)),
             ("max_link_width", opt(f.maxLinkWidth) { .int(Int64($0)) }),
+            ("dma_mask_bits", opt(f.dmaMaskBits) { .int(Int64($0)) }),
             ("p2pmem", opt(f.p2pmem) { p in
                 .object([("size", .uint(p.size)), ("available", .uint(p.available)), ("published", .bool(p.published))])
             }),
@@ -187,6 +188,10 @@ public enum Snapshot {
         f.currentLinkWidth = try int("current_link_width")
         f.maxLinkSpeed = try str("max_link_speed")
         f.maxLinkWidth = try int("max_link_width")
+        if let bits = try int("dma_mask_bits") {
+            guard (1...64).contains(bits) else { throw SourceError(file: file, field: "\(field).dma_mask_bits", "expected 1 to 64 bits, found \(bits)") }
+            f.dmaMaskBits = bits
+        }
         if let p = s["p2pmem"], !p.isNull {
             guard let size = p["size"]?.uint64Value, let available = p["available"]?.uint64Value,
                   let published = p["published"]?.boolValue else {

@@ -28,6 +28,7 @@ public struct SysfsExtras {
         f.currentLinkWidth = FileIO.attribute(join(dir, "current_link_width")).flatMap { Int($0) }
         f.maxLinkSpeed = FileIO.attribute(join(dir, "max_link_speed"))
         f.maxLinkWidth = FileIO.attribute(join(dir, "max_link_width")).flatMap { Int($0) }
+        if let bits = FileIO.attribute(join(dir, "dma_mask_bits")).flatMap({ Int($0) }), (1...64).contains(bits) { f.dmaMaskBits = bits }
         if FileIO.isDirectory(join(dir, "p2pmem")) {
             let size = FileIO.attribute(join(dir, "p2pmem/size")).flatMap { UInt64($0) } ?? 0
             let available = FileIO.attribute(join(dir, "p2pmem/available")).flatMap { UInt64($0) } ?? 0

@@ -14,6 +14,8 @@ public struct SysfsFacts: Hashable, Sendable {
     public var maxLinkSpeed: String?
     public var maxLinkWidth: Int?
     public var p2pmem: P2PMem?
+    /// `dma_mask_bits`: the widest bus address the function's driver lets it DMA to (1–64).
+    public var dmaMaskBits: Int?
     /// Indices N for which `resourceN` exists, and for which `resourceN_wc` exists.
     public var resourceFiles: [Int] = []
     public var resourceWCFiles: [Int] = []
