@@ -4,13 +4,11 @@
 import Darwin
 #endif
 
-/// Opening files for the code that then reads, maps or writes the descriptor itself (a block
-/// device's first bytes, p2pmem/allocate, a new disk image). Every open adds `O_CLOEXEC`; the
+/// Opening files for the code that then maps or writes the descriptor itself (p2pmem/allocate,
+/// a new disk image); reads go through `FileIO.read` and `readPrefix`. Every open adds `O_CLOEXEC`; the
 /// error says the path and the reason.
 extension FileIO {
     public enum OpenMode: Sendable {
-        /// Reading (`O_NONBLOCK` too, so a FIFO without a writer cannot hang p2ptop).
-        case read
         /// Reading and writing an existing file (a mapping of p2pmem/allocate).
         case readWrite
         /// A new file only: `O_CREAT|O_EXCL|O_NOFOLLOW`, so a name planted first is never written through.
@@ -21,7 +19,6 @@ extension FileIO {
     public static func openDescriptor(_ path: String, _ mode: OpenMode) -> Result<Int32, FileError> {
         let fd: Int32
         switch mode {
-        case .read: fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         case .readWrite: fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
         case .createNew(let m): fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, m)
         }

@@ -23,12 +23,6 @@ public enum Monotonic {
         _ = nanosleep(&ts, nil)
     }
 
-    /// Sleeps `seconds` (at most a minute: a caller's bad number cannot hang p2ptop).
-    public static func sleep(_ seconds: Double) {
-        guard seconds > 0 else { return }
-        sleep(until: Self.seconds() + min(seconds, 60))
-    }
-
     /// The seconds `body` takes.
     public static func time(_ body: () throws -> Void) rethrows -> Double {
         let t0 = seconds()

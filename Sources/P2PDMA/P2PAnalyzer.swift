@@ -17,6 +17,10 @@ public struct P2PAnalyzer: Sendable {
     private let hostBridges: [BDF: HostBridge]
     private let entries: [AllowlistEntry]
     private let reasons = ReasonCache()
+    /// Clients whose DMA mask is narrower than 64 bits (almost always none), and whether any
+    /// function sits in an IOMMU group: computed once, read on every pair.
+    let narrowMasks: [BDF: Int]
+    let iommuPresent: Bool
 
     public init(topology: Topology, kernel: KernelVersion = .latest, cpu: CPUInfo = .unknown, p2pdmaOff: String? = nil) {
         self.topology = topology
@@ -30,6 +34,10 @@ public struct P2PAnalyzer: Sendable {
             if let pf = d.sysfs?.physfn, pf != d.bdf, let pfChain = chains[pf] { chains[d.bdf] = [d.bdf] + pfChain.dropFirst() }
         }
         self.chains = chains
+        var masks: [BDF: Int] = [:]
+        for d in topology.devices { if let bits = d.sysfs?.dmaMaskBits, bits < 64 { masks[d.bdf] = bits } }
+        self.narrowMasks = masks
+        self.iommuPresent = topology.devices.contains { $0.sysfs?.iommuGroup != nil }
         var first: [Topology.RootBus: BDF] = [:]
         for d in topology.devices where topology.parent(d.bdf) == nil {
             let key = Topology.RootBus(domain: d.bdf.domain, bus: d.bdf.bus)
@@ -240,7 +248,6 @@ public struct P2PAnalyzer: Sendable {
     }
 
     /// Any IOMMU group seen in the sysfs facts.
-    var iommuPresent: Bool { topology.devices.contains { $0.sysfs?.iommuGroup != nil } }
 
     private func unknownNote(_ v: Verdict) -> String {
         v.acsUnknown.isEmpty ? "" : " (ACS unknown on \(v.acsUnknown.map(name).joined(separator: ", ")): \(topology.source.configUnreadableShort))"

@@ -21,8 +21,8 @@ extension P2PAnalyzer {
     /// The first memory BAR of `provider` (prefetchable first: where p2pmem and GPU memory
     /// live) above what `client`'s DMA mask covers, for a pair whose DMA uses bus addresses.
     public func unreachableBAR(provider: BDF, client: BDF, mapType: MapType) -> UnreachableBAR? {
-        guard mapType == .busAddr || (mapType == .thruHostBridge && !iommuPresent),
-              let bits = topology.device(client)?.sysfs?.dmaMaskBits, bits < 64, let p = topology.device(provider) else { return nil }
+        guard let bits = narrowMasks[client], mapType == .busAddr || (mapType == .thruHostBridge && !iommuPresent),
+              let p = topology.device(provider) else { return nil }
         let limit: UInt64 = (1 << UInt64(bits)) - 1
         let bars = p.bars.filter { $0.space == .memory && $0.upperHalfOf == nil && !$0.isVirtual }.sorted { $0.prefetchable && !$1.prefetchable }
         for b in bars {
@@ -38,6 +38,7 @@ extension Doctor {
     /// Pairs of P2P endpoints (those the pair asked about) where the client cannot address the
     /// provider's BAR: one finding per client, naming the BARs.
     func reachabilityFindings(pair: Verdict?) -> [Finding] {
+        guard !analyzer.narrowMasks.isEmpty else { return [] }
         let pairs: [(BDF, BDF, MapType)]
         if let v = pair { pairs = [(v.provider, v.client, v.mapType)] } else {
             let ends = analyzer.endpoints.filter { [.gpu, .nic, .nvme, .accelerator].contains(topology.kind($0.bdf)) }

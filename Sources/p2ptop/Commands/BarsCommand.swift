@@ -19,7 +19,7 @@ struct BarsCommand: ParsableCommand {
     var device: String
 
     func run() throws {
-        let t = try source.load()
+        let t = try source.loadTopology()
         let d = try t.device(named: device)
         let apertures = HostApertures.read(t, d).map { BARLayout.Window(bridge: nil, kind: "aperture", base: $0.base, size: $0.size) }
         let layout = BARLayout(t, d, apertures: apertures)

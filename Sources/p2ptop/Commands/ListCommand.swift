@@ -26,7 +26,7 @@ struct ListCommand: ParsableCommand {
     var noHWDB = false
 
     func run() throws {
-        let t = try source.load()
+        let t = try source.loadTopology()
         let devices = t.select(slot: slot, id: id)
         let names = noNames ? nil : NameDatabase(useHWDB: !noHWDB)
         if output.json { emit(TopologyJSON.document(t, devices: devices, names: names).serialized(pretty: true)); return }

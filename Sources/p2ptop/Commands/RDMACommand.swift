@@ -14,7 +14,7 @@ struct RDMACommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let topology = try? source.load()
+        let topology = try? source.loadTopology()
         let inventory = source.source.rdmaInventory(topology)
         if output.json {
             emit(RDMAJSON.render(inventory, topology).serialized(pretty: true))

@@ -14,7 +14,7 @@ struct ShowCommand: ParsableCommand {
     var device: String
 
     func run() throws {
-        let t = try source.load()
+        let t = try source.loadTopology()
         let d = try t.device(named: device)
         let names = NameDatabase()
         if output.json {

@@ -16,7 +16,7 @@ struct SnapshotCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        var t = try source.load()
+        var t = try source.loadTopology()
         // A machine (live or captured) also records what the doctor and `rdma` read of it.
         switch source.source {
         case .live, .sysfsRoot:

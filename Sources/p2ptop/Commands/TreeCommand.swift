@@ -17,7 +17,7 @@ struct TreeCommand: ParsableCommand {
     var noHWDB = false
 
     func run() throws {
-        let t = try source.load()
+        let t = try source.loadTopology()
         let names = NameDatabase(useHWDB: !noHWDB)
         if output.json {
             emit(TopologyJSON.document(t, devices: t.devices, names: names).serialized(pretty: true))

@@ -45,9 +45,16 @@ struct SourceOptions: ParsableArguments {
     }
 
     /// The topology, with the reader's warnings on stderr (once per load).
-    /// The topology with its host facts (`TopologySource.loadWithHost`).
-    func load() throws(SourceError) -> Topology {
-        let t = try source.loadWithHost()
+    /// The topology with its host facts (`TopologySource.loadWithHost`): what every command
+    /// that judges pairs needs, since the running kernel's config decides first.
+    func load() throws(SourceError) -> Topology { try load(withHost: true) }
+
+    /// The topology alone, for commands that show it and judge nothing (probing the host's
+    /// facts reads and inflates /proc/config.gz: start-up a listing need not pay).
+    func loadTopology() throws(SourceError) -> Topology { try load(withHost: false) }
+
+    private func load(withHost: Bool) throws(SourceError) -> Topology {
+        let t = withHost ? try source.loadWithHost() : try source.load()
         for w in t.source.warnings { diagnose("p2ptop: warning: \(w)\n") }
         return t
     }
