@@ -153,13 +153,14 @@ public final class ExplorerModel {
     }
 
     /// The links a function's traffic crosses on its way to the root, nearest first: each
-    /// function's link to the port above it, with its current bytes per second.
+    /// function's link to the port above it, with the payload it can carry per second
+    /// (`LinkCeiling`: after encoding and TLP overhead).
     func linksAbove(_ b: BDF) -> [(below: BDF, status: LinkState, bytesPerSecond: Double)] {
         ([b] + topology.upstreamPath(b)).compactMap { x in
             guard topology.parent(x) != nil, let d = topology.device(x) else { return nil }
             if d.express?.portType == .rootPort || d.express?.portType == .downstreamPort { return nil }
-            guard let s = topology.link(of: d)?.link.status, let bps = s.bytesPerSecond else { return nil }
-            return (x, s, bps)
+            guard let c = topology.linkCeiling(of: d) else { return nil }
+            return (x, c.link, c.payload)
         }
     }
 

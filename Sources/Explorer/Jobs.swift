@@ -55,7 +55,7 @@ extension ExplorerModel {
         guard p.size > 0 else { message = "\(p.path) holds less than 1 MiB"; return false }
         let on = p.function.map { " (\(name($0)))" } ?? ""
         let label = "\(p.path.split(separator: "/").last ?? "")\(on) → host \(p.size >> 20)M"
-        let bottleneck = p.function.flatMap { topology.device($0) }.flatMap { topology.link(of: $0)?.link.status }.flatMap { $0.bytesPerSecond }
+        let bottleneck = p.function.flatMap { topology.device($0) }.flatMap { topology.linkCeiling(of: $0)?.payload }
         let job = TransferJob(realRead: p, label: label, bottleneck: bottleneck)
         job.command = p.command
         jobs.append(job)

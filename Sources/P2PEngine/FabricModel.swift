@@ -2,7 +2,7 @@ import P2PDMA
 import PCITopology
 
 /// How fast the simulated fabric lets data move: every PCIe link has a capacity per
-/// direction (speed × width after line encoding); concurrent transfers share each link
+/// direction (its `LinkCeiling`: speed × width after encoding and protocol overhead); concurrent transfers share each link
 /// max-min fairly (progressive filling), and a transfer runs at its share of its tightest link.
 public enum FabricModel {
     /// What one I/O costs beyond its bytes — command submission, the device's completion and
@@ -27,10 +27,18 @@ public enum FabricModel {
         for b in v.hops {
             if b == v.commonUpstream { providerSide = false; continue }
             defer { if v.commonUpstream == nil && t.parent(b) == nil { providerSide = false } }
-            guard let s = uplink(b, v, in: t), s.width > 0, let bw = s.bytesPerSecond else { continue }
-            out.append((LinkKey(device: b, upstream: providerSide == dataFromProvider), bw))
+            guard let c = ceiling(b, v, in: t) else { continue }
+            out.append((LinkKey(device: b, upstream: providerSide == dataFromProvider), c.payload))
         }
         return out
+    }
+
+    /// The payload a hop's link carries for this pair: its LnkSta after encoding, ordered sets
+    /// and TLP overhead, with the smallest MPS on the whole path (every port forwards the TLP).
+    /// The data moves as posted writes (the DMA master writing into the peer's memory).
+    public static func ceiling(_ b: BDF, _ v: Verdict, in t: Topology) -> LinkCeiling? {
+        guard let s = uplink(b, v, in: t) else { return nil }
+        return LinkCeiling(link: s, transaction: .write, maxPayload: t.maxPayload(along: v.hops))
     }
 
     /// A hop's link to its upstream port (its own LnkSta): none at the common ancestor or on a

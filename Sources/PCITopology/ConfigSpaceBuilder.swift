@@ -26,10 +26,15 @@ public struct ConfigSpaceBuilder: Sendable {
     }
 
     /// The PCI Express capability (v2) with a link: speed codes (1 = 2.5 GT/s … 6 = 64 GT/s), widths.
+    /// The PCI Express capability: port type, LnkCap/LnkSta, and DevCap/DevCtl with the MPS and
+    /// MRRS a server's firmware usually leaves (256 and 512 bytes; 512 supported).
     public mutating func express(at: Int = 0x40, type: UInt8, capSpeed: UInt8, capWidth: UInt32,
-                                 staSpeed: UInt8, staWidth: UInt16, next: Int = 0) {
+                                 staSpeed: UInt8, staWidth: UInt16, maxPayload: Int = 256, maxReadRequest: Int = 512, next: Int = 0) {
         cap(at: at, id: 0x10, next: next)
         w16(at + 2, UInt16(type) << 4 | 2)
+        func code(_ bytes: Int) -> UInt16 { UInt16(max(0, min(5, (bytes >> 7).trailingZeroBitCount))) }
+        w32(at + 0x04, UInt32(max(code(512), code(maxPayload))))
+        w16(at + 0x08, code(maxPayload) << 5 | code(maxReadRequest) << 12)
         w32(at + 0x0c, UInt32(capSpeed) | capWidth << 4)
         w16(at + 0x12, UInt16(staSpeed) | staWidth << 4)
     }

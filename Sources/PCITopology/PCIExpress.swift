@@ -8,6 +8,13 @@ public struct PCIExpress: Hashable, Sendable {
     public var link: Link?
     /// Physical slot number from SltCap, when a slot is implemented.
     public var physicalSlot: UInt32?
+    /// DevCap Max_Payload_Size Supported, in bytes (128 … 4096).
+    public var maxPayloadSupported: Int?
+    /// DevCtl Max_Payload_Size (the largest TLP payload this function sends or accepts) and
+    /// Max_Read_Request_Size (the largest read it asks for), in bytes, as lspci's
+    /// `MaxPayload 256 bytes, MaxReadReq 512 bytes`; nil when config space stops before DevCtl.
+    public var maxPayload: Int?
+    public var maxReadRequest: Int?
 }
 
 /// Device/Port Type field of the PCI Express Capabilities register.
@@ -166,8 +173,16 @@ enum ExpressDecoder {
         }
         var physicalSlot: UInt32?
         if slot, let sltcap = c.u32(offset + 0x14) { physicalSlot = sltcap >> 19 }
-        return PCIExpress(offset: offset, version: version, portType: type, slotImplemented: slot,
-                          link: link, physicalSlot: physicalSlot)
+        var e = PCIExpress(offset: offset, version: version, portType: type, slotImplemented: slot,
+                           link: link, physicalSlot: physicalSlot)
+        // The 3-bit size codes: 0 = 128 bytes … 5 = 4096; 6 and 7 are reserved.
+        func size(_ code: UInt32) -> Int? { code <= 5 ? 128 << Int(code) : nil }
+        if let devcap = c.u32(offset + 0x04) { e.maxPayloadSupported = size(devcap & 0x7) }
+        if let devctl = c.u16(offset + 0x08) {
+            e.maxPayload = size(UInt32(devctl >> 5) & 0x7)
+            e.maxReadRequest = size(UInt32(devctl >> 12) & 0x7)
+        }
+        return e
     }
 }
 

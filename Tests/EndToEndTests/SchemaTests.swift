@@ -90,7 +90,7 @@ import Testing
         }
         for source in SourceCorpus.all {
             let eps = SourceCorpus.endpoints(source, 2)
-            for command in [["list"], ["tree"], ["doctor"], ["matrix"]] { try run(command + ["--json"] + source) }
+            for command in [["list"], ["tree"], ["doctor"], ["doctor", "--gds"], ["matrix"]] { try run(command + ["--json"] + source) }
             try run(["snapshot"] + source)
             if let first = eps.first { try run(["show", first, "--json"] + source); try run(["bars", first, "--json"] + source) }
             if eps.count == 2 {
@@ -149,7 +149,7 @@ import Testing
         #expect(CLI.fixtures == nil || SourceCorpus.fixtureSources.count >= SourceCorpus.fixtureSourceMinimum, "the fixtures that loaded")
         for schema in ["topology", "device", "doctor", "matrix", "path", "provider", "snapshot/", "transfer", "fabrics", "scenarios",
                        "scenario-event", "rdma", "lab-fabrics", "lab-kernels", "sample/2", "snapshot-written", "bench", "lab-observed", "bar", "bars",
-                       "demo-recording"] {
+                       "demo-recording", "gds"] {
             #expect(summary.contains("p2ptop.\(schema)"), "no \(schema) document was validated: \(summary)")
         }
     }

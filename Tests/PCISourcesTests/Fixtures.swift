@@ -55,6 +55,10 @@ struct LspciDevice {
     var lnkSta: String?
     var acsCap: String?
     var acsCtl: String?
+    /// DevCap `MaxPayload N bytes`; DevCtl `MaxPayload N bytes, MaxReadReq M bytes`.
+    var devCapMaxPayload: Int?
+    var maxPayload: Int?
+    var maxReadRequest: Int?
 }
 
 enum LspciReference {
@@ -79,6 +83,11 @@ enum LspciReference {
                 current!.lnkCap = String(line.dropFirst("\t\tLnkCap:\t".count))
             } else if line.hasPrefix("\t\tLnkSta:\t") {
                 current!.lnkSta = String(line.dropFirst("\t\tLnkSta:\t".count))
+            } else if line.hasPrefix("\t\tDevCap:\tMaxPayload ") {
+                current!.devCapMaxPayload = Int(line.dropFirst("\t\tDevCap:\tMaxPayload ".count).prefix { $0.isNumber })
+            } else if line.hasPrefix("\t\t\tMaxPayload "), let r = line.range(of: "MaxReadReq ") {
+                current!.maxPayload = Int(line.dropFirst("\t\t\tMaxPayload ".count).prefix { $0.isNumber })
+                current!.maxReadRequest = Int(line[r.upperBound...].prefix { $0.isNumber })
             } else if line.hasPrefix("\t\tACSCap:\t") {
                 current!.acsCap = String(line.dropFirst("\t\tACSCap:\t".count))
             } else if line.hasPrefix("\t\tACSCtl:\t") {

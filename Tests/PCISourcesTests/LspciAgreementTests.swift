@@ -50,6 +50,9 @@ struct LspciAgreementTests {
             if let sta = ref.lnkSta, let link = d.link {
                 #expect(link.isDowngraded == sta.contains("downgraded"), "\(context) \(d.bdf) downgraded mark")
             }
+            #expect(d.express?.maxPayloadSupported == ref.devCapMaxPayload, "\(context) \(d.bdf) DevCap MaxPayload")
+            #expect(d.express?.maxPayload == ref.maxPayload, "\(context) \(d.bdf) DevCtl MaxPayload")
+            #expect(d.express?.maxReadRequest == ref.maxReadRequest, "\(context) \(d.bdf) DevCtl MaxReadReq")
             #expect(d.acs?.capability.lspciFlags == ref.acsCap, "\(context) \(d.bdf) ACSCap")
             #expect(d.acs?.control.lspciFlags == ref.acsCtl, "\(context) \(d.bdf) ACSCtl")
         }

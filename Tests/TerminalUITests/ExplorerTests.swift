@@ -103,7 +103,7 @@ import P2PEngine
         a.handle(.key(.right))   // from gpu0 → nic0 to gpu0 → nvme0
         a.handle(.key(.character("p")))
         let text = frame(a, 120, 40).text
-        #expect(a.pathVisible && text.contains("Path gpu0 → nvme0") && text.contains("16GT/s x4 7.9 GB/s"))
+        #expect(a.pathVisible && text.contains("Path gpu0 → nvme0") && text.contains("16GT/s x4 7.1 GB/s"))
         #expect(text.contains("bottleneck: link above nvme0") && text.contains("BUS_ADDR, distance 4"))
         a.handle(.key(.escape))
         #expect(!a.pathVisible)

@@ -1,4 +1,5 @@
 import P2PDMA
+import P2PEngine
 import PCITopology
 import TerminalUI
 
@@ -21,19 +22,15 @@ final class PathDialog: ExplorerDialog {
     func render(in screenArea: Rect, on c: inout Canvas, _ m: ExplorerModel) {
         let p = provider, q = client, t = m.theme, topology = m.topology
         let v = m.verdict(p, q)
-        func uplink(_ b: BDF) -> LinkState? {
-            guard b != v.commonUpstream, topology.parent(b) != nil, let d = topology.device(b) else { return nil }
-            if d.express?.portType == .rootPort || d.express?.portType == .downstreamPort { return nil }
-            return d.link?.status
-        }
-        let links = v.hops.compactMap { b in uplink(b).flatMap { s in s.bytesPerSecond.map { (b, s, $0) } } }
+        func uplink(_ b: BDF) -> LinkCeiling? { FabricModel.ceiling(b, v, in: topology) }
+        let links = v.hops.compactMap { b in uplink(b).map { (b, $0.link, $0.payload) } }
         let bottleneck = links.min { $0.2 < $1.2 }?.0
         var lines: [Line] = []
         for b in v.hops {
             var line: Line = [Span(b == p || b == q ? "● " : "○ ", t.accent), Span(m.name(b).padded(8), t.text),
                               Span(topology.kind(b).tag.padded(24), t.dim)]
-            if let s = uplink(b) {
-                let text = "\(s.text) \(String(format1((s.bytesPerSecond ?? 0) / 1e9))) GB/s"
+            if let c = uplink(b) {
+                let text = "\(c.link.text) \(String(format1(c.payload / 1e9))) GB/s"
                 line.append(Span(text.padded(22), b == bottleneck ? t.warn.bold() : t.good))
             } else {
                 line.append(Span((b == v.commonUpstream ? "(turn-around)" : "").padded(22), t.dim))

@@ -102,7 +102,7 @@ final class TopologyScreen: ExplorerScreen {
             if let r = live[row.bdf] { line.append(Span("  ⇄ \(format2(r)) GB/s", t.warn.bold())) }
             if let r = measured[row.bdf], r.read + r.write > 0 {
                 var text = "  ⇅ r \(rateText(r.read)) w \(rateText(r.write))"
-                if let cap = d.link?.status?.bytesPerSecond { text += " of \(rateText(cap))" }
+                if let cap = m.topology.linkCeiling(of: d)?.payload { text += " of \(rateText(cap))" }
                 line.append(Span(text, t.warn.bold()))
             }
             if let p = packets[row.bdf], p > 0 { line.append(Span("  ⇅ rdma \(packetText(p))", t.warn.bold())) }

@@ -19,6 +19,9 @@ public enum DemoFabrics {
         Info(name: "epyc-mi25",
              description: "AMD EPYC 7401 (Naples, four dies = four host bridges): four Radeon Instinct MI25 behind their Vega switches, ConnectX-6 behind a PLX PEX 8747, SN200 NVMe; Zen CPU rule allows host-bridge P2P",
              modelledOn: "flux-sched-corona11 (hwloc fixture: LLNL Corona node)"),
+        Info(name: "sapphire-h100",
+             description: "Two-socket Xeon (Sapphire Rapids) HGX H100 server, PCIe Gen5: eight H100 SXM5 and eight ConnectX-7, one of each under each of eight Broadcom PEX890xx switches, a Gen4 NVMe beside the first GPU of each socket; the GPUs also meet on NVSwitch",
+             modelledOn: "Azure ND H100 v5 NCCL topology (azhpc-images topology/ndv5-topo.xml: two sockets, four Gen5 x16 switches each, one H100 and one CX7 under each); IDs 10de:2330, 15b3:1021, 1000:c030"),
     ]
 
     public static var defaultName: String { all[0].name }
@@ -28,6 +31,7 @@ public enum DemoFabrics {
         case "icelake-gpu-switch": return icelake()
         case "workstation": return workstation()
         case "epyc-mi25": return epyc()
+        case "sapphire-h100": return sapphireH100()
         default:
             throw SourceError(file: "--fabric \(name)", "unknown fabric: expected one of \(all.map(\.name).joined(separator: ", ")) (p2ptop fabrics lists them)")
         }
@@ -41,9 +45,9 @@ public enum DemoFabrics {
         // Socket 0, IIO stack on root bus 0x16: root port → PEX88096 → GPU, NIC, two NVMe.
         f.hostBridge("0000:16:00.0", vendor: 0x8086, device: 0x09a2, numa: 0, mmioBase: 0x2000_0000_0000)
         f.port("0000:16:02.0", type: 4, vendor: 0x8086, device: 0x347a, sec: 0x17, sub: 0x1c, gen: .g4, width: 16, acs: noRedirect, numa: 0)
-        f.port("0000:17:00.0", type: 5, vendor: 0x1000, device: 0xc030, sec: 0x18, sub: 0x1c, gen: .g4, width: 16, numa: 0)
+        f.port("0000:17:00.0", type: 5, vendor: 0x1000, device: 0xc010, sec: 0x18, sub: 0x1c, gen: .g4, width: 16, numa: 0)
         for (i, bus) in [0x19, 0x1a, 0x1b, 0x1c].enumerated() {
-            f.port("0000:18:0\(i).0", type: 6, vendor: 0x1000, device: 0xc030, sec: UInt8(bus), sub: UInt8(bus),
+            f.port("0000:18:0\(i).0", type: 6, vendor: 0x1000, device: 0xc010, sec: UInt8(bus), sub: UInt8(bus),
                    gen: .g4, width: i < 2 ? 16 : 4, acs: noRedirect, numa: 0)
         }
         f.endpoint("0000:19:00.0", vendor: 0x10de, device: 0x20f1, classCode: 0x0302, subsystem: (0x10de, 0x145f), gen: .g4, width: 16,
@@ -57,10 +61,10 @@ public enum DemoFabrics {
         // Socket 1, root bus 0x97: a second switch whose first downstream port has ACS redirect on.
         f.hostBridge("0000:97:00.0", vendor: 0x8086, device: 0x09a2, numa: 1, mmioBase: 0x3000_0000_0000)
         f.port("0000:97:02.0", type: 4, vendor: 0x8086, device: 0x347a, sec: 0x98, sub: 0x9b, gen: .g4, width: 16, acs: noRedirect, numa: 1)
-        f.port("0000:98:00.0", type: 5, vendor: 0x1000, device: 0xc030, sec: 0x99, sub: 0x9b, gen: .g4, width: 16, numa: 1)
-        f.port("0000:99:00.0", type: 6, vendor: 0x1000, device: 0xc030, sec: 0x9a, sub: 0x9a, gen: .g4, width: 16,
+        f.port("0000:98:00.0", type: 5, vendor: 0x1000, device: 0xc010, sec: 0x99, sub: 0x9b, gen: .g4, width: 16, numa: 1)
+        f.port("0000:99:00.0", type: 6, vendor: 0x1000, device: 0xc010, sec: 0x9a, sub: 0x9a, gen: .g4, width: 16,
                acs: [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding], numa: 1)
-        f.port("0000:99:01.0", type: 6, vendor: 0x1000, device: 0xc030, sec: 0x9b, sub: 0x9b, gen: .g4, width: 16, acs: noRedirect, numa: 1)
+        f.port("0000:99:01.0", type: 6, vendor: 0x1000, device: 0xc010, sec: 0x9b, sub: 0x9b, gen: .g4, width: 16, acs: noRedirect, numa: 1)
         f.endpoint("0000:9a:00.0", vendor: 0x10de, device: 0x20f1, classCode: 0x0302, subsystem: (0x10de, 0x145f), gen: .g4, width: 16,
                    bars: [(0, 16 << 20, false), (1, 64 << 30, true), (3, 32 << 20, true)], driver: "nvidia", numa: 1)
         f.endpoint("0000:9b:00.0", vendor: 0x15b3, device: 0x101b, classCode: 0x0207, subsystem: (0x15b3, 0x0006), gen: .g4, width: 16,
@@ -123,5 +127,48 @@ public enum DemoFabrics {
         f.endpoint("0000:33:00.0", vendor: 0x15b3, device: 0x101b, classCode: 0x0207, gen: .g3, width: 16,
                    bars: [(0, 32 << 20, true)], driver: "mlx5_core", numa: 1)
         return f.topology(name: "epyc-mi25", kernel: kernel, cpuVendor: "amd", cpuFamily: 0x17)
+    }
+
+    /// Each IIO stack is its own root bus with its host bridge (8086:09a2) and one root port;
+    /// behind it a PEX890xx switch with the GPU, the NIC and (on the first stack of a socket)
+    /// an NVMe drive, each on a downstream port with ACS redirect off. MPS 256, MRRS 512.
+    static func sapphireH100() -> Topology {
+        var f = FabricBuilder()
+        let noRedirect: ACSBits = [.sourceValidation]
+        let stacks: [(root: Int, numa: Int)] = [(0x15, 0), (0x37, 0), (0x48, 0), (0x59, 0), (0x97, 1), (0xa8, 1), (0xb9, 1), (0xca, 1)]
+        var gpus: [BDF] = []
+        for (i, stack) in zip(stacks.indices, stacks) {
+            func bdf(_ busOffset: Int, _ dev: Int) -> String { "0000:" + hex(stack.root + busOffset) + ":" + hex(dev) + ".0" }
+            let withNVMe = i % 4 == 0
+            let last = UInt8(stack.root + (withNVMe ? 5 : 4))
+            f.hostBridge(bdf(0, 0), vendor: 0x8086, device: 0x09a2, numa: stack.numa, mmioBase: 0x2000_0000_0000 + UInt64(i) << 40)
+            f.port(bdf(0, 1), type: 4, vendor: 0x8086, device: 0x352a, sec: UInt8(stack.root + 1), sub: last, gen: .g5, width: 16, acs: noRedirect, numa: stack.numa)
+            f.port(bdf(1, 0), type: 5, vendor: 0x1000, device: 0xc030, sec: UInt8(stack.root + 2), sub: last, gen: .g5, width: 16, numa: stack.numa)
+            let widths: [UInt32] = withNVMe ? [16, 16, 4] : [16, 16]
+            for n in widths.indices {
+                f.port(bdf(2, n), type: 6, vendor: 0x1000, device: 0xc030, sec: UInt8(stack.root + 3 + n), sub: UInt8(stack.root + 3 + n),
+                       gen: .g5, width: widths[n], acs: noRedirect, numa: stack.numa)
+            }
+            f.endpoint(bdf(3, 0), vendor: 0x10de, device: 0x2330, classCode: 0x0302, subsystem: (0x10de, 0x16c1), gen: .g5, width: 16,
+                       bars: [(0, 16 << 20, false), (1, 128 << 30, true), (3, 32 << 20, true)], driver: "nvidia", numa: stack.numa)
+            gpus.append(BDF(bdf(3, 0))!)
+            f.endpoint(bdf(4, 0), vendor: 0x15b3, device: 0x1021, classCode: 0x0207, subsystem: (0x15b3, 0x0041), gen: .g5, width: 16,
+                       bars: [(0, 32 << 20, true)], driver: "mlx5_core", numa: stack.numa)
+            if withNVMe {
+                f.endpoint(bdf(5, 0), vendor: 0x144d, device: 0xa824, classCode: 0x0108, progIf: 2, subsystem: (0x144d, 0xa801), gen: .g4, width: 4,
+                           bars: [(0, 32 << 10, false)], driver: "nvme", numa: stack.numa)
+            }
+        }
+        var t = f.topology(name: "sapphire-h100", kernel: kernel, cpuVendor: "intel", cpuFamily: 6)
+        // The NVSwitch fabric on the HGX board: every GPU's 18 NVLink 4 links go to it. It is
+        // not a PCI function of this machine, so it has no BDF of its own here.
+        let nvswitch = BDF("ffff:ff:00.0")!
+        t.nvlinks = gpus.map { NVLink(from: $0, target: nvswitch, targetClass: 0x068000, count: NVLink.maxCount) }
+        return t
+    }
+
+    private static func hex(_ v: Int) -> String {
+        let h = String(v, radix: 16)
+        return h.count < 2 ? "0" + h : h
     }
 }

@@ -8,7 +8,7 @@ import Reports
 /// Remedies are shown, never executed.
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "doctor", abstract: "Findings that block or slow P2P DMA, each with a concrete remedy (shown, never run).", discussion: "Examples:\n  p2ptop doctor                      # every finding on this machine\n  p2ptop doctor gpu0 nvme1           # only what blocks this pair")
+        commandName: "doctor", abstract: "Findings that block or slow P2P DMA, each with a concrete remedy (shown, never run).", discussion: "Examples:\n  p2ptop doctor                      # every finding on this machine\n  p2ptop doctor gpu0 nvme1           # only what blocks this pair\n  p2ptop doctor --gds                # GPUDirect Storage / hipFile readiness per GPU ↔ NVMe pair")
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var p2p: P2POptions
@@ -17,12 +17,20 @@ struct DoctorCommand: ParsableCommand {
     @Argument(help: "Optionally a provider and a client: only what concerns that pair.")
     var pair: [String] = []
 
+    @Flag(help: "GPUDirect Storage / hipFile readiness of every GPU ↔ NVMe pair in the kernel's P2PDMA mode: each check with its source.")
+    var gds = false
+
     func validate() throws {
         if pair.count == 1 || pair.count > 2 { throw ValidationError("give no device or exactly two (provider and client)") }
+        if gds && !pair.isEmpty { throw ValidationError("--gds checks every GPU ↔ NVMe pair: give no devices with it") }
     }
 
     func run() throws {
         let t = try source.load()
+        if gds {
+            let r = GDSReadiness(p2p.analyzer(for: t), host: t.host.facts, facts: source.source.gdsFacts(), runningKernel: GDSRender.runningKernel(t))
+            return emit(output.json ? GDSRender.json(r, t).serialized(pretty: true) : GDSRender.text(r, t, style: output.style))
+        }
         let named = try pair.count == 2 ? ((pair[0], pair[1]), try t.device(named: pair[0]).bdf, try t.device(named: pair[1]).bdf) : nil
         let report = DoctorReport(p2p.analyzer(for: t), host: t.host.facts, pair: named.map { (names: $0.0, provider: $0.1, client: $0.2) })
         emit(output.json ? DoctorRender.json(report, t).serialized(pretty: true) : DoctorRender.text(report, style: output.style))

@@ -29,17 +29,27 @@ struct PathCommand: ParsableCommand {
 }
 
 struct PathReport {
-    struct Hop { var bdf: BDF; var role: String; var link: LinkState? }
+    struct Hop { var bdf: BDF; var role: String; var link: LinkState?; var ceiling: LinkCeiling? }
 
     var verdict: Verdict
     var analyzer: P2PAnalyzer
     var hops: [Hop]
     var style: Style
 
-    /// The slowest link on the path (its hop, the link, bytes per second).
+    /// The slowest link on the path (its hop, the link, payload bytes per second of writes).
     var bottleneck: (BDF, LinkState, Double)? {
-        hops.compactMap { h in h.link.flatMap { l in l.bytesPerSecond.map { (h.bdf, l, $0) } } }.min { $0.2 < $1.2 }
+        hops.compactMap { h in h.link.flatMap { l in h.ceiling.map { (h.bdf, l, $0.payload) } } }.min { $0.2 < $1.2 }
     }
+
+    /// The bottleneck's ceiling for reads: completions no larger than the client's MRRS.
+    var readCeiling: LinkCeiling? {
+        guard let b = bottleneck else { return nil }
+        let t = analyzer.topology
+        return LinkCeiling(link: b.1, transaction: .readCompletion, maxPayload: t.maxPayload(along: verdict.hops),
+                           maxReadRequest: t.device(verdict.client)?.express?.maxReadRequest)
+    }
+
+    var bottleneckCeiling: LinkCeiling? { bottleneck.flatMap { b in hops.first { $0.bdf == b.0 }?.ceiling } }
 
     func json(_ t: Topology) -> JSON {
         let v = verdict
@@ -56,13 +66,18 @@ struct PathReport {
                     ("role", .string(h.role)),
                     ("link_up", h.link.map { l in .object([("speed_gts", l.speed.gts.map(JSON.double) ?? .null),
                                                           ("width", .int(Int64(l.width))),
-                                                          ("bytes_per_s", l.bytesPerSecond.map(JSON.double) ?? .null)]) } ?? .null),
+                                                          ("bytes_per_s", l.bytesPerSecond.map(JSON.double) ?? .null),
+                                                          ("payload_bytes_per_s", h.ceiling.map { .double($0.payload) } ?? .null)]) } ?? .null),
                     ("acs_ctl", t.device(h.bdf)?.acs.map { .array($0.control.names.map(JSON.string)) } ?? .null),
                     ("acs_redirect", .bool(v.acsRedirect.contains(h.bdf))),
                 ])
             })),
+            ("max_payload", t.maxPayload(along: v.hops).map { .int(Int64($0)) } ?? .null),
             ("bottleneck", bottleneck.map { b in .object([("bdf", .string(b.0.description)), ("link", .string(b.1.text)),
-                                                          ("bytes_per_s", .double(b.2))]) } ?? .null),
+                                                          ("bytes_per_s", .double(b.2)),
+                                                          ("encoded_bytes_per_s", .double(b.1.bytesPerSecond ?? 0)),
+                                                          ("read_bytes_per_s", readCeiling.map { .double($0.payload) } ?? .null),
+                                                          ("sizes_known", .bool(bottleneckCeiling?.sizesKnown ?? false))]) } ?? .null),
         ])
     }
 
@@ -71,7 +86,7 @@ struct PathReport {
     static func hops(_ v: Verdict, _ t: Topology) -> [Hop] {
         v.hops.enumerated().map { i, b in
             let role = b == v.provider ? "provider" : b == v.client ? "client" : b == v.commonUpstream ? "common_upstream" : "bridge"
-            return Hop(bdf: b, role: role, link: FabricModel.uplink(b, v, in: t))
+            return Hop(bdf: b, role: role, link: FabricModel.uplink(b, v, in: t), ceiling: FabricModel.ceiling(b, v, in: t))
         }
     }
 
@@ -96,7 +111,7 @@ struct PathReport {
             var s = "  " + (h.role == "provider" || h.role == "client" ? "●" : "○") + " " + name(h.bdf).padding(nameWidth)
             s += t.kind(h.bdf).tag.padding(kindWidth)
             if let l = h.link {
-                var linkText = "\(l.text) \(format1((l.bytesPerSecond ?? 0) / 1e9)) GB/s"
+                var linkText = "\(l.text) \(format1((h.ceiling?.payload ?? 0) / 1e9)) GB/s"
                 if let b = bottleneck, b.0 == h.bdf { linkText = style.warn(linkText + " ← bottleneck") }
                 s += linkText
             } else if h.role == "common_upstream" {
@@ -114,6 +129,11 @@ struct PathReport {
         let verdictText = "\(verdict.mapType.rawValue), \(verdict.distanceText), path \(verdict.pathClass.rawValue)"
         lines.append("  verdict: " + verdict.mapType.paint(verdictText, style))
         lines += TextFit.wrapped("  why:     " + verdict.reason, under: 11)
+        if let c = bottleneckCeiling {
+            var text = "  ceiling: \(format1(c.payload / 1e9)) GB/s of writes (\(c.link.text): \(format1(c.encoded / 1e9)) GB/s after encoding; \(c.layersText))"
+            if let r = readCeiling { text += "; reads \(format1(r.payload / 1e9)) GB/s in \(r.payloadPerTLP) B completions" }
+            lines += TextFit.wrapped(text, under: 11)
+        }
         if let n = t.nvlinkCount(verdict.provider, verdict.client) {
             lines.append("  nvlink:  NV\(n) — the two GPUs also reach each other over \(n) bonded NVLinks, not through PCIe")
         } else if t.throughNVSwitch(verdict.provider) && t.throughNVSwitch(verdict.client) {

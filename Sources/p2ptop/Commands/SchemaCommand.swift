@@ -20,7 +20,7 @@ struct SchemaCommand: ParsableCommand {
     /// Document name → the schema file's bytes.
     static let catalog: [(name: String, bytes: [UInt8])] = [
         ("topology", PackageResources.topology_json), ("device", PackageResources.device_json),
-        ("doctor", PackageResources.doctor_json), ("matrix", PackageResources.matrix_json),
+        ("doctor", PackageResources.doctor_json), ("gds", PackageResources.gds_json), ("matrix", PackageResources.matrix_json),
         ("path", PackageResources.path_json), ("provider", PackageResources.provider_json),
         ("transfer", PackageResources.transfer_json), ("scenarios", PackageResources.scenarios_json),
         ("scenario-event", PackageResources.scenario_event_json), ("rdma", PackageResources.rdma_json),
