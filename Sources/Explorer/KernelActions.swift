@@ -62,13 +62,20 @@ public final class KernelActions: @unchecked Sendable {
 
     /// `refresh: false` for the figure redrawn every frame: no vm/stat_refresh write 10 times a
     /// second (it folds every CPU's counters); the exact reads are the before/after deltas.
-    static func pins(refresh: Bool = true) -> (acquired: Int, released: Int)? { ODirect.vmstatPins(refresh: refresh).map { ($0.0, $0.1) } }
+    /// `exact`: the vm/stat_refresh write was taken (root); otherwise the figures are off by up
+    /// to the per-CPU batches and are shown with ≈.
+    static func pins(refresh: Bool = true) -> (acquired: Int, released: Int, exact: Bool)? {
+        let exact = refresh && ODirect.refreshVMStat()
+        return ODirect.vmstatPins().map { ($0.0, $0.1, exact) }
+    }
 
-    static func pinText(_ before: (acquired: Int, released: Int)?, _ after: (acquired: Int, released: Int)?) -> String {
+    static func pinText(_ before: (acquired: Int, released: Int, exact: Bool)?, _ after: (acquired: Int, released: Int, exact: Bool)?) -> String {
         guard let a = after else { return "/proc/vmstat: no nr_foll_pin_* counters on this kernel" }
-        let held = a.acquired - a.released
-        guard let b = before else { return "/proc/vmstat: \(held) pinned now (nr_foll_pin_acquired \(a.acquired), released \(a.released))" }
-        return "/proc/vmstat: nr_foll_pin_acquired +\(a.acquired - b.acquired), released +\(a.released - b.released); \(held) pinned now"
+        let held = max(0, a.acquired - a.released)
+        let approx = a.exact && (before?.exact ?? true) ? "" : "≈"
+        let bound = approx.isEmpty ? "" : " (± \(ODirect.approximationBound()) pages: vm/stat_refresh needs root)"
+        guard let b = before else { return "/proc/vmstat: \(approx)\(held) pinned now (nr_foll_pin_acquired \(a.acquired), released \(a.released))\(bound)" }
+        return "/proc/vmstat: nr_foll_pin_acquired +\(approx)\(a.acquired - b.acquired), released +\(approx)\(a.released - b.released); \(approx)\(held) pinned now\(bound)"
     }
 
     /// The kernel's lines since the last call (the unbind's thread reads them too: one at a time).

@@ -45,10 +45,20 @@ public enum ODirect {
     public static func vmstatPins(root: String = "/", refresh: Bool = false) -> (Int, Int)? {
         // vmstat folds per-CPU deltas lazily, so two reads can be off by a few hundred pages;
         // writing vm/stat_refresh (root) folds them first and makes the delta exact.
-        if refresh {
-            let r = open(root + "proc/sys/vm/stat_refresh", O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
-            if r >= 0 { _ = Glibc.write(r, "1\n", 2); close(r) }
-        }
+        if refresh { _ = refreshVMStat(root: root) }
+        return readVMStatPins(root: root)
+    }
+
+    /// Writes vm/stat_refresh, folding every CPU's pending vmstat deltas: true only when the
+    /// kernel took the write (root; anyone else gets EACCES and the counts stay approximate).
+    public static func refreshVMStat(root: String = "/") -> Bool {
+        let r = open(root + "proc/sys/vm/stat_refresh", O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard r >= 0 else { return false }
+        defer { close(r) }
+        return Glibc.write(r, "1\n", 2) == 2
+    }
+
+    static func readVMStatPins(root: String) -> (Int, Int)? {
         guard let text = FileIO.readString(root + "proc/vmstat") else { return nil }
         var a: Int?, r: Int?
         for line in text.split(separator: "\n") {
@@ -143,6 +153,7 @@ public enum ODirect {
             total.pinsAcquired += part.pinsAcquired
             total.pinsReleased += part.pinsReleased
             total.pinsOutstandingAfter = part.pinsOutstandingAfter
+            total.pinsExact = total.pinsExact && part.pinsExact
             total.verified = total.verified && part.verified
             total.uniformSource = offset == 0 ? part.uniformSource : (part.uniformSource == total.uniformSource ? total.uniformSource : nil)
             if let e = part.error { total.error = e; total.verified = false; break }
@@ -189,7 +200,10 @@ public enum ODirect {
     /// around it. The last block may be short; `ring` reuses one block-sized slot per I/O in flight.
     static func run(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, bufferSize: Int, size: Int, block: Int, queueDepth: Int,
                     writing: Bool, ring: Bool, queue: Queue, progress: Progress?, fileOffset: Int = 0, exactPins: Bool, _ result: inout Result) {
-        let before = vmstatPins(refresh: exactPins)
+        // Exact only when both refreshes were taken: an unprivileged user's --allow-write is
+        // refused by the kernel (EACCES), and the counts then say they are approximate.
+        var refreshed = exactPins && refreshVMStat()
+        let before = readVMStatPins(root: "/")
         var error: EngineError?
         var seconds = 0.0
         switch queue {
@@ -202,14 +216,16 @@ public enum ODirect {
                                     writing: writing, ring: ring, fixed: queue == .ioUringFixed, progress: progress, fileOffset: fileOffset)
             } catch let e { error = e }
         }
-        let after = vmstatPins(refresh: exactPins)
+        refreshed = refreshed && refreshVMStat()
+        let after = readVMStatPins(root: "/")
+        result.pinsExact = refreshed
         result.seconds = seconds
         if let error { result.error = error; return }
         result.bytes = size
         if let b = before, let a = after {
             result.pinsAcquired = a.0 - b.0
             result.pinsReleased = a.1 - b.1
-            result.pinsOutstandingAfter = a.0 - a.1
+            result.pinsOutstandingAfter = max(0, a.0 - a.1)   // the two counters fold apart: never below 0
         }
     }
 

@@ -180,6 +180,28 @@ import TestSupport
         #expect(text.status == 0 && text.stdout.contains("≈") && text.stdout.contains("--allow-write as root makes them exact"), "\(text.stdout)")
     }
 
+    /// As an unprivileged user (root drops to nobody with setpriv): the kernel refuses the
+    /// vm/stat_refresh write that --allow-write asks for, so the counts stay approximate and say
+    /// so — `exact: false`, a bound, "≈" in the text — and none of them is negative.
+    @Test(.enabled(if: pinsCounted && getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+                   "needs root to drop to nobody (setpriv) and nr_foll_pin_* counters"), .needsODirect)
+    func anUnprivilegedUsersPinCountsSayTheyAreApproximate() throws {
+        let file = URL(fileURLWithPath: TestMachine.buildDirectory).appendingPathComponent("odirect-nobody-\(UUID().uuidString.prefix(8)).bin")
+        try Data((0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13 >> 2) }).write(to: file)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let nobody = "/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups -- '\(CLI.binary.path)'"
+        let json = try CLI.run(["-c", "\(nobody) transfer --from file:'\(file.path)' --to host --size 8M --allow-write --json"], shell: true)
+        let d = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout) \(json.stderr)")
+        let pins = try #require(d["pins"] as? [String: Any])
+        #expect(json.status == 0 && d["verified"] as? Bool == true, "\(json.stderr)")
+        #expect(pins["exact"] as? Bool == false && (pins["bound"] as? Int ?? 0) > 0, "the refresh was refused: \(pins)")
+        for key in ["acquired", "released", "outstanding_after"] { #expect((pins[key] as? Int ?? -1) >= 0, "\(key): \(pins)") }
+        #expect(Self.pinsAtLeast(pins, 2048), "8 MiB is 2048 pages, give or take the bound: \(pins)")
+        let text = try CLI.run(["-c", "COLUMNS=400 \(nobody) transfer --from file:'\(file.path)' --to host --size 8M"], shell: true)
+        #expect(text.status == 0 && text.stdout.contains("≈") && text.stdout.contains("pages of per-CPU batches"), "\(text.stdout)")
+    }
+
     /// Host memory → a new file with O_DIRECT (pins as for a read), read back byte for byte;
     /// an existing file is refused and left as it was; block devices are never written.
     @Test(.enabled(if: pinsCounted, "this kernel has no nr_foll_pin_* counters"), .needsODirect)
