@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "p2ptop",
             dependencies: [
-                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Reports", "Lab", "TerminalUI", "Explorer", "Telemetry", "LinuxFiles",
+                "PCITopology", "PCISources", "P2PDMA", "P2PEngine", "RealBackends", "Reports", "Lab", "TerminalUI", "Explorer", "Telemetry", "LinuxFiles", "TextSafety",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The JSON Schemas of every document p2ptop prints, compiled in (`p2ptop schema NAME`).

@@ -69,7 +69,10 @@ public final class ExplorerApp {
     public func handle(_ event: Event) {
         switch event {
         case .mouse(let x, let y, let button): handleMouse(x: x, y: y, button: button)
-        case .key(let key): apply(route(key))
+        case .key(let key):
+            // A message answers the key before; the next key gives the line back to the command.
+            model.message = nil
+            apply(route(key))
         default: break
         }
     }
@@ -185,8 +188,12 @@ public final class ExplorerApp {
             x = c.put(label, x: x, y: a.y, i == current ? t.selection.bold() : t.header, clip: a)
             tabs.append((start..<x, i))
         }
-        let right = "kernel \(model.analyzer.kernel) · CPU \(model.analyzer.cpu) · \(model.topology.devices.count) functions "
-        c.put(right, x: max(x + 1, a.maxX - right.count), y: a.y, t.header, clip: a)
+        // The longest right-hand summary that fits whole after the tabs; none rather than a cut one.
+        let k = "kernel \(model.analyzer.kernel)", n = "\(model.topology.devices.count) functions"
+        let choices = ["\(k) · CPU \(model.analyzer.cpu) · \(n) ", "\(k) · \(n) ", "\(k) "]
+        if let right = choices.first(where: { x + 1 + $0.count <= a.maxX }) {
+            c.put(right, x: a.maxX - right.count, y: a.y, t.header, clip: a)
+        }
     }
 
     /// The p2ptop command for what is on screen (or what the open dialog would run).
@@ -198,7 +205,9 @@ public final class ExplorerApp {
     func renderStatus(_ a: Rect, _ c: inout Canvas) {
         let t = model.theme
         c.fill(a, t.header)
-        let left = " " + (dialogs.last?.prompt ?? model.message ?? commandEquivalent)
+        // "started: …" stands while its transfer runs; once none does, the command line is back.
+        let message = model.message.flatMap { $0.hasPrefix("started: ") && !model.transfersRunning ? nil : $0 }
+        let left = " " + (dialogs.last?.prompt ?? message ?? commandEquivalent)
         c.put(left, x: a.x, y: a.y, t.header, clip: a)
         let keys = "?:help  Tab:screens  q:quit "
         if a.width > left.count + keys.count + 2 { c.put(keys, x: a.maxX - keys.count, y: a.y, t.header, clip: a) }

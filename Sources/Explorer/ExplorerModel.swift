@@ -50,11 +50,13 @@ public final class ExplorerModel {
     var lastSearch = ""
     /// One line of feedback in the status bar.
     var message: String?
+    /// The matrix's rows and columns: the endpoints that can do P2P DMA, or (`f`) every one.
+    var matrixShowsAll = false { didSet { endpoints = matrixShowsAll ? analyzer.endpoints : analyzer.p2pEndpoints } }
 
     init(topology: Topology, analyzer: P2PAnalyzer, names: NameDatabase, theme: Theme, sourceFlags: String, telemetryRoot: String = "/") {
         self.topology = topology; self.analyzer = analyzer; self.names = names; self.theme = theme
         self.sourceFlags = sourceFlags
-        endpoints = analyzer.endpoints
+        endpoints = matrixShowsAll ? analyzer.endpoints : analyzer.p2pEndpoints
         telemetry = Telemetry(samplers: Telemetry.standard(root: telemetryRoot).samplers.map {
             $0 is ProcessPinSampler ? ProcessPinSampler(root: telemetryRoot, top: 40) : $0
         })
@@ -78,7 +80,7 @@ public final class ExplorerModel {
         topology = topology.replacing(edited)
         analyzer = analyzer.with(topology: topology)
         verdicts = [:]
-        endpoints = analyzer.endpoints
+        endpoints = matrixShowsAll ? analyzer.endpoints : analyzer.p2pEndpoints
         let offset = d.acs!.offset + 6
         message = "setpci -s \(bdf) \(String(offset, radix: 16)).w=\(hex(bits.rawValue, width: 4))   (ACSCtl on the model; the matrix is updated)"
         tree.rebuild(topology, names: names)
@@ -90,7 +92,7 @@ public final class ExplorerModel {
         topology = t
         analyzer = analyzer.with(topology: t)
         verdicts = [:]
-        endpoints = analyzer.endpoints
+        endpoints = matrixShowsAll ? analyzer.endpoints : analyzer.p2pEndpoints
         tree.rebuild(t, names: names)
         return true
     }

@@ -85,10 +85,20 @@ public final class TransferJob: @unchecked Sendable {
                 s.pinsHeld = engine.vmstat.outstanding
                 s.heat = s.heat.map { _ in 0 }
                 if let p = provider { s.poolAvailable = p.available }
-                s.result = r.ok ? "done: \(r.bytes >> 20) MiB, verified, \(format2(r.gbps)) GB/s" : "\(r.error?.errno.name ?? "error"): \(r.error?.message ?? "")"
+                s.result = r.ok ? TransferJob.doneText(r, wallSeconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+                                : "\(r.error?.errno.name ?? "error"): \(r.error?.message ?? "")"
                 s.bytes = r.ok ? r.bytes : s.bytes
             }
         }
+    }
+
+    /// The result on the clock the live rate was on (the wall's): when this machine's copies
+    /// could not keep the model's pace, the model's own rate is said beside it, as such.
+    static func doneText(_ r: TransferOutcome, wallSeconds: Double) -> String {
+        let wall = wallSeconds > 0 ? Double(r.bytes) / wallSeconds / 1e9 : r.gbps
+        var text = "done: \(r.bytes >> 20) MiB, verified, \(format2(min(wall, r.gbps))) GB/s"
+        if r.rateSource == .model && wall < r.gbps * 0.9 { text += " (the model allows \(format2(r.gbps)) GB/s; this machine's copies were slower)" }
+        return text
     }
 
     /// A real O_DIRECT read of a block device into host memory (live machine). Progress comes

@@ -306,6 +306,21 @@ public struct P2PAnalyzer: Sendable {
         topology.devices.filter { $0.headerType == 0 && $0.baseClass != 0x06 }
     }
 
+    /// The endpoints that can take part in P2P DMA: GPUs and accelerators, NICs (Ethernet and
+    /// InfiniBand), NVMe and other storage controllers that DMA (not SATA, IDE or floppy), and
+    /// every p2pmem provider whatever its class. Left out: display-only GPUs, and functions
+    /// such as a memory balloon, vsock, an RNG, SMBus or a SATA port.
+    public var p2pEndpoints: [Device] {
+        endpoints.filter { d in
+            if d.sysfs?.p2pmem != nil { return true }
+            switch topology.kind(d.bdf) {
+            case .gpu, .accelerator, .nic, .nvme: return true
+            case .storage: return ![0x0101, 0x0102, 0x0106].contains(d.classCode)
+            default: return false
+            }
+        }
+    }
+
     /// Every ordered pair of distinct devices from `devices`.
     public func matrix(_ devices: [Device]) -> [Verdict] {
         var out: [Verdict] = []

@@ -187,6 +187,9 @@ public enum HwlocSource {
             default: return nil
             }
         }
+        // pci_link_speed="15.75": GB/s, 0 when hwloc did not know it; a figure no PCIe link
+        // reaches (x32 at 64 GT/s is 242 GB/s) or not a number is left out, not believed.
+        if let text = e.attributes["pci_link_speed"], let gbps = Double(text.prefix(16)), gbps > 0, gbps <= 256 { facts.statedLinkGBps = gbps }
         return Device(bdf: bdf, config: c.config, sysfs: facts)
     }
 }

@@ -17,6 +17,13 @@ enum XMLReader {
     static let maxText = 1 << 20
 
     static func parse(_ bytes: [UInt8]) throws(Failure) -> XMLElement {
+        // A file that does not start with markup (after a byte-order mark and blank space) is
+        // not XML at all: say so, not where the parser gave up on it ("line 26: no element").
+        let start = bytes.starts(with: [0xef, 0xbb, 0xbf]) ? 3 : 0
+        let first = bytes[start...].prefix(1 << 16).first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0a && $0 != 0x0d }
+        guard first == UInt8(ascii: "<") else {
+            throw Failure(line: 1, message: first == nil ? "an empty file, not XML" : "not XML: the file does not start with markup")
+        }
         var i = 0, line = 1
         var stack: [XMLElement] = []
         var root: XMLElement?

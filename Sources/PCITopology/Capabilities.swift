@@ -40,6 +40,29 @@ public struct Capabilities: Hashable, Sendable {
 public enum StandardCapabilityID: UInt8, Sendable {
     case powerManagement = 0x01, agp = 0x02, vpd = 0x03, msi = 0x05, pcix = 0x07
     case hyperTransport = 0x08, vendor = 0x09, express = 0x10, msix = 0x11
+    case slotID = 0x04, debugPort = 0x0a, bridgeSubsystem = 0x0d, sata = 0x12, advancedFeatures = 0x13, enhancedAllocation = 0x14
+
+    /// Short names for listings, as lspci words them (`Power Management` → `PM`).
+    public static func name(_ id: UInt16) -> String {
+        switch StandardCapabilityID(rawValue: UInt8(truncatingIfNeeded: id)) {
+        case .powerManagement: return "PM"
+        case .agp: return "AGP"
+        case .vpd: return "VPD"
+        case .msi: return "MSI"
+        case .pcix: return "PCI-X"
+        case .hyperTransport: return "HT"
+        case .vendor: return "Vendor"
+        case .express: return "Express"
+        case .msix: return "MSI-X"
+        case .slotID: return "SlotID"
+        case .debugPort: return "Debug"
+        case .bridgeSubsystem: return "SSVID"
+        case .sata: return "SATA"
+        case .advancedFeatures: return "AF"
+        case .enhancedAllocation: return "EA"
+        case nil: return "#" + hex(id, width: 2)
+        }
+    }
 }
 
 public enum ExtendedCapabilityID: UInt16, Sendable {

@@ -28,6 +28,9 @@ public struct SysfsFacts: Hashable, Sendable {
     /// What the OS built on this function: block devices, network interfaces, RDMA devices,
     /// DRM nodes, NVMe controllers (as lstopo's OS devices).
     public var osDevices: [OSDevice] = []
+    /// The link's bandwidth as hwloc states it (`pci_link_speed`, GB/s: lanes × each lane's
+    /// rate after encoding), for sources that give no speed and width apart; nil elsewhere.
+    public var statedLinkGBps: Double?
     /// What stands in for a function the source does not name (NCCL's placeholder switches,
     /// the root complexes p2ptop draws for NCCL's CPUs): shown instead of a vendor's name.
     public var placeholder: String?

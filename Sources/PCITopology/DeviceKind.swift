@@ -24,6 +24,7 @@ public enum DeviceKind: String, Hashable, Sendable, CaseIterable {
         case 0x0108: return .nvme
         case 0x0300, 0x0302, 0x0380: return isDisplayOnly(d) ? .vga : .gpu
         case 0x0b40: return .accelerator
+        case 0x0c06: return .nic            // InfiniBand (a ConnectX-2 and older HCAs: serial bus class)
         default: break
         }
         switch d.baseClass {

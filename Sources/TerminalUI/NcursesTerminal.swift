@@ -92,6 +92,13 @@ public final class NcursesTerminal: Terminal {
                 mvwaddwstr(win, Int32(y), Int32(start), &wide)
             }
         }
+        // That skipped cell still holds what a larger screen left there (`q:quitt` after a
+        // resize): clearing to the end of the line from it blanks it without scrolling.
+        if canvas.width > 0 && canvas.height > 0 {
+            wattr_set(win, CN_A_NORMAL, pair(canvas[canvas.width - 1, canvas.height - 1].style.fg, canvas[canvas.width - 1, canvas.height - 1].style.bg), nil)
+            wmove(win, Int32(canvas.height - 1), Int32(canvas.width - 1))
+            wclrtoeol(win)
+        }
         wrefresh(win)
     }
 

@@ -147,21 +147,37 @@ public struct Dialog: Widget {
     public var style: Style
     public var border: Style
 
-    public init(title: String, lines: [Line], style: Style = .plain, border: Style = .plain) {
-        self.title = title; self.lines = lines; self.style = style; self.border = border
+    /// The first folded line shown (a dialog taller than the screen scrolls).
+    public var offset: Int
+
+    public init(title: String, lines: [Line], style: Style = .plain, border: Style = .plain, offset: Int = 0) {
+        self.title = title; self.lines = lines; self.style = style; self.border = border; self.offset = offset
     }
 
+    /// Centred, two cells clear of the screen's edges on every side, so that its corners never
+    /// sit on the border of the screen below it (`┌┌`).
     public func area(in screen: Rect) -> Rect {
-        let w = min(screen.width - 2, max(title.count + 6, (lines.map { $0.reduce(0) { $0 + $1.text.count } }.max() ?? 0) + 4))
-        let h = min(screen.height - 2, lines.count + 2)
-        return Rect(x: screen.x + (screen.width - w) / 2, y: screen.y + (screen.height - h) / 2, width: w, height: h)
+        let w = min(screen.width - 4, max(title.count + 6, (lines.map { $0.reduce(0) { $0 + $1.text.count } }.max() ?? 0) + 4))
+        let h = min(screen.height - 4, folded(width: w - 4).count + 2)
+        return Rect(x: screen.x + (screen.width - w) / 2, y: screen.y + (screen.height - h) / 2, width: max(0, w), height: max(0, h))
     }
+
+    /// The lines folded at words to the dialog's inner width.
+    func folded(width: Int) -> [Line] { lines.flatMap { $0.isEmpty ? [$0] : LineWrap.wrap($0, width: width) } }
 
     public func render(in screen: Rect, on c: inout Canvas) {
         let a = area(in: screen)
+        guard a.width > 4, a.height > 2 else { return }
         c.fill(a, style)
         Block(title: title, style: border).render(in: a, on: &c)
-        Paragraph(lines).render(in: Rect(x: a.x + 2, y: a.y + 1, width: a.width - 4, height: a.height - 2), on: &c)
+        let all = folded(width: a.width - 4), rows = a.height - 2
+        var body = Array(all.dropFirst(max(0, min(offset, all.count - rows))))
+        // What does not fit says so on its last row, rather than ending mid-list unannounced.
+        if body.count > rows {
+            let shown = max(0, rows - 1)
+            body = Array(body.prefix(shown)) + [[Span("↓ \(body.count - shown) more (↓ PgDn)", border)]]
+        }
+        Paragraph(body).render(in: Rect(x: a.x + 2, y: a.y + 1, width: a.width - 4, height: a.height - 2), on: &c)
     }
 }
 

@@ -38,8 +38,10 @@ enum P2PExit {
 enum Main {
     static func main() {
         setvbuf(stdout, nil, _IOFBF, 1 << 16)
+        let args = CommandLineHelp.repaired(Array(CommandLine.arguments.dropFirst()))
+        if let unknown = CommandLineHelp.unknownCommand(args) { fail("p2ptop: " + unknown) }
         do {
-            var command = try P2PTop.parseAsRoot()
+            var command = try P2PTop.parseAsRoot(args)
             try command.run()
             fflush(stdout)
         } catch let error as SourceError {
@@ -57,7 +59,7 @@ enum Main {
                 fflush(stdout)
                 exit(code == .validationFailure ? P2PExit.usage : code.rawValue)
             }
-            fail("p2ptop: " + message + (code == .validationFailure ? " (see p2ptop help)" : ""),
+            fail("p2ptop: " + CommandLineHelp.withSuggestion(message, args) + (code == .validationFailure ? " (see p2ptop help)" : ""),
                  code: code == .validationFailure ? P2PExit.usage : code.rawValue)
         }
     }

@@ -6,7 +6,7 @@ import Testing
 /// ignores) and NVLinks — on every demo fabric, every lab snapshot and every hwloc fixture.
 @Suite struct ExportTests {
     func pairs(_ args: [String]) throws -> [String: [String: Any]] {
-        let r = try CLI.run(["matrix", "--json"] + args)
+        let r = try CLI.run(["matrix", "--json", "--all"] + args)
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
         var out: [String: [String: Any]] = [:]
         for p in doc["pairs"] as? [[String: Any]] ?? [] { out["\(p["provider"]!) \(p["client"]!)"] = p }

@@ -7,7 +7,7 @@ struct P2PCommandTests {
     var laptop: String { CLI.fixtures! + "/lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump" }
 
     @Test func matrixJSONContract() throws {
-        let r = try CLI.run(["matrix", "--json", "--dump", laptop, "--kernel", "6.8", "--cpu", "intel:6"])
+        let r = try CLI.run(["matrix", "--json", "--all", "--dump", laptop, "--kernel", "6.8", "--cpu", "intel:6"])
         #expect(r.status == 0)
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(doc["schema"] as? String == "p2ptop.matrix/1" && doc["kernel"] as? String == "6.8" && doc["cpu"] as? String == "intel:0x6")

@@ -94,6 +94,32 @@ import PCITopology
         #expect(v2.devices.filter { $0.bdf.bus < 0x10 }.allSatisfy { $0.sysfs?.numaNode == 0 })
     }
 
+    /// InfiniBand HCAs of the serial-bus class (0c06: QLogic, a ConnectX-2) are NICs, and
+    /// `pci_link_speed` (GB/s) is kept: every PCI object lstopo gives a non-zero one to has it.
+    @Test(.enabled(if: Fixtures.available, Fixtures.skipMessage))
+    func infinibandIsANICAndLinkSpeedIsKept() throws {
+        let ib = try HwlocSource.load(path: Fixtures.path("hwloc/hwloc-24em64t-2n6c2t-pci.xml"))
+        let hca = try #require(ib.devices.first { $0.classCode == 0x0c06 })
+        #expect(ib.kind(hca.bdf) == .nic && hca.vendorID == 0x15b3)
+        var stated = 0
+        for name in ["flux-sched-catalyst", "flux-sched-chimera", "hwloc-24em64t-2n6c2t-pci", "hwloc-power8gpudistances"] {
+            let path = Fixtures.path("hwloc/\(name).xml")
+            let xml = try String(contentsOfFile: path, encoding: .utf8)
+            let t = try HwlocSource.load(path: path)
+            // Each non-zero pci_link_speed on a PCI object, by its busid, against what was kept.
+            for line in xml.split(separator: "\n") where line.contains("pci_busid=") && line.contains("pci_link_speed=") {
+                func attr(_ n: String) -> String? {
+                    guard let r = line.range(of: n + "=\"") else { return nil }
+                    return String(line[r.upperBound...].prefix { $0 != "\"" })
+                }
+                guard let busid = attr("pci_busid").flatMap({ BDF($0) }), let gbps = attr("pci_link_speed").flatMap(Double.init), gbps > 0 else { continue }
+                #expect(t.device(busid)?.sysfs?.statedLinkGBps == gbps, "\(name) \(busid)")
+                stated += 1
+            }
+        }
+        #expect(stated >= 20, "\(stated) stated link speeds compared")
+    }
+
     @Test func nodesets() {
         #expect(HwlocSource.singleNode("0x00000002") == 1)
         #expect(HwlocSource.singleNode("0x00000001,0x00000000") == 32)

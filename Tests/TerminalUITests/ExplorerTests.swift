@@ -93,6 +93,12 @@ import P2PEngine
         let marked = frame(a, 120, 40)
         let pathLines = marked.lines.filter { $0.contains("◆") && !$0.contains("path marked") }
         #expect(pathLines.count == 5 && pathLines.contains { $0.contains("gpu0") } && pathLines.contains { $0.contains("nic0") })
+        // The ◆ takes a gutter every row has: gpu0 (marked) and gpu1 (not), at the same depth,
+        // start their BDFs in the same column.
+        func column(_ needle: String) -> Int? {
+            marked.lines.first { $0.contains(needle) }.flatMap { l in l.range(of: needle).map { l.distance(from: l.startIndex, to: $0.lowerBound) } }
+        }
+        #expect(column("19:00.0") != nil && column("19:00.0") == column("9a:00.0"), "\(marked.text)")
         a.handle(.key(.escape))
         #expect(a.highlightedPath.isEmpty)
     }
@@ -563,5 +569,50 @@ extension ExplorerTests {
                             names: NameDatabase(useHWDB: false), theme: try Theme.load("default", readFile: { _ in nil }), sourceFlags: "")
         b.handle(.key(.character("P")))
         #expect(b.dialogs.last is ActionDialog)
+    }
+}
+
+extension ExplorerTests {
+    /// At 80×24 the help folds at words (it was cut at `wheel sc`), never doubles a corner on
+    /// the screen's border (`┌┌`), and scrolls to its last line.
+    @Test func helpAt80x24FoldsAtWordsAndScrolls() throws {
+        let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
+        a.handle(.key(.character("?")))
+        let f = frame(a, 80, 24)
+        #expect(!f.text.contains("┌┌") && !f.text.contains("┐┐"), "\(f.text)")
+        #expect(f.text.contains("wheel") && !f.lines.contains { $0.hasSuffix("wheel sc") || $0.contains("wheel sc ") }, "\(f.text)")
+        #expect(f.text.contains("more (↓ PgDn)"), "the rest is announced: \(f.text)")
+        for _ in 0..<6 { a.handle(.key(.pageDown)) }
+        #expect(frame(a, 80, 24).text.contains("The bottom line shows the p2ptop command"))
+    }
+
+    /// The header's right-hand summary is whole or absent (it read `6 BARs  kernel`).
+    @Test(arguments: [80, 100, 120, 160])
+    func headerSummaryIsNeverCut(_ width: Int) throws {
+        let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
+        let header = frame(a, width, 30).lines[0]
+        let trimmed = header.trimmingCharacters(in: .whitespaces)
+        // It ends with the last tab, the function count, or the kernel: nothing cut between.
+        #expect(trimmed.hasSuffix("BARs") || trimmed.hasSuffix("functions") || trimmed.hasSuffix("kernel \(KernelVersion.latest)"), "\(header)")
+    }
+
+    /// A message answers one key: the next gives the status line back to the command.
+    @Test func aMessageLastsOneKey() throws {
+        let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
+        a.handle(.key(.character("u")))   // on the host bridge: "select a p2pmem provider to unbind"
+        #expect(frame(a, 120, 40).lines.last!.contains("select a p2pmem provider"))
+        a.handle(.key(.down))
+        #expect(frame(a, 120, 40).lines.last!.contains("p2ptop tree"), "\(frame(a, 120, 40).lines.last!)")
+    }
+
+    /// The result of a modelled transfer is on the live rate's clock: when this machine's copies
+    /// could not keep the model's pace, both figures are said, each for what it is.
+    @Test func doneTextUsesTheLiveRatesClock() {
+        var r = TransferOutcome()
+        r.bytes = 16 << 30; r.seconds = 2.2; r.rateSource = .model
+        let slow = TransferJob.doneText(r, wallSeconds: 10)
+        #expect(slow.contains("1.72 GB/s") && slow.contains("the model allows 7.81 GB/s"), "\(slow)")
+        let kept = TransferJob.doneText(r, wallSeconds: 2.25)
+        #expect(kept.contains("7.64 GB/s") && !kept.contains("model allows"), "\(kept)")
     }
 }

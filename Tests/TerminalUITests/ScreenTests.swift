@@ -308,3 +308,44 @@ import LinuxFiles
         #expect(!refused.ok && fake.config.count == 1, "a real machine's ACS is never written")
     }
 }
+extension ScreenTests {
+    /// The BAR map's gauges start in one column whatever the nesting (they drifted right two
+    /// columns a level), at 80 and 160 columns.
+    @Test func barMapGaugesStayInOneColumn() throws {
+        let m = try Self.demo()
+        m.tree.select(try m.topology.resolve("gpu0").bdf)
+        for width in [80, 120, 160] {
+            let text = Self.draw(BarMapScreen(), m, width, 40)
+            let gauged = text.split(separator: "\n").filter { $0.contains("█") && ($0.contains("BAR ") || $0.contains("window") || $0.contains("mem") || $0.contains("pref")) }
+            let starts = Set(gauged.compactMap { line -> Int? in
+                guard let i = line.firstIndex(where: { $0 == "█" || $0 == "·" }) else { return nil }
+                return line.distance(from: line.startIndex, to: i)
+            })
+            #expect(gauged.count >= 5 && starts.count == 1, "\(width) columns: gauges start at \(starts.sorted())\n\(text)")
+        }
+    }
+}
+
+extension ScreenTests {
+    /// The transfer dialog never puts one device at both ends, and says when a chosen end is
+    /// not what the method needs there (it used to call nvme0 "the RDMA NIC").
+    @Test func transferDialogKeepsTheEndsApartAndNamesAMisfit() throws {
+        let m = try Self.demo()
+        let nvme0 = try m.topology.resolve("nvme0").bdf
+        let d = TransferDialog(TransferRequest(from: nvme0, to: nil, size: 1 << 20, method: .odirect))
+        for _ in 0..<(m.analyzer.endpoints.count + 3) {
+            _ = d.handle(.down, m)
+            #expect(d.request.to != d.request.from)
+        }
+        for _ in 0..<(m.analyzer.endpoints.count + 3) {
+            _ = d.handle(.left, m)
+            #expect(d.request.to != d.request.from)
+        }
+        d.request.from = nvme0
+        d.request.to = try m.topology.resolve("gpu0").bdf
+        d.request.method = .odirect
+        #expect(!Self.draw(d, m).contains("note"))
+        d.request.method = .rdma
+        #expect(Self.draw(d, m).contains("nvme0 is not an RDMA NIC: rdma needs one as from"))
+    }
+}

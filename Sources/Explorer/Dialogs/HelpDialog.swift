@@ -5,6 +5,8 @@ import TerminalUI
 final class HelpDialog: ExplorerDialog {
     /// (keys, what, changes something)
     let entries: [(keys: String, what: String, acts: Bool)]
+    /// The first line shown, when the keys do not fit the terminal (↑↓ PgUp PgDn scroll).
+    var offset = 0
 
     init(screens: [any ExplorerScreen]) {
         var e: [(keys: String, what: String, acts: Bool)] = [
@@ -34,8 +36,13 @@ final class HelpDialog: ExplorerDialog {
     func handle(_ key: Key, _ m: ExplorerModel) -> ExplorerAction {
         switch key {
         case .escape, .character("?"), .function(1), .character("q"): return .close
-        default: return .none
+        case .down, .character("j"): offset = min(offset + 1, entries.count)
+        case .up, .character("k"): offset = max(0, offset - 1)
+        case .pageDown, .character(" "): offset = min(offset + 10, entries.count)
+        case .pageUp: offset = max(0, offset - 10)
+        default: break
         }
+        return .none
     }
 
     func render(in screenArea: Rect, on c: inout Canvas, _ m: ExplorerModel) {
@@ -45,6 +52,6 @@ final class HelpDialog: ExplorerDialog {
         for e in entries where !(m.readonly && e.acts) {
             lines.append(e.keys.isEmpty ? [Span(e.what, t.dim)] : [Span(e.keys, t.accent), Span("  " + e.what)])
         }
-        Dialog(title: "Keys", lines: lines, style: t.text, border: t.border).render(in: screenArea, on: &c)
+        Dialog(title: "Keys", lines: lines, style: t.text, border: t.border, offset: offset).render(in: screenArea, on: &c)
     }
 }

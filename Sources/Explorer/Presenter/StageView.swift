@@ -62,7 +62,7 @@ struct StageView {
 
     func renderOpening(_ body: Rect, _ c: inout Canvas) {
         let t = theme, s = presenter.scenario
-        let width = min(body.width - 6, 76)
+        let width = min(body.width - 8, 76)
         var lines: [Line] = []
         for l in wrapText(s.description.isEmpty ? "A story in \(presenter.stepCount) steps." : s.description, width: width).prefix(max(2, body.height / 4)) {
             lines.append([Span(l, t.text)])
@@ -74,8 +74,8 @@ struct StageView {
         ]
         // What the audience will see: the chapters, as many as the card holds.
         let chapters = presenter.items.compactMap(\.chapter).reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } }
-        // The dialog box is at most the body's height less 2, its text 2 rows less again.
-        let capacity = body.height - 4
+        // The dialog box is at most the body's height less 4 (two rows clear of each edge), its text 2 rows less again.
+        let capacity = body.height - 6
         let room = capacity - lines.count - tail.count - 2
         if !chapters.isEmpty && room > 0 {
             lines.append([])

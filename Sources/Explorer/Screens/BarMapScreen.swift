@@ -37,7 +37,7 @@ final class BarMapScreen: ExplorerScreen {
         let inner = body.inner
         let layout = BARLayout(topology, d, memoryOnly: true)
         let largest = max(layout.windows.map(\.size).max() ?? 0, layout.bars.compactMap(\.bar.size).max() ?? 0, 1)
-        let barWidth = max(10, min(40, inner.width - 50))
+        let barWidth = max(10, min(40, inner.width - 56 - 2 * layout.barDepth))
         func scaled(_ size: UInt64) -> Int {
             guard size > 0 else { return 0 }
             let r = linear ? Double(size) / Double(largest) : log2(Double(size)) / log2(Double(max(largest, 2)))
@@ -46,9 +46,12 @@ final class BarMapScreen: ExplorerScreen {
         func gauge(_ size: UInt64) -> String { String(repeating: "█", count: scaled(size)) + String(repeating: "·", count: barWidth - scaled(size)) }
         var lines: [Line] = []
         var heat: [Int] = [], heatAt: Int?
+        // The nesting indents the names, not the gauges: every gauge starts in one column.
+        let nameWidth = 2 * max(layout.barDepth, layout.windows.map(\.depth).max() ?? 0) + 17
+        func label(_ depth: Int, _ name: String) -> String { (String(repeating: " ", count: depth * 2) + name).padded(nameWidth) }
         for w in layout.windows {
             let who = (w.bridge.flatMap { topology.alias($0) } ?? "") + " " + (w.bridge?.short ?? "host")
-            lines.append([Span(String(repeating: " ", count: w.depth * 2) + who.padded(16) + w.kind.padded(13), t.dim),
+            lines.append([Span(label(w.depth, who) + w.kind.padded(13), t.dim),
                           Span(gauge(w.size), t.accent), Span(" " + ByteSize.text(w.size).padded(6), t.text),
                           Span(" 0x" + String(w.base, radix: 16), t.dim)])
         }
@@ -58,7 +61,7 @@ final class BarMapScreen: ExplorerScreen {
         for p in layout.bars {
             let b = p.bar
             let kind = (b.is64Bit ? "64-bit" : "32-bit") + (b.prefetchable ? " pref" : "")
-            var line: Line = [Span(String(repeating: " ", count: layout.barDepth * 2) + "BAR \(b.index)".padded(16) + kind.padded(13), t.text)]
+            var line: Line = [Span(label(layout.barDepth, "BAR \(b.index)") + kind.padded(13), t.text)]
             if let size = b.size {
                 line += [Span(gauge(size), t.good), Span(" " + ByteSize.text(size).padded(6), t.text)]
             } else {

@@ -12,10 +12,15 @@ final class MatrixScreen: ExplorerScreen {
     /// Where the grid was drawn last (clicks select a cell through it).
     var gridArea = Rect(x: 0, y: 0, width: 0, height: 0)
     var labelWidth = 8, rowStart = 0, colStart = 0
-    static let cell = 7
+    /// A column's width: the longest label (a whole alias or BDF) and a space, at least 7.
+    var cell = 7
+    static let legend = "PIX one switch · PXB switches · PHB host bridge · NODE same node · SYS across nodes │ B bus address · H thru host bridge · - not supported"
+    static let shortLegend = "PIX/PXB switch · PHB host bridge · NODE/SYS CPUs │ B bus addr · H host · - no"
+    static func legend(width: Int) -> String { legend.count <= width ? legend : shortLegend }
 
     var help: [(keys: String, what: String)] {
         [("p", "on the matrix: the pair's hops, links, ACS bits and bottleneck"),
+         ("f", "on the matrix: every function, or only those that can do P2P DMA"),
          ("Enter", "on the matrix: mark the pair's path in the tree")]
     }
 
@@ -33,6 +38,11 @@ final class MatrixScreen: ExplorerScreen {
         case .right, .character("l"): col = min(n - 1, col + 1)
         case .pageUp: row = max(0, row - 10)
         case .pageDown: row = min(n - 1, row + 10)
+        case .character("f"):
+            m.matrixShowsAll.toggle()
+            clampCursor(m)
+            m.message = m.matrixShowsAll ? "matrix: every endpoint function (\(m.endpoints.count)); f for those that can do P2P DMA"
+                                         : "matrix: the \(m.endpoints.count) endpoints that can do P2P DMA; f for every function"
         case .character("p"):
             guard row != col, n > 1 else { return .none }
             return .open(PathDialog(provider: m.endpoints[row].bdf, client: m.endpoints[col].bdf))
@@ -54,7 +64,7 @@ final class MatrixScreen: ExplorerScreen {
         case 5: row = min(n - 1, row + 1)
         default:
             guard gridArea.contains(x: x, y: y), y > gridArea.y, x >= gridArea.x + labelWidth else { return .none }
-            let r = rowStart + (y - gridArea.y - 1), k = colStart + (x - gridArea.x - labelWidth) / MatrixScreen.cell
+            let r = rowStart + (y - gridArea.y - 1), k = colStart + (x - gridArea.x - labelWidth) / cell
             guard r < n, k < n else { return .none }
             if r == row && k == col { return handle(.character("p"), m) }
             row = r; col = k
@@ -75,8 +85,10 @@ final class MatrixScreen: ExplorerScreen {
         let inner = body.inner
         guard endpoints.count > 1 else { c.put("fewer than two endpoints", x: inner.x, y: inner.y, t.dim); return }
         let labels = endpoints.map { m.topology.alias($0.bdf) ?? $0.bdf.short }
-        let labelWidth = max(8, (labels.map(\.count).max() ?? 8) + 1)
-        let cell = 7
+        let longest = labels.map(\.count).max() ?? 7
+        let labelWidth = max(8, longest + 1)
+        let cell = min(16, max(7, longest + 1))
+        self.cell = cell
         let (grid, detail) = inner.rows(max(3, inner.height - 4))
         gridArea = grid; self.labelWidth = labelWidth
         let visibleCols = max(1, (grid.width - labelWidth) / cell)
@@ -84,7 +96,7 @@ final class MatrixScreen: ExplorerScreen {
         let visibleRows = max(1, grid.height - 1)
         rowStart = max(0, min(row - visibleRows + 1, endpoints.count - visibleRows))
         for (k, j) in (colStart..<min(endpoints.count, colStart + visibleCols)).enumerated() {
-            c.put(String(labels[j].prefix(cell - 1)), x: grid.x + labelWidth + k * cell, y: grid.y, j == col ? t.accent.bold() : t.dim, clip: grid)
+            c.put(labels[j], x: grid.x + labelWidth + k * cell, y: grid.y, j == col ? t.accent.bold() : t.dim, clip: grid)
         }
         for (r, i) in (rowStart..<min(endpoints.count, rowStart + visibleRows)).enumerated() {
             let y = grid.y + 1 + r
@@ -108,7 +120,9 @@ final class MatrixScreen: ExplorerScreen {
                                Span("\(v.mapType.rawValue), \(v.distanceText), \(v.pathClass.rawValue)",
                                     v.mapType == .busAddr ? t.good : v.mapType == .thruHostBridge ? t.warn : t.bad)]
             let path = v.hops.map { m.topology.alias($0) ?? $0.short }.joined(separator: " → ")
-            Paragraph([line1, [Span(v.reason, t.text)], [Span("path: " + path, t.dim)]]).render(in: detail, on: &c)
+            Paragraph([line1, [Span(v.reason, t.text)], [Span("path: " + path, t.dim)], [Span(Self.legend(width: detail.width), t.dim)]]).render(in: detail, on: &c)
+        } else {
+            Paragraph([[], [], [], [Span(Self.legend(width: detail.width), t.dim)]]).render(in: detail, on: &c)
         }
     }
 }

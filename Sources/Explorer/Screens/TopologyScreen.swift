@@ -106,7 +106,9 @@ final class TopologyScreen: ExplorerScreen {
                 line.append(Span(text, t.warn.bold()))
             }
             if let p = packets[row.bdf], p > 0 { line.append(Span("  ⇅ rdma \(packetText(p))", t.warn.bold())) }
-            if onPath { line.insert(Span("◆", t.accent), at: 0) }
+            // A one-column gutter on every row: the ◆ of a marked path takes it without pushing
+            // that row's connectors out of line with the rest of the tree.
+            line.insert(Span(onPath ? "◆" : " ", t.accent), at: 0)
             return line
         }
         rowsArea = inner

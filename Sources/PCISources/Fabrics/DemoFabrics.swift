@@ -1,4 +1,5 @@
 import PCITopology
+import TextSafety
 
 /// The bundled demo machines: real shapes, IDs and link widths (taken from the hwloc and
 /// lspci fixtures of real servers), whose engine moves real bytes. The first is the default.
@@ -33,7 +34,7 @@ public enum DemoFabrics {
         case "epyc-mi25": return epyc()
         case "sapphire-h100": return sapphireH100()
         default:
-            throw SourceError(file: "--fabric \(name)", "unknown fabric: expected one of \(all.map(\.name).joined(separator: ", ")) (p2ptop fabrics lists them)")
+            throw SourceError(file: "--fabric \(name)", "unknown fabric: expected one of \(all.map(\.name).joined(separator: ", ")) (p2ptop fabrics lists them)\(Nearest.hint(name, among: all.map(\.name)))")
         }
     }
 

@@ -18,8 +18,8 @@ struct BenchODirect: ParsableCommand {
     @Option(help: "The file to read (on a filesystem with O_DIRECT).")
     var file: String
 
-    @Option(help: "Bytes to read.")
-    var size: String = "256M"
+    @Option(help: "Bytes to read (default: 256M, or the whole file in whole blocks when it is smaller).")
+    var size: String?
 
     @Option(help: "Block size.")
     var block: String = "1M"
@@ -43,7 +43,7 @@ struct BenchODirect: ParsableCommand {
     struct Row { var best = 0.0, pins = 0, unavailable: String? }
 
     func run() throws {
-        let (rows, theirs) = try measure()
+        let (rows, theirs, bytes) = try measure()
         if json {
             let results: [JSON] = zip(Self.kinds, rows).map { k, r in
                 .object([("name", .string("odirect_\(k.name)_vs_dd")), ("value", r.unavailable == nil ? .double(r.best) : .null),
@@ -53,7 +53,7 @@ struct BenchODirect: ParsableCommand {
             }
             emit(JSON.object([("schema", .string("p2ptop.bench/1")), ("bench", .string("odirect")), ("results", .array(results))]).serialized(pretty: true))
         } else {
-            var lines = ["O_DIRECT read \(size) in \(block) blocks, qd \(queueDepth), best of \(runs) each, alternating with dd iflag=direct (\(format2(theirs)) GB/s):"]
+            var lines = ["O_DIRECT read \(ByteSize.text(UInt64(bytes))) in \(block) blocks, qd \(queueDepth), best of \(runs) each, alternating with dd iflag=direct (\(format2(theirs)) GB/s):"]
             for (k, r) in zip(Self.kinds, rows) {
                 let label = k.label.padding(32)
                 lines.append(r.unavailable.map { "  \(label) unavailable: \($0)" } ?? "  \(label) p2ptop \(format2(r.best)) GB/s   ratio \(format2(r.best / theirs))   \(r.pins) pins per pass")
@@ -62,9 +62,27 @@ struct BenchODirect: ParsableCommand {
         }
     }
 
+    /// `--size`, or 256M cut to the file's length in whole blocks; a size past the file's end
+    /// is refused, naming the file's length.
+    func readSize(block: Int) throws -> Int? {
+        var st = stat()
+        let length = stat(file, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : nil
+        guard let size else {
+            guard let length else { return 256 << 20 }
+            let whole = min(256 << 20, length) / block * block
+            if whole == 0 { throw CommandError(message: "bench: \(file) holds \(ByteSize.text(UInt64(length))), less than one \(block)-byte block") }
+            return whole
+        }
+        guard let bytes = ByteSize.parse(size) else { return nil }
+        if let length, bytes > length {
+            throw CommandError(message: "bench: --size \(size) is past the end of \(file), which holds \(ByteSize.text(UInt64(length)))")
+        }
+        return bytes
+    }
+
     /// Each way's best rate and pins per pass, alternating with dd's best.
-    func measure() throws -> ([Row], Double) {
-        guard let bytes = ByteSize.parse(size), let bs = ByteSize.parse(block) else { throw CommandError(message: "bad --size or --block") }
+    func measure() throws -> ([Row], Double, Int) {
+        guard let bs = ByteSize.parse(block), bs > 0, let bytes = try readSize(block: bs) else { throw CommandError(message: "bad --size or --block") }
         var rows = [Row](repeating: Row(), count: Self.kinds.count)
         var theirs = 0.0
         for _ in 0..<max(1, runs) {
@@ -80,7 +98,7 @@ struct BenchODirect: ParsableCommand {
             }
             theirs = max(theirs, try ddRate(bytes: bytes, block: bs))
         }
-        return (rows, theirs)
+        return (rows, theirs, bytes)
     }
 
     /// Runs dd and reads its own timing from its stderr summary line.
@@ -88,7 +106,9 @@ struct BenchODirect: ParsableCommand {
         guard case .success(let scratch) = FileIO.makePrivateDirectory("p2ptop-dd") else { throw CommandError(message: "bench: cannot make a scratch directory", code: 1) }
         defer { FileIO.removeTree(scratch) }
         let log = scratch + "/dd.log"
-        let cmd = "dd if='\(file)' of=/dev/null bs=\(block) count=\(bytes / block) iflag=direct 2> '\(log)'"
+        // The file's name is the user's: quoted for the shell whatever it holds (a ' included).
+        func quoted(_ s: String) -> String { "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'" }
+        let cmd = "dd if=\(quoted(file)) of=/dev/null bs=\(block) count=\(bytes / block) iflag=direct 2> \(quoted(log))"
         guard system(cmd) == 0, let text = readTextFile(log) else { throw CommandError(message: "bench: dd failed on \(file)", code: 1) }
         // "67108864 bytes (67 MB, 64 MiB) copied, 0.0316 s, 2.1 GB/s"
         guard let copied = text.split(separator: "\n").last(where: { $0.contains("copied") }),

@@ -6,14 +6,17 @@ import PCITopology
 /// `p2ptop matrix`: the kernel's verdict for every ordered pair of endpoints.
 struct MatrixCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "matrix", abstract: "P2P DMA verdict for every ordered pair of endpoints (like nvidia-smi topo -m, for any device).", discussion: "Examples:\n  p2ptop matrix --kind gpu,nic\n  p2ptop matrix --fabric epyc-mi25 --kernel 5.15 --cpu amd:0x17")
+        commandName: "matrix", abstract: "P2P DMA verdict for every ordered pair of endpoints (like nvidia-smi topo -m, for any device).", discussion: "By default the endpoints that can take part in P2P DMA (--all for every function).\n\nExamples:\n  p2ptop matrix --kind gpu,nic\n  p2ptop matrix --fabric epyc-mi25 --kernel 5.15 --cpu amd:0x17")
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var p2p: P2POptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: ArgumentHelp("Kinds of endpoints: a comma list of gpu, nic, nvme, accelerator, storage, other; or all.", valueName: "kinds"))
-    var kind: String = "all"
+    @Option(help: ArgumentHelp("Kinds of endpoints: a comma list of gpu, nic, nvme, accelerator, storage, vga, other; p2p (GPUs, accelerators, NICs, NVMe and storage that DMA, p2pmem providers); or all.", valueName: "kinds"))
+    var kind: String = "p2p"
+
+    @Flag(help: "Every endpoint function (the same as --kind all).")
+    var all = false
 
     func run() throws {
         let t = try source.load()
@@ -30,16 +33,17 @@ struct MatrixCommand: ParsableCommand {
     }
 
     func select(_ a: P2PAnalyzer) throws -> [Device] {
-        let all = a.endpoints
-        if kind == "all" { return all }
+        let every = a.endpoints
+        if all || kind == "all" { return every }
+        if kind == "p2p" { return a.p2pEndpoints }
         var wanted = Set<DeviceKind>()
         for k in kind.split(separator: ",") {
             guard let dk = DeviceKind(rawValue: String(k)) ?? (k == "acc" ? .accelerator : nil), dk.isEndpointKind else {
-                throw CommandError(message: "--kind '\(k)': expected gpu, nic, nvme, accelerator, storage, other or all")
+                throw CommandError(message: "--kind '\(k)': expected gpu, nic, nvme, accelerator, storage, vga, other, p2p or all")
             }
             wanted.insert(dk)
         }
-        return all.filter { wanted.contains(a.topology.kind($0.bdf)) }
+        return every.filter { wanted.contains(a.topology.kind($0.bdf)) }
     }
 }
 

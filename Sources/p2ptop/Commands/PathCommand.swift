@@ -90,6 +90,15 @@ struct PathReport {
         }
     }
 
+    /// `16GT/s x16 28.5 GB/s ← bottleneck`, `(turn-around point)`, or nothing.
+    func linkCell(_ h: Hop) -> String {
+        if let l = h.link {
+            let text = "\(l.text) \(format1((h.ceiling?.payload ?? 0) / 1e9)) GB/s"
+            return bottleneck.map { $0.0 == h.bdf } == true ? text + " ← bottleneck" : text
+        }
+        return h.role == "common_upstream" ? "(turn-around point)" : ""
+    }
+
     func text() -> String {
         let t = analyzer.topology
         func name(_ b: BDF) -> String { (t.alias(b).map { $0 + " " } ?? "") + b.description }
@@ -110,13 +119,11 @@ struct PathReport {
             }
             var s = "  " + (h.role == "provider" || h.role == "client" ? "●" : "○") + " " + name(h.bdf).padding(nameWidth)
             s += t.kind(h.bdf).tag.padding(kindWidth)
-            if let l = h.link {
-                var linkText = "\(l.text) \(format1((h.ceiling?.payload ?? 0) / 1e9)) GB/s"
-                if let b = bottleneck, b.0 == h.bdf { linkText = style.warn(linkText + " ← bottleneck") }
-                s += linkText
-            } else if h.role == "common_upstream" {
-                s += "(turn-around point)"
-            }
+            // The third column holds the hop's link, or (ports) its ACS bits; where a hop has
+            // both — the turn-around point with an ACS capability — they stay two spaces apart.
+            let cell = linkCell(h)
+            s += bottleneck.map { $0.0 == h.bdf } == true ? style.warn(cell) : cell
+            if !cell.isEmpty && (t.device(h.bdf)?.acs != nil || verdict.acsUnknown.contains(h.bdf)) { s += "  " }
             if let acs = t.device(h.bdf)?.acs {
                 let bits = acs.control.intersection(.p2pRedirect).names
                 s += "ACSCtl " + (bits.isEmpty ? "no redirect" : style.bad(bits.joined(separator: " ")))

@@ -134,17 +134,31 @@ struct DeviceReport {
 
     /// PCIe, link, ACS, Resizable BAR, SR-IOV, extended capabilities, anomalies, AER counters.
     func capabilityList(_ lines: inout [String]) {
-        func row(_ key: String, _ value: String) { lines.append(Self.row(key, value)) }
+        // Under the heading, two columns in: the heading says what the source held, the rows
+        // what was in it — every capability by offset, as lspci lists them, then the decoded ones.
+        func row(_ key: String, _ value: String) { lines.append("  " + Self.row(key, value)) }
         lines.append("")
         lines.append(style.bold("  Capabilities") + "  (\(coverageText))")
+        if !d.capabilities.standard.isEmpty {
+            row("list", d.capabilities.standard.map { "[\(hex($0.offset, width: 2))] \(StandardCapabilityID.name($0.id))" }.joined(separator: " "))
+        }
+        if !d.capabilities.extended.isEmpty {
+            row("extended", d.capabilities.extended.map { "[\(hex($0.offset, width: 3))] \(ExtendedCapabilityID.name($0.id))" }.joined(separator: " "))
+        }
+        if d.capabilities.standard.isEmpty && d.capabilities.extended.isEmpty && d.capabilities.coverage != .unreadable {
+            row("list", "none: the function has no capability list")
+        }
         if let e = d.express {
             row("PCIe", "v\(e.version) \(e.portType.lspciName)" + (e.physicalSlot.map { ", slot \($0)" } ?? ""))
             if let l = e.link {
                 row("LnkCap", "\(l.capability.text), port \(l.portNumber)"
                     + (l.supportedSpeeds.map { ", supports " + $0.map { $0.text }.joined(separator: " ") } ?? ""))
                 if let s = l.status {
-                    let bw = s.bytesPerSecond.map { String(format1($0 / 1e9)) + " GB/s" } ?? "?"
-                    row("LnkSta", (l.isDowngraded ? style.warn("\(s.text) (downgraded)") : s.text) + ", \(bw) per direction")
+                    let bw = t.linkCeiling(of: d).map { c in "\(format1(c.payload / 1e9)) GB/s of payload per direction (\(format1(c.encoded / 1e9)) after encoding, MPS \(c.payloadPerTLP)\(c.sizesKnown ? "" : " assumed"))" } ?? "no bandwidth: link down"
+                    row("LnkSta", (l.isDowngraded ? style.warn("\(s.text) (downgraded)") : s.text) + ", \(bw)")
+                }
+                if let mps = e.maxPayload, let mrrs = e.maxReadRequest {
+                    row("DevCtl", "MaxPayload \(mps) bytes, MaxReadReq \(mrrs) bytes" + (e.maxPayloadSupported.map { " (supports \($0))" } ?? ""))
                 }
             }
         }
@@ -162,9 +176,6 @@ struct DeviceReport {
                 row("  VF BAR \(b.index)", (b.address.map { "0x" + String($0, radix: 16) } ?? "<unassigned>")
                     + (b.is64Bit ? " 64-bit" : " 32-bit") + (b.prefetchable ? " prefetchable" : ""))
             }
-        }
-        if !d.capabilities.extended.isEmpty {
-            row("extended", d.capabilities.extended.map { ExtendedCapabilityID.name($0.id) }.joined(separator: " "))
         }
         for a in d.capabilities.anomalies { row("anomaly", style.bad(a)) }
         if let f = d.sysfs, !f.aerCounters.isEmpty {

@@ -24,11 +24,12 @@ struct TreeCommand: ParsableCommand {
             return
         }
         let style = output.style
+        let multiNUMA = Set(t.devices.compactMap { $0.sysfs?.numaNode }.filter { $0 >= 0 }).count > 1
         func render(compact: Bool) -> String {
             TreeRenderer(topology: t, compact: compact) { d in
                 let name = names.vendorDevice(d)
                 if plain { return name }
-                return name + String(Self.mark) + annotation(d, t, style)
+                return name + String(Self.mark) + annotation(d, t, style, multiNUMA: multiNUMA)
             }.render()
         }
         var tree = render(compact: false)
@@ -87,7 +88,7 @@ struct TreeCommand: ParsableCommand {
         return fn.map { $0 + 3 } ?? chars.count
     }
 
-    func annotation(_ d: Device, _ t: Topology, _ style: Style) -> String {
+    func annotation(_ d: Device, _ t: Topology, _ style: Style, multiNUMA: Bool = false) -> String {
         var parts: [String] = []
         let kind = t.kind(d.bdf)
         if let alias = t.alias(d.bdf) { parts.append(style.accent(alias)) }
@@ -96,7 +97,14 @@ struct TreeCommand: ParsableCommand {
         else if t.nvlinkIndex.linked.contains(d.bdf) { parts.append("NVLink") }
         // An unknown link is worth a word on a live machine (root would read it); a file that
         // never holds links (hwloc) would repeat the same note on every line: list and show say it.
-        if let link = d.linkSummary(style: style, in: t), t.source.kind == .live || d.capabilities.coverage != .unreadable { parts.append(link) }
+        if let link = d.linkSummary(style: style, in: t), t.source.kind == .live || d.capabilities.coverage != .unreadable || d.sysfs?.statedLinkGBps != nil {
+            parts.append(link)
+        }
+        // Where the machine has more than one NUMA node, each function's (as lstopo places it),
+        // and the OS devices on it (nvme0n1, eth0, mlx5_0), as lstopo lists them.
+        if let n = d.sysfs?.numaNode, n >= 0, multiNUMA { parts.append(style.dim("node\(n)")) }
+        let os = (d.sysfs?.osDevices ?? []).filter { $0.kind != .nvme }.map(\.name)
+        if !os.isEmpty { parts.append(os.prefix(3).joined(separator: " ") + (os.count > 3 ? " +\(os.count - 3)" : "")) }
         return parts.isEmpty ? "" : "  [" + parts.joined(separator: ", ") + "]"
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TextSafety
 import PCISources
 import PCITopology
 import TerminalUI
@@ -91,7 +92,10 @@ enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
 /// Resolves device arguments (aliases, BDFs, selectors) to devices, with usage errors.
 extension Topology {
     func device(named text: String) throws -> Device {
-        do { return try resolve(text) } catch { throw CommandError(message: error.message) }
+        do { return try resolve(text) } catch {
+            let names = devices.flatMap { d in [alias(d.bdf), d.bdf.compact].compactMap { $0 } }
+            throw CommandError(message: error.message + Nearest.hint(text, among: names))
+        }
     }
 }
 

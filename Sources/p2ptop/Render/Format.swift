@@ -4,6 +4,7 @@ extension Device {
     /// The link as `16GT/s x16`, with the capability when trained below it.
     func linkSummary(style: Style, in t: Topology) -> String? {
         guard let l = t.link(of: self)?.link else {
+            if let gbps = sysfs?.statedLinkGBps { return "\(format2(gbps)) GB/s" + style.dim(" (hwloc's pci_link_speed: no speed and width apart)") }
             if capabilities.coverage == .unreadable { return style.dim("link unknown (\(t.source.configUnreadableShort))") }
             return nil
         }

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Issue 24's text defects, each held by a test that failed before its fix.
+@Suite struct TextDefectTests {
+    static let laptop = "lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump"
+    func fixture(_ rel: String) -> String { (CLI.fixtures ?? "/nonexistent") + "/" + rel }
+
+    func json(_ args: [String]) throws -> [String: Any] {
+        let r = try CLI.run(args)
+        #expect(r.status == 0, "\(args): \(r.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stdout.prefix(300))")
+    }
+
+    /// The matrix shows the endpoints that can do P2P by default: on the laptop the GPU, both
+    /// NVMe drives and the NIC, not the chipset's SMBus, audio or serial functions; --all has them.
+    @Test(.needsFixtures) func theMatrixShowsTheDevicesThatMatter() throws {
+        let dump = fixture(Self.laptop)
+        let kinds = { (d: [String: Any]) in ((d["devices"] as? [[String: Any]]) ?? []).compactMap { $0["kind"] as? String } }
+        let p2p = kinds(try json(["matrix", "--dump", dump, "--json"]))
+        let all = kinds(try json(["matrix", "--dump", dump, "--all", "--json"]))
+        #expect(p2p.contains("gpu") && p2p.filter { $0 == "nvme" }.count == 2 && p2p.contains("nic"), "\(p2p)")
+        #expect(!p2p.contains("other") && !p2p.contains("vga"), "\(p2p)")
+        #expect(all.count > p2p.count + 5 && all.contains("other"), "\(all.count) vs \(p2p.count)")
+        #expect(kinds(try json(["matrix", "--dump", dump, "--kind", "all", "--json"])) == all)
+    }
+
+    /// `path` keeps its columns apart: "(turn-around point)" was glued to "ACS…" where the
+    /// common upstream port has an ACS capability (the laptop's root port above the GPU).
+    @Test(.needsFixtures) func pathColumnsStayApart() throws {
+        let turn = try CLI.run(["path", "01:00.0", "01:00.1", "--dump", fixture(Self.laptop)], env: ["COLUMNS": "200"])
+        let line = try #require(turn.stdout.split(separator: "\n").first { $0.contains("(turn-around point)") }, "\(turn.stdout)")
+        #expect(line.contains("(turn-around point)  ") && line.contains("ACSCtl"), "\(line)")
+        for fabric in ["icelake-gpu-switch", "sapphire-h100", "epyc-mi25"] {
+            let r = try CLI.run(["path", "gpu0", "nic0", "--fabric", fabric], env: ["COLUMNS": "200"])
+            #expect(r.status == 0 && !r.stdout.contains(")ACS") && !r.stdout.contains("sACS"), "\(fabric): \(r.stdout)")
+        }
+    }
+
+    /// `show` lists every capability by offset under its heading, as lspci does, and the link's
+    /// payload ceiling with the MPS it was figured at.
+    @Test(.needsFixtures) func showListsTheCapabilities() throws {
+        let r = try CLI.run(["show", "01:00.0", "--dump", fixture(Self.laptop)], env: ["COLUMNS": "300"])
+        #expect(r.status == 0)
+        let list = try #require(r.stdout.split(separator: "\n").first { $0.contains("list ") && $0.contains("[60] ") }, "\(r.stdout)")
+        for cap in ["PM", "MSI", "Express"] { #expect(list.contains(cap), "\(list)") }
+        #expect(r.stdout.contains("    extended") && r.stdout.contains("[100] "), "\(r.stdout)")
+        #expect(r.stdout.contains("GB/s of payload per direction") && r.stdout.contains("DevCtl") && r.stdout.contains("MaxPayload 256 bytes"), "\(r.stdout)")
+    }
+
+    /// hwloc files: OS devices and NUMA nodes on the tree's lines, lstopo's link speeds kept.
+    @Test(.needsFixtures) func hwlocTreeHasOSDevicesNodesAndLinks() throws {
+        let r = try CLI.run(["tree", "--hwloc", fixture("hwloc/flux-sched-corona11.xml")], env: ["COLUMNS": "300"])
+        #expect(r.status == 0)
+        let nvme = try #require(r.stdout.split(separator: "\n").first { $0.contains("[nvme0") }, "\(r.stdout)")
+        #expect(nvme.contains("nvme0n1") && nvme.contains("node0"), "\(nvme)")
+        #expect(r.stdout.contains("enp3s0f0") && r.stdout.contains("GB/s"), "\(r.stdout)")
+        let ib = try CLI.run(["matrix", "--hwloc", fixture("hwloc/hwloc-24em64t-2n6c2t-pci.xml"), "--kind", "nic", "--json"])
+        #expect(ib.status == 0 && ib.stdout.contains("\"0000:02:00.0\"") || ib.stdout.contains("nic"), "the InfiniBand HCA is a NIC: \(ib.stdout.prefix(400))")
+    }
+
+    @Test func notXMLIsSaidSo() throws {
+        let passwd = CLI.temp("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n")
+        let r = try CLI.run(["tree", "--hwloc", passwd])
+        #expect(r.status == 2 && r.stderr.contains(":1: not XML") && !r.stderr.contains("no element found"), "\(r.stderr)")
+        let empty = CLI.temp("")
+        #expect(try CLI.run(["tree", "--nccl", empty]).stderr.contains("empty file"))
+    }
+
+    /// `bench odirect` on a file smaller than its 256M default reads the whole file; a --size
+    /// past the end is refused, naming the file's length; a quote in the name reaches dd intact.
+    @Test(.needsODirect) func benchODirectFitsTheFile() throws {
+        let file = URL(fileURLWithPath: TestMachine.buildDirectory).appendingPathComponent("bench it's-\(UUID().uuidString.prefix(6)).bin")
+        try Data(repeating: 0x5a, count: 8 << 20).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let r = try CLI.run(["bench", "odirect", "--file", file.path, "--runs", "1"])
+        #expect(r.status == 0 && r.stdout.contains("O_DIRECT read 8M"), "\(r.stdout) \(r.stderr)")
+        let past = try CLI.run(["bench", "odirect", "--file", file.path, "--size", "64M", "--runs", "1"])
+        #expect(past.status == 2 && past.stderr.contains("past the end") && past.stderr.contains("8M"), "\(past.stderr)")
+    }
+}
