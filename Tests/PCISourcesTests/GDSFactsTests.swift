@@ -1,21 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 import PCITopology
 @testable import PCISources
 
 /// `doctor --gds`'s facts read from captured roots made for the tests: the files NVIDIA's and
 /// the kernel's documentation name, as they look on a machine.
 @Suite struct GDSFactsTests {
-    func root(_ files: [String: String], dirs: [String] = []) throws -> String {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("p2ptop-gds-\(UUID().uuidString.prefix(8))").path
-        for d in dirs { try FileManager.default.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true) }
-        for (rel, text) in files {
-            let p = root + "/" + rel
-            try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try text.write(toFile: p, atomically: false, encoding: .utf8)
-        }
-        return root
-    }
+    func root(_ files: [String: String], dirs: [String] = []) throws -> String { try CapturedRoot.make(files, dirs: dirs, prefix: "p2ptop-gds") }
 
     @Test func anOpenDriverSetUpForP2PDMA() throws {
         let r = try root([

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import PCITopology
 @testable import PCISources
 
@@ -47,15 +48,7 @@ import PCITopology
         _ = try? Inflate.gunzip(corrupt)   // must return or throw, never trap
     }
 
-    func root(_ files: [String: String]) throws -> String {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("p2ptop-host-\(UUID().uuidString.prefix(8))").path
-        for (rel, text) in files {
-            let p = root + "/" + rel
-            try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try text.write(toFile: p, atomically: false, encoding: .utf8)
-        }
-        return root
-    }
+    func root(_ files: [String: String]) throws -> String { try CapturedRoot.make(files, prefix: "p2ptop-host") }
 
     @Test func factsFromACapturedRoot() throws {
         let r = try root([
