@@ -60,10 +60,12 @@ public struct GDSReadiness: Sendable {
     public var commonChecks: [GDSCheck]
     public var pairs: [Pair]
 
-    public init(_ a: P2PAnalyzer, host: HostFacts?, facts: GDSFacts?, runningKernel: KernelVersion?) {
+    /// `runningKernel`: the kernel the machine runs and where it was read (`/proc/sys/kernel/osrelease`,
+    /// a snapshot); nil judges the kernel whose rules are in use.
+    public init(_ a: P2PAnalyzer, host: HostFacts?, facts: GDSFacts?, runningKernel: (KernelVersion, source: String)?) {
         let t = a.topology
-        kernel = runningKernel ?? a.kernel
-        kernelSource = runningKernel != nil ? "/proc/sys/kernel/osrelease" : "the kernel rules in use: the source names no running kernel"
+        kernel = runningKernel?.0 ?? a.kernel
+        kernelSource = runningKernel?.source ?? "the kernel rules in use: the source names no running kernel"
         self.facts = facts
         self.host = host
         commonChecks = [Self.p2pdmaConfig(host), Self.kernelVersion(kernel, source: kernelSource), Self.multipath(facts), Self.fabrics(facts)]

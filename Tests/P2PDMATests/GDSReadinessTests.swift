@@ -13,7 +13,7 @@ import PCITopology
 
     func readiness(_ t: Topology? = nil, host: HostFacts? = enabled, facts: GDSFacts? = goodFacts, kernel: KernelVersion = KernelVersion(6, 12)) throws -> GDSReadiness {
         let t = try t ?? DemoFabrics.load("sapphire-h100")
-        return GDSReadiness(P2PAnalyzer(topology: t, kernel: kernel, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily)), host: host, facts: facts, runningKernel: kernel)
+        return GDSReadiness(P2PAnalyzer(topology: t, kernel: kernel, cpu: CPUInfo(vendor: t.host.cpuVendor, family: t.host.cpuFamily)), host: host, facts: facts, runningKernel: (kernel, "/proc/sys/kernel/osrelease"))
     }
 
     func status(_ r: GDSReadiness, _ id: String) -> GDSCheck.Status? {

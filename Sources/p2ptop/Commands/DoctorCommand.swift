@@ -31,7 +31,7 @@ struct DoctorCommand: ParsableCommand {
             let r = GDSReadiness(p2p.analyzer(for: t), host: t.host.facts, facts: source.source.gdsFacts(), runningKernel: GDSRender.runningKernel(t))
             return emit(output.json ? GDSRender.json(r, t).serialized(pretty: true) : GDSRender.text(r, t, style: output.style))
         }
-        let named = try pair.count == 2 ? ((pair[0], pair[1]), try t.device(named: pair[0]).bdf, try t.device(named: pair[1]).bdf) : nil
+        let named = pair.count == 2 ? ((pair[0], pair[1]), try t.device(named: pair[0]).bdf, try t.device(named: pair[1]).bdf) : nil
         let report = DoctorReport(p2p.analyzer(for: t), host: t.host.facts, pair: named.map { (names: $0.0, provider: $0.1, client: $0.2) })
         emit(output.json ? DoctorRender.json(report, t).serialized(pretty: true) : DoctorRender.text(report, style: output.style))
     }

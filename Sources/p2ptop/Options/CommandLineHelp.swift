@@ -14,6 +14,8 @@ enum CommandLineHelp {
         var i = 0
         while i < args.count {
             let a = args[i]
+            // After `--` the words are another command's (lab run -- …): left as they are.
+            if a == "--" { out += args[i...]; break }
             if a.hasPrefix("--"), !a.contains("="), a.count > 2, i + 1 < args.count, isNegativeNumber(args[i + 1]) {
                 out.append(a + "=" + args[i + 1]); i += 2; continue
             }

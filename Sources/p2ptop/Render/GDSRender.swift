@@ -5,9 +5,12 @@ import PCITopology
 /// `doctor --gds`: `p2ptop.gds/1` and its text, from one `GDSReadiness`.
 enum GDSRender {
     /// The kernel a machine runs, where the source knows it, and where that came from.
-    static func runningKernel(_ t: Topology) -> KernelVersion? {
+    static func runningKernel(_ t: Topology) -> (KernelVersion, source: String)? {
+        guard let k = t.host.kernelRelease.flatMap({ KernelVersion(parsing: $0) }) else { return nil }
         switch t.source.kind {
-        case .live, .sysfsRoot, .snapshot: return t.host.kernelRelease.flatMap { KernelVersion(parsing: $0) }
+        case .live: return (k, "/proc/sys/kernel/osrelease")
+        case .sysfsRoot: return (k, "\(t.source.path ?? "")/proc/sys/kernel/osrelease")
+        case .snapshot: return (k, "the snapshot's kernel release")
         default: return nil
         }
     }
