@@ -56,8 +56,11 @@ import TestSupport
         let nvme = try #require(r.stdout.split(separator: "\n").first { $0.contains("[nvme0") }, "\(r.stdout)")
         #expect(nvme.contains("nvme0n1") && nvme.contains("node0"), "\(nvme)")
         #expect(r.stdout.contains("enp3s0f0") && r.stdout.contains("GB/s"), "\(r.stdout)")
-        let ib = try CLI.run(["matrix", "--hwloc", fixture("hwloc/hwloc-24em64t-2n6c2t-pci.xml"), "--kind", "nic", "--json"])
-        #expect(ib.status == 0 && ib.stdout.contains("\"0000:02:00.0\"") || ib.stdout.contains("nic"), "the InfiniBand HCA is a NIC: \(ib.stdout.prefix(400))")
+        // The InfiniBand HCA (class 0c06) is among the NICs the matrix pairs.
+        let ib = try CLI.run(["list", "--hwloc", fixture("hwloc/hwloc-24em64t-2n6c2t-pci.xml"), "--json"])
+        let devices = try #require((try JSONSerialization.jsonObject(with: Data(ib.stdout.utf8)) as? [String: Any])?["devices"] as? [[String: Any]])
+        let hca = devices.filter { ($0["class"] as? String)?.hasPrefix("0c06") == true }
+        #expect(!hca.isEmpty && hca.allSatisfy { $0["kind"] as? String == "nic" }, "\(hca)")
     }
 
     @Test func notXMLIsSaidSo() throws {
