@@ -41,7 +41,7 @@ import LinuxFiles
         #expect(m.tree.list.selected == 2)
         _ = s.handle(.home, m); _ = s.handle(.down, m)     // the first root port
         _ = s.handle(.left, m)
-        #expect(m.tree.rows.count < n && !Self.draw(s, m).contains("gpu0"))
+        #expect(m.tree.rows.count < n && !Self.draw(s, m).contains("19:00.0 gpu0"))
         _ = s.handle(.right, m)
         #expect(m.tree.rows.count == n)
         guard case .open(let d) = s.handle(.function(3), m), let search = d as? SearchDialog else { Issue.record("F3 opens no search"); return }
@@ -97,7 +97,7 @@ import LinuxFiles
         #expect(m.deviceRates()[gpu]?.write == 12e9 && m.deviceRates()[gpu]?.read == 1e6)
         #expect(Self.draw(TopologyScreen(), m).contains("⇅ r 1.0M/s w 12G/s of 29G/s"))
         m.gpuCounters = FakeGPUs([], unavailable: "NVML not loaded (libnvidia-ml.so.1: no NVIDIA driver here)")
-        let without = Self.draw(DeviceScreen(), m, 120, 60)
+        let without = Self.draw(DeviceScreen(), m, 280, 60)
         #expect(without.contains("no NVIDIA driver here): PCIe throughput and BAR1 use unknown") && m.deviceRates()[gpu] == nil, "\(without)")
     }
 

@@ -47,8 +47,17 @@ final class DeviceScreen: ExplorerScreen {
             let j = topology.linkJudgement(d.bdf)
             let of = j.map { j in j.limitedByPartner ? "\(j.capability.text) (card \(j.device.text), port above \(j.partner!.text))" : j.capability.text } ?? l.capability.text
             row("link", (l.status?.text ?? "?") + " of " + of, (j?.isDowntrained ?? false) ? t.warn : t.good)
+            if let ceiling = topology.linkCeiling(of: d) {
+                row("carries", "≈ \(format1(ceiling.payload / 1e9)) GB/s payload each way" + (ceiling.sizesKnown ? " (MPS \(ceiling.payloadPerTLP))" : " (MPS assumed 128)"))
+            }
         } else if d.capabilities.coverage == .unreadable {
             row("capabilities", "unknown (\(topology.source.configUnreadableShort))", t.warn)
+        }
+        if !d.capabilities.standard.isEmpty {
+            row("capabilities", d.capabilities.standard.map { "[\(hex($0.offset, width: 2))] \(StandardCapabilityID.name($0.id))" }.joined(separator: " "), t.dim)
+        }
+        if !d.capabilities.extended.isEmpty {
+            row("extended", d.capabilities.extended.map { "[\(hex($0.offset, width: 3))] \(ExtendedCapabilityID.name($0.id))" }.joined(separator: " "), t.dim)
         }
         if let a = d.acs {
             row("ACSCtl", a.control.lspciFlags, a.control.isDisjoint(with: .p2pRedirect) ? t.text : t.bad)
@@ -61,7 +70,10 @@ final class DeviceScreen: ExplorerScreen {
                     p.state == .active ? t.good : t.warn)
             }
         }
-        lines.append([])
+        // Wide: identity on the left, the address space and the partners on the right.
+        var left = lines
+        lines = []
+        if body.width < 120 { lines = left + [[]]; left = [] }
         lines.append([Span("BARs", t.title)])
         if d.bars.isEmpty && (topology.source.kind == .hwloc || topology.source.kind == .nccl) {
             lines.append([Span("  unknown (\(topology.source.configUnreadableShort): no BARs kept)", t.dim)])
@@ -77,7 +89,7 @@ final class DeviceScreen: ExplorerScreen {
             // The address windows it forwards downstream (lspci's "Memory behind bridge").
             for w in br.windows {
                 let span = w.isEnabled ? "0x" + String(w.base, radix: 16) + "-0x" + String(w.limit, radix: 16) : "disabled"
-                lines.append([Span("  " + w.kind.rawValue.padded(14), t.dim), Span(span.padded(36), w.isEnabled ? t.text : t.dim),
+                lines.append([Span("  " + w.kind.rawValue.padded(14), t.dim), Span(span.padded(30), w.isEnabled ? t.text : t.dim),
                               Span(w.isEnabled ? ByteSize.text(w.size) + (w.is64Bit ? " 64-bit" : "") : "", t.accent)])
             }
         }
@@ -96,7 +108,52 @@ final class DeviceScreen: ExplorerScreen {
                 lines.append([Span("  BAR1".padded(14), t.dim), Span("unknown (NVML did not say)", t.dim)])
             }
         }
-        page.scroll = max(0, min(page.scroll, lines.count - (body.height - 2)))
-        Paragraph(lines, offset: page.scroll).render(in: Rect(x: body.x + 2, y: body.y + 1, width: body.width - 4, height: body.height - 2), on: &c)
+        if d.bars.isEmpty && topology.source.kind != .hwloc && topology.source.kind != .nccl { lines.append([Span("  none", t.dim)]) }
+        // The way up to the root port, hop by hop: each port's link and its ACS redirect bits.
+        if !up.isEmpty {
+            lines.append([])
+            lines.append([Span("Upstream ports (toward the root)", t.title)])
+            for b in up {
+                guard let p = topology.device(b) else { continue }
+                let acs = p.acs.map { a in a.control.isDisjoint(with: .p2pRedirect) ? "ACS: no redirect" : "ACS: redirects (\(a.control.lspciFlags))" } ?? "no ACS capability"
+                lines.append([Span("  " + m.name(b).padded(12), t.accent), Span((p.link?.status?.text ?? "").padded(12), t.text),
+                              Span(acs, p.acs.map { $0.control.isDisjoint(with: .p2pRedirect) } ?? true ? t.dim : t.bad)])
+            }
+        }
+        if d.isBridge {
+            let below = topology.children(d.bdf)
+            lines.append([])
+            lines.append([Span("Below (\(below.count))", t.title)])
+            for b in below {
+                guard let k = topology.device(b) else { continue }
+                lines.append([Span("  " + m.name(b).padded(12), t.accent), Span((k.link?.status?.text ?? "").padded(12), t.text), Span(m.names.vendorDevice(k), t.dim)])
+            }
+        }
+        let partners = P2PPartners(of: d.bdf, m)
+        if partners.isEndpoint {
+            lines.append([])
+            lines.append([Span("P2P partners (\(partners.partners.count)): it provides, they DMA", t.title)])
+            for q in partners.partners {
+                let v = q.verdict
+                let style = v.mapType == .busAddr ? t.good : v.mapType == .thruHostBridge ? t.warn : t.bad
+                lines.append([Span("  " + m.name(q.bdf).padded(12), t.accent), Span(P2PPartners.code(v).padded(8), style),
+                              Span(v.mapType.rawValue.padded(18), style), Span(v.distanceText, t.dim)])
+            }
+        }
+        let area = Rect(x: body.x + 2, y: body.y + 1, width: body.width - 4, height: body.height - 2)
+        if left.isEmpty {
+            let folded = lines.flatMap { LineWrap.wrap($0, width: area.width, indent: 14) }
+            page.scroll = max(0, min(page.scroll, folded.count - area.height))
+            Paragraph(folded, offset: page.scroll).render(in: area, on: &c)
+        } else {
+            let (la, rest) = area.columns(area.width * 9 / 20)
+            let ra = Rect(x: rest.x + 2, y: rest.y, width: rest.width - 2, height: rest.height)
+            let l = left.flatMap { LineWrap.wrap($0, width: la.width - 1, indent: 14) }
+            let r = lines.flatMap { LineWrap.wrap($0, width: ra.width, indent: 14) }
+            page.scroll = max(0, min(page.scroll, max(l.count, r.count) - area.height))
+            Paragraph(l, offset: page.scroll).render(in: la, on: &c)
+            for y in area.y..<area.maxY { c.put("│", x: rest.x, y: y, t.border) }
+            Paragraph(r, offset: page.scroll).render(in: ra, on: &c)
+        }
     }
 }
