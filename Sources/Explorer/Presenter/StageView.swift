@@ -29,7 +29,9 @@ struct StageView {
             let captionHeight = max(6, min(9, body.height / 3))
             let (caption, top) = body.rows(-captionHeight)
             let (machine, right) = top.columns(max(34, top.width * 9 / 20))
-            let (state, steps) = right.rows(max(6, min(9, right.height / 2)))
+            // The kernel's state takes the rows its lines need; the step list scrolls in the rest.
+            let stateLines = engineLines(width: right.width - 4)
+            let (state, steps) = right.rows(max(4, min(stateLines.count + 2, right.height - 5)))
             renderMachine(machine, &c)
             renderEngine(state, &c)
             renderSteps(steps, &c)
@@ -143,7 +145,8 @@ struct StageView {
                 if port != .rootPort, port != .downstreamPort, let s = topo.link(of: d)?.link.status {
                     line.append(Span(" " + s.text, on ? t.warn.bold() : t.dim))
                 } else {
-                    line.append(Span(" " + topo.kind(b).tag, t.dim))
+                    let room = inner.width - depth * 2 - 2 - 9
+                    line.append(Span(" " + TextCut.words(topo.kind(b).tag, max(4, room)), t.dim))
                 }
                 lines.append(line)
                 visit(b, depth + 1)
@@ -160,8 +163,13 @@ struct StageView {
     }
 
     func renderEngine(_ a: Rect, _ c: inout Canvas) {
+        Block(title: "The kernel's state (model)", style: theme.border, titleStyle: theme.title).render(in: a, on: &c)
+        Paragraph(engineLines(width: a.width - 4)).render(in: Rect(x: a.x + 2, y: a.y + 1, width: a.width - 4, height: a.height - 2), on: &c)
+    }
+
+    /// The engine pane's lines, folded at words under the value column (never cut at its edge).
+    func engineLines(width: Int) -> [Line] {
         let t = theme, e = engine
-        Block(title: "The kernel's state (model)", style: t.border, titleStyle: t.title).render(in: a, on: &c)
         var lines: [Line] = []
         for (b, p) in e.providers.sorted(by: { $0.key < $1.key }) {
             let used = p.size - p.available
@@ -195,7 +203,7 @@ struct StageView {
             lines.append([Span("pair    ", t.dim), Span("\(e.topology.alias(q) ?? q.short) → \(e.topology.alias(p) ?? p.short): ", t.text),
                           Span("\(v.mapType.rawValue), \(v.pathClass.rawValue)", style.bold())])
         }
-        Paragraph(lines).render(in: Rect(x: a.x + 2, y: a.y + 1, width: a.width - 4, height: a.height - 2), on: &c)
+        return lines.flatMap { LineWrap.wrap($0, width: width, indent: 8) }
     }
 
     func renderSteps(_ a: Rect, _ c: inout Canvas) {
@@ -206,12 +214,15 @@ struct StageView {
         var state = ListState(selected: max(0, p.position - 1))
         ListView(count: p.items.count, highlight: t.selection.bold()) { i in
             let n = String(i + 1).count < 2 ? " \(i + 1)" : "\(i + 1)"
+            // A step too long for the pane ends on a whole word.
             if i < done.count {
                 let e = done[i]
-                return [Span("\(n) ", t.dim), Span(e.matched ? "✓ " : "✗ ", e.matched ? t.good : t.bad), Span(p.items[i].text, t.text),
-                        Span(e.outcome == "ok" ? "" : " → \(e.outcome)", e.matched ? t.accent : t.bad)]
+                let outcome = e.outcome == "ok" ? "" : " → \(e.outcome)"
+                return [Span("\(n) ", t.dim), Span(e.matched ? "✓ " : "✗ ", e.matched ? t.good : t.bad),
+                        Span(TextCut.words(p.items[i].text, max(8, inner.width - 5 - outcome.count)), t.text),
+                        Span(outcome, e.matched ? t.accent : t.bad)]
             }
-            return [Span("\(n)   ", t.dim), Span(p.items[i].text, t.dim)]
+            return [Span("\(n)   ", t.dim), Span(TextCut.words(p.items[i].text, max(8, inner.width - 5)), t.dim)]
         }.render(in: inner, on: &c, state: &state)
     }
 
@@ -225,7 +236,7 @@ struct StageView {
         }
         let mark = e.matched ? "✓" : "✗"
         let what = "\(mark) \(e.text)" + (e.outcome == "ok" ? "" : "  → \(e.outcome)")
-        c.put(String(what.prefix(width)), x: a.x + 2, y: y, e.matched ? t.accent.bold() : t.bad.bold(), clip: a)
+        c.put(TextCut.words(what, width), x: a.x + 2, y: y, e.matched ? t.accent.bold() : t.bad.bold(), clip: a)
         y += 1
         var explanation = Explain.outcome(e.action, e.outcome)
         if !e.matched, let expected = e.expected { explanation = "Not what the story expected (\(expected)). " + explanation }

@@ -73,32 +73,53 @@ final class PinsScreen: ExplorerScreen {
             y += 2
         }
         for d in providers {
-            guard let pool = m.pool(d.bdf), y < inner.maxY - 4 else { continue }
-            c.put("\(m.name(d.bdf)) \(d.bdf.short): pool \(pool.size >> 20) MiB, available \(pool.available >> 20) MiB" + (pool.published ? ", published" : ""),
+            guard let pool = m.pool(d.bdf), y < inner.maxY - 6 else { continue }
+            let used = pool.size - pool.available
+            c.put("\(m.name(d.bdf)) \(d.bdf.short)  pool \(pool.size >> 20) MiB · \(used >> 20) MiB in use · \(pool.available >> 20) MiB available" + (pool.published ? " · published" : ""),
                   x: inner.x, y: y, t.text, clip: inner)
             y += 1
-            Gauge(ratio: 1 - Double(pool.available) / Double(max(1, pool.size)), label: "in use", filled: t.warn, empty: t.dim)
-                .render(in: Rect(x: inner.x, y: y, width: min(40, inner.width), height: 1), on: &c)
-            y += 1
+            // Two meters: the pool's bytes allocated, and the pins its pages hold.
+            let meter = min(40, max(16, (inner.width - 4) / 2))
+            Gauge(ratio: Double(used) / Double(max(1, pool.size)), label: "in use \(Int((Double(used) * 100 / Double(max(1, pool.size))).rounded()))%", filled: t.warn, empty: t.dim)
+                .render(in: Rect(x: inner.x, y: y, width: meter, height: 1), on: &c)
             let heat = pool.heat
-            let rows = min(4, max(1, (heat.count + inner.width - 1) / max(1, inner.width)))
-            Heatmap(heat.isEmpty ? [Int](repeating: 0, count: 64) : heat, maximum: max(1, heat.max() ?? 1), levels: [t.dim, t.good, t.warn, t.bad])
-                .render(in: Rect(x: inner.x, y: y, width: inner.width, height: rows), on: &c)
-            y += rows + 1
+            let pins = heat.reduce(0, +), pinned = heat.filter { $0 > 0 }.count
+            if !heat.isEmpty && inner.width >= meter * 2 + 2 {
+                Gauge(ratio: Double(pinned) / Double(heat.count), label: "\(pins) pins held", filled: t.bad, empty: t.dim)
+                    .render(in: Rect(x: inner.x + meter + 2, y: y, width: meter, height: 1), on: &c)
+            }
+            y += 1
+            if !heat.isEmpty {
+                let rows = min(4, max(1, (heat.count + inner.width - 1) / max(1, inner.width)))
+                Heatmap(heat, maximum: max(1, heat.max() ?? 1), levels: [t.dim, t.good, t.warn, t.bad])
+                    .render(in: Rect(x: inner.x, y: y, width: inner.width, height: rows), on: &c)
+                y += rows
+            }
+            let cell = heat.isEmpty ? "" : "each cell \(ByteSize.text(UInt64(pool.size / heat.count))) of the pool: "
+            let legend = heat.isEmpty ? "page pins unknown here (\(pool.source)): the pool's pages are not tracked" : cell + "· no pins  ░ ▒ ▓ █ more pins (most in a cell: \(heat.max() ?? 0))"
+            for l in LineWrap.wrap([Span(legend, t.dim)], width: inner.width) { Paragraph([l]).render(in: Rect(x: inner.x, y: y, width: inner.width, height: 1), on: &c); y += 1 }
+            y += 1
         }
-        // The kernel's own counters, from this machine's /proc/vmstat.
+        // The kernel's own counters, from this machine's /proc/vmstat, folded at words.
         m.tickTelemetry()
+        var counters: [Line] = []
         if let p = m.telemetry.lastReadings["pins"], p.stale == nil {
-            let rate = m.telemetry.series["pins.vmstat_acquired"]?.rate.map { "  +\(Int($0))/s" } ?? ""
+            let rate = m.telemetry.series["pins.vmstat_acquired"]?.rate.map { ", +\(Int($0))/s" } ?? ""
             let bound = p.values["bound"].map { " (± \(Int($0)): per-CPU batches)" } ?? " (approximate: per-CPU batches)"
-            c.put("this machine: nr_foll_pin_acquired ≈\(Int(p.values["vmstat_acquired"] ?? 0)), released ≈\(Int(p.values["vmstat_released"] ?? 0)), outstanding ≈\(Int(p.values["outstanding"] ?? 0))\(rate)\(bound)",
-                  x: inner.x, y: y, t.text, clip: inner)
+            counters.append([Span("this machine: ", t.title), Span("nr_foll_pin_acquired ≈\(Int(p.values["vmstat_acquired"] ?? 0)), nr_foll_pin_released ≈\(Int(p.values["vmstat_released"] ?? 0)), outstanding ≈\(Int(p.values["outstanding"] ?? 0))\(rate)\(bound)", t.text)])
         } else {
-            c.put("this machine: " + (m.telemetry.stale["pins"] ?? "no pin counters"), x: inner.x, y: y, t.dim, clip: inner)
+            counters.append([Span("this machine: ", t.title), Span(m.telemetry.stale["pins"] ?? "no pin counters", t.dim)])
         }
-        y += 1
         if let s = m.actionSession {
-            c.put("actions: engine pins outstanding \(s.engine.vmstat.outstanding); " + (s.log.suffix(2).joined(separator: "; ")), x: inner.x, y: y, t.accent, clip: inner)
+            counters.append([Span("actions: engine pins outstanding \(s.engine.vmstat.outstanding); " + (s.log.suffix(2).joined(separator: "; ")), t.accent)])
+        }
+        for l in counters.flatMap({ LineWrap.wrap($0, width: inner.width, indent: 14) }) where y < inner.maxY - 2 {
+            Paragraph([l]).render(in: Rect(x: inner.x, y: y, width: inner.width, height: 1), on: &c); y += 1
+        }
+        // Outstanding pins over time, once there is a history to draw.
+        if let history = m.telemetry.series["pins.outstanding"]?.values, history.count > 1, y < inner.maxY - 3 {
+            c.put("outstanding ", x: inner.x, y: y, t.dim, clip: inner)
+            Sparkline(history, style: t.warn).render(in: Rect(x: inner.x + 12, y: y, width: min(inner.width - 12, 60), height: 1), on: &c)
             y += 1
         }
         let rows = PinsScreen.holderRows(m.telemetry.lastReadings["vmpin"]?.values ?? [:], t)
