@@ -166,7 +166,9 @@ public final class ExplorerApp {
         let t = model.theme
         c.fill(c.area, t.text)
         if c.width < ExplorerApp.minimumSize.width || c.height < ExplorerApp.minimumSize.height {
-            c.put("terminal too small: p2ptop needs 60×15 (now \(c.width)×\(c.height)); q quits", x: 0, y: 0, t.warn)
+            // An open dialog still has the keys: say so, and how to close it.
+            let quits = dialogs.isEmpty ? "q quits" : "a dialog is open: Esc closes it"
+            c.put("terminal too small: p2ptop needs 60×15 (now \(c.width)×\(c.height)); \(quits)", x: 0, y: 0, t.warn)
             return
         }
         let (header, rest) = c.area.rows(1)
@@ -174,7 +176,7 @@ public final class ExplorerApp {
         renderHeader(header, &c)
         screens[current].render(in: body, on: &c, model)
         renderStatus(status, &c)
-        for d in dialogs where d.prompt == nil { d.render(in: c.area, on: &c, model) }
+        for d in dialogs { if case .box(let box) = d.face(in: c.area, model) { box.render(in: c.area, on: &c) } }
     }
 
     func renderHeader(_ a: Rect, _ c: inout Canvas) {
@@ -207,7 +209,9 @@ public final class ExplorerApp {
         c.fill(a, t.header)
         // "started: …" stands while its transfer runs; once none does, the command line is back.
         let message = model.message.flatMap { $0.hasPrefix("started: ") && !model.transfersRunning ? nil : $0 }
-        let left = " " + (dialogs.last?.prompt ?? message ?? commandEquivalent)
+        var prompt: String?
+        if let top = dialogs.last, case .prompt(let p) = top.face(in: a, model) { prompt = p }
+        let left = " " + (prompt ?? message ?? commandEquivalent)
         c.put(left, x: a.x, y: a.y, t.header, clip: a)
         let keys = "?:help  Tab:screens  q:quit "
         if a.width > left.count + keys.count + 2 { c.put(keys, x: a.maxX - keys.count, y: a.y, t.header, clip: a) }

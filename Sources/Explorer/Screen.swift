@@ -45,17 +45,23 @@ extension ExplorerScreen {
     var help: [(keys: String, what: String)] { [] }
 }
 
+/// How a dialog shows: a box over the screen, or a prompt on the status line (search). A
+/// dialog gives the app one of these and the app draws it — no dialog draws itself, so none
+/// can take the keys while nothing of it is on screen.
+enum DialogFace {
+    case box(Dialog)
+    case prompt(String)
+}
+
 /// A modal dialog on the app's stack: the top one gets every key; Esc (or its own keys) closes it.
 protocol ExplorerDialog: AnyObject {
-    func render(in screenArea: Rect, on c: inout Canvas, _ m: ExplorerModel)
+    /// What to draw for it on a screen of this size.
+    func face(in screenArea: Rect, _ m: ExplorerModel) -> DialogFace
     func handle(_ key: Key, _ m: ExplorerModel) -> ExplorerAction
     /// The command the dialog would run, for the status line; nil keeps the screen's.
     func command(_ m: ExplorerModel) -> String?
-    /// A prompt drawn on the status line instead of a box over the screen (search).
-    var prompt: String? { get }
 }
 
 extension ExplorerDialog {
     func command(_ m: ExplorerModel) -> String? { nil }
-    var prompt: String? { nil }
 }

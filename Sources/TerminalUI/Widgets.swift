@@ -158,7 +158,8 @@ public struct Dialog: Widget {
     /// sit on the border of the screen below it (`┌┌`).
     public func area(in screen: Rect) -> Rect {
         let w = min(screen.width - 4, max(title.count + 6, (lines.map { $0.reduce(0) { $0 + $1.text.count } }.max() ?? 0) + 4))
-        let h = min(screen.height - 4, folded(width: w - 4).count + 2)
+        // At least its border and one row: a dialog with no lines still shows.
+        let h = min(screen.height - 4, max(3, folded(width: w - 4).count + 2))
         return Rect(x: screen.x + (screen.width - w) / 2, y: screen.y + (screen.height - h) / 2, width: max(0, w), height: max(0, h))
     }
 
@@ -167,7 +168,11 @@ public struct Dialog: Widget {
 
     public func render(in screen: Rect, on c: inout Canvas) {
         let a = area(in: screen)
-        guard a.width > 4, a.height > 2 else { return }
+        guard a.width > 4, a.height > 2 else {
+            // Too small for a box: its title alone, on the screen's first row.
+            c.put(title, x: screen.x, y: screen.y, border, clip: screen)
+            return
+        }
         c.fill(a, style)
         Block(title: title, style: border).render(in: a, on: &c)
         let all = folded(width: a.width - 4), rows = a.height - 2

@@ -29,7 +29,7 @@ import LinuxFiles
 
     static func draw(_ d: any ExplorerDialog, _ m: ExplorerModel, _ w: Int = 120, _ h: Int = 40) -> String {
         var c = Canvas(width: w, height: h)
-        d.render(in: c.area, on: &c, m)
+        if case .box(let box) = d.face(in: c.area, m) { box.render(in: c.area, on: &c) }
         return c.text
     }
 
@@ -282,6 +282,55 @@ import LinuxFiles
         app.handle(.mouse(x: x + 1, y: 0, button: 1))
         #expect(app.screen == .transfers)
         #expect(app.screens.count == 6 && Set(app.screens.map(\.id)).count == 6)
+    }
+}
+
+/// The invisible modal (a dialog holding the keys while nothing of it shows) cannot happen:
+/// every key that opens a dialog, on every screen, with the selection on each kind of function,
+/// at 80×24, 120×40 and 160×48 — what opened is on screen (a box with its title whole, or the
+/// search prompt on the status line), no box corner is doubled, and Esc closes it.
+@Suite struct EveryDialogTests {
+    static let keys: [Key] = [.character("t"), .character("a"), .character("m"), .character("P"), .character("U"), .character("u"),
+                              .character("x"), .character("r"), .character("?"), .character("/"), .function(3), .enter, .character("p")]
+
+    @Test(arguments: [(80, 24), (120, 40), (160, 48)])
+    func everyDialogFromEveryScreenIsDrawnAndCloses(_ size: (Int, Int)) throws {
+        let t = try DemoFabrics.load("icelake-gpu-switch")
+        let picks = [t.devices[0].bdf, try t.resolve("sw0").bdf, try t.resolve("gpu0").bdf, try t.resolve("nvme1").bdf,
+                     try #require(t.devices.first { $0.acs != nil && $0.isBridge }).bdf]
+        var opened: [String: Int] = [:]
+        for screen in 1...6 {
+            for pick in picks {
+                for key in Self.keys {
+                    let m = try ScreenTests.model(t)
+                    let app = ExplorerApp(topology: m.topology, analyzer: m.analyzer, names: m.names, theme: m.theme, sourceFlags: "")
+                    app.select(pick)
+                    app.handle(.key(.character(Character(String(screen)))))
+                    app.handle(.key(key))
+                    guard let top = app.dialogs.last else { continue }
+                    var c = Canvas(width: size.0, height: size.1)
+                    app.render(into: &c)
+                    let text = c.text, what = "\(type(of: top)) from screen \(screen), \(pick), key \(key), \(size)"
+                    switch top.face(in: c.area, m) {
+                    case .box(let d):
+                        // Its top border carries the title (whole, or cut with the border's own end).
+                        let head = String(d.title.prefix(min(d.title.count, size.0 - 12)))
+                        #expect(text.contains("┌─ " + head), "not drawn: \(what)\n\(text)")
+                    case .prompt(let p):
+                        #expect(c.lines.last!.contains(p), "no prompt: \(what)")
+                    }
+                    for corner in ["┌┌", "┐┐", "└└", "┘┘"] { #expect(!text.contains(corner), "doubled corner: \(what)\n\(text)") }
+                    opened["\(type(of: top))", default: 0] += 1
+                    let before = app.dialogs.count
+                    app.handle(.key(.escape))
+                    #expect(app.dialogs.count == before - 1, "Esc left it open: \(what)")
+                }
+            }
+        }
+        // Each kind of dialog was reached (the check above is not vacuous).
+        for kind in ["TransferDialog", "ActionDialog", "ACSDialog", "HelpDialog", "SearchDialog", "PathDialog"] {
+            #expect(opened[kind, default: 0] > 0, "\(kind) never opened: \(opened)")
+        }
     }
 }
 

@@ -45,16 +45,16 @@ final class ACSDialog: ExplorerDialog {
         }
     }
 
-    func render(in screenArea: Rect, on c: inout Canvas, _ m: ExplorerModel) {
+    func face(in screenArea: Rect, _ m: ExplorerModel) -> DialogFace {
         let t = m.theme
         let clear = bits.isDisjoint(with: .p2pRedirect)
-        Dialog(title: "Flip ACS redirect", lines: [
+        return .box(Dialog(title: "Flip ACS redirect", lines: [
             [Span("\(m.name(bridge)) \(bridge): ACSCtl becomes", t.text)],
             [Span("  " + bits.lspciFlags, clear ? t.good : t.bad)],
             [Span("Pairs below it are then " + (clear ? "BUS_ADDR again." : "routed through the root complex (or refused)."), t.dim)],
             [],
             [Span("Enter", t.accent), Span(" applies (on the model; real machines: setpci)   "), Span("Esc", t.accent), Span(" cancels")],
-        ], style: t.text, border: t.border).render(in: screenArea, on: &c)
+        ], style: t.text, border: t.border))
     }
 
     func command(_ m: ExplorerModel) -> String? {

@@ -33,14 +33,14 @@ final class ActionDialog: ExplorerDialog {
         }
     }
 
-    func render(in screenArea: Rect, on c: inout Canvas, _ m: ExplorerModel) {
+    func face(in screenArea: Rect, _ m: ExplorerModel) -> DialogFace {
         let (what, line) = m.describe(action)
         let t = m.theme
-        Dialog(title: action.title, lines: [
+        return .box(Dialog(title: action.title, lines: [
             [Span(what, t.text)], [],
             [Span("headless: ", t.dim), Span(line, t.accent)], [],
             [Span("Enter", t.accent), Span(" does it   "), Span("Esc", t.accent), Span(" cancels")],
-        ], style: t.text, border: t.border).render(in: screenArea, on: &c)
+        ], style: t.text, border: t.border))
     }
 
     func command(_ m: ExplorerModel) -> String? { "p2ptop scenario run: " + m.describe(action).1 }

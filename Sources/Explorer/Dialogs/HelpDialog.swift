@@ -45,13 +45,13 @@ final class HelpDialog: ExplorerDialog {
         return .none
     }
 
-    func render(in screenArea: Rect, on c: inout Canvas, _ m: ExplorerModel) {
+    func face(in screenArea: Rect, _ m: ExplorerModel) -> DialogFace {
         let t = m.theme
         var lines: [Line] = []
         if m.readonly { lines.append([Span("read-only (--readonly): nothing here changes the machine or the model", t.warn)]) }
         for e in entries where !(m.readonly && e.acts) {
             lines.append(e.keys.isEmpty ? [Span(e.what, t.dim)] : [Span(e.keys, t.accent), Span("  " + e.what)])
         }
-        Dialog(title: "Keys", lines: lines, style: t.text, border: t.border, offset: offset).render(in: screenArea, on: &c)
+        return .box(Dialog(title: "Keys", lines: lines, style: t.text, border: t.border, offset: offset))
     }
 }

@@ -29,7 +29,7 @@ final class KernelAnswerDialog: ExplorerDialog {
         return c.isEmpty ? nil : c
     }
 
-    func render(in screenArea: Rect, on c: inout Canvas, _ m: ExplorerModel) {
+    func face(in screenArea: Rect, _ m: ExplorerModel) -> DialogFace {
         let t = m.theme
         let width = max(20, min(screenArea.width - 8, 100))
         var lines: [Line] = []
@@ -58,6 +58,6 @@ final class KernelAnswerDialog: ExplorerDialog {
         if let cmd = command(m) { lines.append([]); lines.append([Span("command ", t.dim), Span(String(cmd.prefix(width - 9)), t.accent)]) }
         lines.append([])
         lines.append([Span("Esc", t.accent), Span(" closes" + (key == "P" ? " (the pins stay until U)" : key == "u" ? " (the unbind goes on)" : ""), t.dim)])
-        Dialog(title: title + " — the kernel and the model", lines: lines, style: t.text, border: t.border).render(in: screenArea, on: &c)
+        return .box(Dialog(title: title + " — the kernel and the model", lines: lines, style: t.text, border: t.border))
     }
 }

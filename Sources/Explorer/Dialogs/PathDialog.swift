@@ -19,7 +19,7 @@ final class PathDialog: ExplorerDialog {
 
     func command(_ m: ExplorerModel) -> String? { "p2ptop path \(m.name(provider)) \(m.name(client))" + m.sourceFlags }
 
-    func render(in screenArea: Rect, on c: inout Canvas, _ m: ExplorerModel) {
+    func face(in screenArea: Rect, _ m: ExplorerModel) -> DialogFace {
         let p = provider, q = client, t = m.theme, topology = m.topology
         let v = m.verdict(p, q)
         func uplink(_ b: BDF) -> LinkCeiling? { FabricModel.ceiling(b, v, in: topology) }
@@ -54,6 +54,6 @@ final class PathDialog: ExplorerDialog {
                 lines.append([Span("• ", f.severity == .error ? t.bad : t.warn), Span(String(f.remedy.prefix(max(20, screenArea.width - 10))), t.text)])
             }
         }
-        Dialog(title: "Path \(m.name(p)) → \(m.name(q))", lines: lines, style: t.text, border: t.border).render(in: screenArea, on: &c)
+        return .box(Dialog(title: "Path \(m.name(p)) → \(m.name(q))", lines: lines, style: t.text, border: t.border))
     }
 }

@@ -22,7 +22,7 @@ final class RealReadDialog: ExplorerDialog {
         return .none
     }
 
-    func render(in screenArea: Rect, on c: inout Canvas, _ m: ExplorerModel) {
+    func face(in screenArea: Rect, _ m: ExplorerModel) -> DialogFace {
         let p = plan, t = m.theme
         let on = p.function.map { f in " on " + (m.topology.alias(f).map { "\($0) (\(f.short))" } ?? f.short) + ", read only" } ?? "  (type a file or block device)"
         let lines: [Line] = [
@@ -34,7 +34,7 @@ final class RealReadDialog: ExplorerDialog {
             [Span("Enter", t.accent), Span(" starts it   "), Span("Esc", t.accent), Span(" cancels   ", t.text),
              Span("Backspace/Ctrl-U", t.accent), Span(" edit the path", t.text)],
         ]
-        Dialog(title: "Start a real transfer (read only)", lines: lines, style: t.text, border: t.border).render(in: screenArea, on: &c)
+        return .box(Dialog(title: "Start a real transfer (read only)", lines: lines, style: t.text, border: t.border))
     }
 
     func command(_ m: ExplorerModel) -> String? { plan.path.isEmpty ? nil : plan.command }

@@ -22,7 +22,7 @@ final class SearchDialog: ExplorerDialog {
         return .none
     }
 
-    func render(in screenArea: Rect, on c: inout Canvas, _ m: ExplorerModel) {}
+    func face(in screenArea: Rect, _ m: ExplorerModel) -> DialogFace { .prompt(prompt) }
 
-    var prompt: String? { "/\(text)▏" }
+    var prompt: String { "/\(text)▏" }
 }

@@ -67,7 +67,7 @@ final class TransferDialog: ExplorerDialog {
         }
     }
 
-    func render(in screenArea: Rect, on c: inout Canvas, _ m: ExplorerModel) {
+    func face(in screenArea: Rect, _ m: ExplorerModel) -> DialogFace {
         let r = request, t = m.theme
         let roles = Self.roles(r.method)
         let verdict = r.from.flatMap { f in r.to.map { m.analyzer.verdict(provider: $0, client: f) } }
@@ -80,7 +80,7 @@ final class TransferDialog: ExplorerDialog {
             Self.misfit(r, m).map { [Span("note   ", t.dim), Span($0, t.warn)] } ?? [],
             [Span("Enter", t.accent), Span(" starts it   "), Span("Esc", t.accent), Span(" cancels   (\(m.transferCommand(r)))", t.dim)],
         ]
-        Dialog(title: "Start a transfer", lines: lines, style: t.text, border: t.border).render(in: screenArea, on: &c)
+        return .box(Dialog(title: "Start a transfer", lines: lines, style: t.text, border: t.border))
     }
 
     func command(_ m: ExplorerModel) -> String? { m.transferCommand(request) }
