@@ -117,6 +117,45 @@ struct TmuxTests {
         #expect(try s.terminalRestored(), "terminal modes after q: \((try? s.screen()) ?? "")")
     }
 
+    /// Every screen at 80×24, 120×40 and 160×48 in a real terminal: header and status whole, no
+    /// doubled box corner, no text running into a border (cut mid-word), the legends there, and
+    /// on a wide terminal the right half in use (the side panes).
+    @Test func everyScreenAtThreeSizes() throws {
+        let s = try TmuxSession(["--fabric", "icelake-gpu-switch"], width: 80, height: 24)
+        defer { s.kill() }
+        #expect(try s.waitFor("p2ptop tree --fabric icelake-gpu-switch"))
+        try s.keys("Down", "Down", "Down", "Down")     // gpu0: a P2P endpoint
+        for (w, h) in [(80, 24), (120, 40), (160, 48)] {
+            try s.tmux(["resize-window", "-t", "t", "-x", "\(w)", "-y", "\(h)"])
+            for (key, marker) in [("1", w >= 160 ? "P2P partners (6)" : "BUS:DEV.FN"), ("2", w >= 120 ? "P2P partners" : "(gpu0)"), ("3", "PIX"), ("4", "nr_foll_pin_acquired"), ("5", "t starts"), ("6", "BARs of")] {
+                try s.keys(key)
+                #expect(try s.waitFor(marker), "screen \(key) at \(w)×\(h): no '\(marker)'\n\((try? s.screen()) ?? "")")
+                usleep(150_000)
+                let lines = try s.screen().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                let shown = lines.prefix(h)
+                let text = shown.joined(separator: "\n"), at = "screen \(key) at \(w)×\(h)"
+                #expect(shown.first?.contains("1 Topology") == true && shown.first?.contains("6 BARs") == true, "\(at): header\n\(text)")
+                #expect(shown.count >= h && shown[h - 1].contains("p2ptop"), "\(at): status line\n\(text)")
+                for corner in ["┌┌", "┐┐", "└└", "┘┘"] { #expect(!text.contains(corner), "\(at): doubled corner\n\(text)") }
+                // A letter or digit against the right border is text that ran out of room.
+                for l in shown.dropFirst(2).dropLast(2) {
+                    let cells = Array(l)
+                    guard cells.count >= 3, cells.last == "│" else { continue }
+                    let before = cells[cells.count - 2], twoBefore = cells[cells.count - 3]
+                    #expect(!(before.isLetter || before.isNumber) || !(twoBefore.isLetter || twoBefore.isNumber), "\(at): cut at the border: \(l)")
+                }
+                if w == 160 && ["1", "2", "3"].contains(key) {
+                    let used = shown.dropFirst(2).dropLast(2).filter { l in
+                        Array(l).dropFirst(w / 2).dropLast().contains { !$0.isWhitespace && $0 != "│" }
+                    }.count
+                    #expect(used >= 10, "\(at): the right half is blank (\(used) rows in use)\n\(text)")
+                }
+            }
+        }
+        try s.keys("q")
+        #expect(try s.exitStatus() == 0)
+    }
+
     @Test func sigtermRestoresAndExits143() throws {
         let s = try TmuxSession(["--fabric", "workstation"])
         defer { s.kill() }

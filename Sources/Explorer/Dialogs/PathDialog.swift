@@ -20,7 +20,12 @@ final class PathDialog: ExplorerDialog {
     func command(_ m: ExplorerModel) -> String? { "p2ptop path \(m.name(provider)) \(m.name(client))" + m.sourceFlags }
 
     func face(in screenArea: Rect, _ m: ExplorerModel) -> DialogFace {
-        let p = provider, q = client, t = m.theme, topology = m.topology
+        .box(Dialog(title: "Path \(m.name(provider)) → \(m.name(client))", lines: PathDialog.lines(provider, client, m), style: m.theme.text, border: m.theme.border))
+    }
+
+    /// The path's lines (the dialog's, and the wide matrix's side pane); folded by whoever draws them.
+    static func lines(_ p: BDF, _ q: BDF, _ m: ExplorerModel) -> [Line] {
+        let t = m.theme, topology = m.topology
         let v = m.verdict(p, q)
         func uplink(_ b: BDF) -> LinkCeiling? { FabricModel.ceiling(b, v, in: topology) }
         let links = v.hops.compactMap { b in uplink(b).map { (b, $0.link, $0.payload) } }
@@ -44,16 +49,16 @@ final class PathDialog: ExplorerDialog {
         lines.append([])
         let style = v.mapType == .busAddr ? t.good : v.mapType == .thruHostBridge ? t.warn : t.bad
         lines.append([Span("\(v.mapType.rawValue), \(v.distanceText), \(v.pathClass.rawValue)", style.bold())])
-        lines.append([Span(String(v.reason.prefix(max(20, screenArea.width - 8))), t.text)])
+        lines.append([Span(v.reason, t.text)])
         if let b = bottleneck { lines.append([Span("bottleneck: link above \(m.name(b))", t.warn)]) }
         let findings = Doctor(analyzer: m.analyzer).findings(for: v).filter { $0.severity != .info }.prefix(3)
         if !findings.isEmpty {
             lines.append([])
             lines.append([Span("what to change", t.title), Span("  (p2ptop doctor \(m.name(p)) \(m.name(q)))", t.dim)])
             for f in findings {
-                lines.append([Span("• ", f.severity == .error ? t.bad : t.warn), Span(String(f.remedy.prefix(max(20, screenArea.width - 10))), t.text)])
+                lines.append([Span("• ", f.severity == .error ? t.bad : t.warn), Span(f.remedy, t.text)])
             }
         }
-        return .box(Dialog(title: "Path \(m.name(p)) → \(m.name(q))", lines: lines, style: t.text, border: t.border))
+        return lines
     }
 }

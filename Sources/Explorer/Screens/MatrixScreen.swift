@@ -89,7 +89,16 @@ final class MatrixScreen: ExplorerScreen {
         let labelWidth = max(8, longest + 1)
         let cell = min(16, max(7, longest + 1))
         self.cell = cell
-        let (grid, detail) = inner.rows(max(3, inner.height - 4))
+        // Wide: the grid on the left, the selected pair's path hop by hop on the right.
+        let gridNeeded = labelWidth + endpoints.count * cell + 1
+        var gridArea = inner, side: Rect? = nil
+        if inner.width >= 140 {
+            let sideWidth = inner.width - max(inner.width / 2, min(gridNeeded, inner.width - 60))
+            let s: Rect
+            (s, gridArea) = inner.columns(-sideWidth)
+            side = s
+        }
+        let (grid, detail) = side == nil ? gridArea.rows(max(3, gridArea.height - 4)) : (gridArea, Rect(x: 0, y: 0, width: 0, height: 0))
         gridArea = grid; self.labelWidth = labelWidth
         let visibleCols = max(1, (grid.width - labelWidth) / cell)
         colStart = max(0, min(col - visibleCols + 1, endpoints.count - visibleCols))
@@ -113,6 +122,15 @@ final class MatrixScreen: ExplorerScreen {
                 let selected = i == row && j == col
                 c.put(text, x: x, y: y, selected ? t.selection : style, clip: grid)
             }
+        }
+        if let side {
+            for y in side.y..<side.maxY { c.put("│", x: side.x, y: y, t.border) }
+            let pane = Rect(x: side.x + 2, y: side.y, width: side.width - 3, height: side.height)
+            var lines: [Line] = row != col ? [[Span("\(labels[row]) → \(labels[col])", t.title)]] + PathDialog.lines(endpoints[row].bdf, endpoints[col].bdf, m)
+                                           : [[Span("the diagonal: a device with itself", t.dim)]]
+            lines += [[], [Span(Self.legend, t.dim)], [Span("p opens this as a dialog · Enter marks the path in the tree · f every function", t.dim)]]
+            Paragraph(lines.flatMap { LineWrap.wrap($0, width: pane.width, indent: 2) }).render(in: pane, on: &c)
+            return
         }
         if row != col {
             let v = m.verdict(endpoints[row].bdf, endpoints[col].bdf)

@@ -1,3 +1,4 @@
+import P2PDMA
 import P2PEngine
 import PCISources
 import PCITopology
@@ -69,6 +70,18 @@ final class TransfersScreen: ExplorerScreen {
                                                        : "no transfer yet: press t, then Enter"
             c.put(hint, x: inner.x + 1, y: y + 1, t.dim, clip: inner)
             y += 3
+            // What t would start, and what the model says it can reach.
+            if m.topology.source.kind != .live, let r = m.defaultTransfer(), let from = r.from, let to = r.to {
+                let v = m.verdict(to, from)
+                let slowest = v.hops.compactMap { b in FabricModel.ceiling(b, v, in: m.topology).map { (b, $0.payload) } }.min { $0.1 < $1.1 }
+                var lines: [Line] = [[Span("t starts ", t.dim), Span("\(m.name(r.from)) → \(m.name(r.to)) \(ByteSize.text(UInt64(r.size))) \(r.method.rawValue)", t.accent)],
+                                     [Span("  path  ", t.dim), Span(v.hops.map { m.name($0) }.joined(separator: " → "), t.text)],
+                                     [Span("  kernel", t.dim), Span(" \(v.mapType.rawValue), \(v.distanceText)", v.mapType == MapType.busAddr ? t.good : t.warn)]]
+                if let s = slowest { lines.append([Span("  limit ", t.dim), Span(" ≈ \(format1(s.1 / 1e9)) GB/s payload, the link above \(m.name(s.0))", t.text)]) }
+                let folded = lines.flatMap { LineWrap.wrap($0, width: inner.width - 2, indent: 9) }
+                Paragraph(folded).render(in: Rect(x: inner.x + 1, y: y, width: inner.width - 2, height: folded.count), on: &c)
+                y += folded.count + 1
+            }
             if let inv = m.rdma { y = renderRDMA(inv, from: y, inner, &c, m) + 2 }
             renderTraffic(from: y, inner, &c, m)
             return
