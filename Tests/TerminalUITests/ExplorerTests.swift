@@ -41,6 +41,40 @@ import P2PEngine
         }
     }
 
+    /// The README's captures (Tests/TerminalUITests/Captures): the tree with gpu0 selected, the
+    /// device page, the matrix, at the three widths the layouts were designed for. They are the
+    /// frames the app draws now; `P2PTOP_WRITE_CAPTURES=1` writes them again after a change.
+    /// The names in them come from pci.ids: compared where the machine's is the one they were made with.
+    static let captures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Captures")
+    static func pciIDsVersion() -> String? {
+        guard let text = try? String(contentsOfFile: "/usr/share/misc/pci.ids", encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").prefix(20).first { $0.hasPrefix("#\tVersion:") }.map { String($0.dropFirst(10)).trimmingCharacters(in: .whitespaces) }
+    }
+    static var capturesMatchThisPCIIDs: Bool {
+        let made = try? String(contentsOf: captures.appendingPathComponent("pci.ids-version"), encoding: .utf8)
+        return ProcessInfo.processInfo.environment["P2PTOP_WRITE_CAPTURES"] != nil || (made?.trimmingCharacters(in: .whitespacesAndNewlines) == pciIDsVersion() && made != nil)
+    }
+
+    @Test(.enabled(if: capturesMatchThisPCIIDs, "the captures' names come from another pci.ids than this machine's"), arguments: [(80, 24), (120, 40), (160, 48)])
+    func capturesInTheReadmeAreTheFramesDrawnNow(_ size: (Int, Int)) throws {
+        let dir = Self.captures
+        let t = try DemoFabrics.load("icelake-gpu-switch")
+        let a = try app(t)
+        a.select(try t.resolve("gpu0").bdf)
+        var text = ""
+        for key in ["1", "2", "3"] {
+            a.handle(.key(.character(Character(key))))
+            text += frame(a, size.0, size.1).lines.map { $0.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) }.joined(separator: "\n") + "\n\n"
+        }
+        let file = dir.appendingPathComponent("explorer-\(size.0)x\(size.1).txt")
+        if ProcessInfo.processInfo.environment["P2PTOP_WRITE_CAPTURES"] != nil {
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            try ((Self.pciIDsVersion() ?? "none") + "\n").write(to: dir.appendingPathComponent("pci.ids-version"), atomically: true, encoding: .utf8)
+        }
+        let kept = try String(contentsOf: file, encoding: .utf8)
+        #expect(kept == text, "\(file.path) is not what the app draws now: P2PTOP_WRITE_CAPTURES=1 swift test --filter capturesInTheReadme")
+    }
+
     @Test func topologyShowsTheTreeWithAliasesAndLinks() throws {
         let a = try app(try DemoFabrics.load(DemoFabrics.defaultName))
         let text = frame(a, 120, 40).text
