@@ -91,4 +91,27 @@ import Testing
         }
         #expect(wrappedAt80 > 0, "at 80 columns some of these do wrap: the comparison can fail")
     }
+
+    /// `p2ptop list | grep BDF` on every fixture (30 dumps, the hwloc and NCCL files, the sysfs
+    /// trees): each function's BDF is at the start of one whole line that also holds its IDs.
+    @Test(.needsFixtures) func grepFindsEveryFunctionOnEveryFixture() throws {
+        var functions = 0
+        for source in SourceCorpus.fixtureSources {
+            let list = try CLI.run(["list"] + source, env: ["COLUMNS": ""])
+            let json = try CLI.run(["list", "--json"] + source, env: ["COLUMNS": ""])
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(source)")
+            let devices = try #require(doc["devices"] as? [[String: Any]])
+            #expect(!devices.isEmpty, "\(source): no functions")
+            let lines = list.stdout.split(separator: "\n").map(String.init)
+            for d in devices {
+                let bdf = try #require(d["bdf"] as? String), ids = "[\(d["vendor_id"] as? String ?? "?"):\(d["device_id"] as? String ?? "?")]"
+                // lspci's form: the domain is left out where every function is in domain 0000.
+                let short = bdf.hasPrefix("0000:") ? String(bdf.dropFirst(5)) : bdf
+                let hits = lines.filter { $0.hasPrefix(bdf + " ") || $0.hasPrefix(short + " ") }
+                #expect(hits.count == 1 && hits[0].contains(ids), "\(source.joined(separator: " ")): grep \(bdf) → \(hits)")
+                functions += 1
+            }
+        }
+        #expect(SourceCorpus.fixtureSources.count >= SourceCorpus.fixtureSourceMinimum && functions > 500, "\(functions) functions")
+    }
 }
