@@ -184,6 +184,8 @@ public enum HwlocSource {
             case "1": return OSDevice(kind: .gpu, name: name)
             case "2": return OSDevice(kind: .net, name: name)
             case "3": return OSDevice(kind: .openfabrics, name: name)
+            case "4": return OSDevice(kind: .dma, name: name)
+            case "5": return OSDevice(kind: .coproc, name: name)
             default: return nil
             }
         }

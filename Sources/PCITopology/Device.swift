@@ -42,6 +42,8 @@ public struct SysfsFacts: Hashable, Sendable {
 public struct OSDevice: Hashable, Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case block, net, openfabrics, gpu, nvme
+        /// hwloc's DMA engines and co-processors (`cuda0`, `opencl0d0`): lstopo lists them.
+        case dma, coproc
     }
     public var kind: Kind
     public var name: String

@@ -63,6 +63,41 @@ import TestSupport
         #expect(!hca.isEmpty && hca.allSatisfy { $0["kind"] as? String == "nic" }, "\(hca)")
     }
 
+    /// `tree --hwloc` lists what lstopo lists for PCI, on every hwloc fixture: each PCI
+    /// object's OS devices (Block, Network, OpenFabrics, GPU, DMA, Co-Processor) by name, and
+    /// each function (by `list`'s BDF).
+    @Test(.needsFixtures) func hwlocTreeListsWhatLstopoListsForPCI() throws {
+        let dir = fixture("hwloc")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".xml") }.sorted()
+        var checked = 0
+        for name in names {
+            let base = dir + "/" + String(name.dropLast(4))
+            guard let lstopo = try? String(contentsOfFile: base + ".lstopo-v.txt", encoding: .utf8) else { continue }
+            // OS devices under a PCI object: `Block(Disk) L#0 (…) "nvme0n1"`, `GPU L#1 "card4"`.
+            var expected: [(busid: String, os: String)] = [], busid: String?, pciIndent = -1
+            for line in lstopo.split(separator: "\n") {
+                let indent = line.prefix { $0 == " " }.count, body = line.dropFirst(indent)
+                if body.hasPrefix("PCI L#"), let r = body.range(of: "busid=") {
+                    busid = String(body[r.upperBound...].prefix { $0 != " " && $0 != ")" }); pciIndent = indent; continue
+                }
+                if indent <= pciIndent { busid = nil }
+                guard let b = busid, indent > pciIndent,
+                      ["Block", "Network", "OpenFabrics", "GPU", "DMA", "Co-Processor"].contains(where: { body.hasPrefix($0) }),
+                      body.hasSuffix("\""), let open = body.dropLast().lastIndex(of: "\"") else { continue }
+                expected.append((b, String(body[body.index(after: open)..<body.index(before: body.endIndex)])))
+            }
+            let tree = try CLI.run(["tree", "--hwloc", base + ".xml"], env: ["COLUMNS": ""])
+            #expect(tree.status == 0, "\(name): \(tree.stderr)")
+            // hwloc's own test files with one bus ID twice keep the first function (and its OS devices).
+            let duplicated = tree.stderr.contains("appears twice")
+            for e in expected where !duplicated {
+                #expect(tree.stdout.contains(e.os), "\(name): lstopo lists \(e.os) under \(e.busid); tree --hwloc does not")
+                checked += 1
+            }
+        }
+        #expect(checked > 50, "\(checked) OS devices compared")
+    }
+
     @Test func notXMLIsSaidSo() throws {
         let passwd = CLI.temp("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n")
         let r = try CLI.run(["tree", "--hwloc", passwd])

@@ -104,7 +104,8 @@ struct TreeCommand: ParsableCommand {
         // and the OS devices on it (nvme0n1, eth0, mlx5_0), as lstopo lists them.
         if let n = d.sysfs?.numaNode, n >= 0, multiNUMA { parts.append(style.dim("node\(n)")) }
         let os = (d.sysfs?.osDevices ?? []).filter { $0.kind != .nvme }.map(\.name)
-        if !os.isEmpty { parts.append(os.prefix(3).joined(separator: " ") + (os.count > 3 ? " +\(os.count - 3)" : "")) }
+        // All of them, as lstopo lists them (a terminal wraps the line under the tree's branches).
+        if !os.isEmpty { parts.append(os.joined(separator: " ")) }
         return parts.isEmpty ? "" : "  [" + parts.joined(separator: ", ") + "]"
     }
 }
