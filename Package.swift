@@ -9,7 +9,7 @@ let package = Package(
         .executable(name: "p2ptop-fuzz", targets: ["p2ptop-fuzz"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
     ],
     targets: [
         // libpci headers plus a small C shim: fixed-arity name lookups and an error

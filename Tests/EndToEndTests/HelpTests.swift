@@ -67,19 +67,43 @@ import Testing
         let bash = prefix + "/share/bash-completion/completions/p2ptop"
         func complete(_ words: [String]) throws -> [String] {
             let line = words.joined(separator: " ")
-            let script = "source \(bash); COMP_LINE='\(line)'; COMP_POINT=${#COMP_LINE}; COMP_WORDS=(\(line)); COMP_CWORD=\(words.count - 1); "
+            let script = "PATH=\(prefix)/bin:$PATH; source \(bash); COMP_LINE='\(line)'; COMP_POINT=${#COMP_LINE}; COMP_WORDS=(\(line)); COMP_CWORD=\(words.count - 1); "
                 + "_p2ptop p2ptop '\(words.last!)' '\(words[words.count - 2])'; printf '%s\\n' \"${COMPREPLY[@]}\""
             return try CLI.run(["-c", "bash -c \"$0\"", script], shell: true).stdout.split(separator: "\n").map(String.init)
         }
         #expect(try complete(["p2ptop", "tr"]) == ["tree", "transfer"])
         #expect(try complete(["p2ptop", "list", "--pl"]) == ["--plain"])
+        // Beyond commands and options: fabric names, files, and the current source's devices.
+        #expect(try complete(["p2ptop", "tree", "--fabric", "sap"]) == ["sapphire-h100"])
+        #expect(try complete(["p2ptop", "show", "--fabric", "icelake-gpu-switch", "gp"]) == ["gpu0", "gpu1"])
+        #expect(try complete(["p2ptop", "path", "--fabric", "icelake-gpu-switch", "gpu0", "nv"]) == ["nvme0", "nvme1", "nvme2"])
+        let dumpDir = FileManager.default.temporaryDirectory.appendingPathComponent("p2ptop-compl-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: dumpDir, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: dumpDir + "/server.dump", contents: Data())
+        #expect(try complete(["p2ptop", "list", "--dump", dumpDir + "/ser"]) == [dumpDir + "/server.dump"])
         if Self.has("zsh") {
             #expect(try CLI.run(["-c", "zsh -n \(prefix)/share/zsh/site-functions/_p2ptop"], shell: true).status == 0)
+            // zsh runs the binary's own completion entry for a device argument; this is that call.
+            let zsh = try String(contentsOfFile: prefix + "/share/zsh/site-functions/_p2ptop", encoding: .utf8)
+            #expect(zsh.contains("':device:{__p2ptop_custom_complete ---completion show -- positional@0"))
+            #expect(zsh.contains("sapphire-h100"), "the fabric names are in the zsh script")
+            let entry = try CLI.run(["---completion", "show", "--", "positional@0", "4", "2", "p2ptop", "show", "--fabric", "icelake-gpu-switch", "gp"])
+            #expect(entry.stdout.split(separator: "\n") == ["gpu0", "gpu1"], "\(entry.stdout)")
         }
         if Self.has("fish") {
-            let fish = try CLI.run(["-c", "fish -c 'source \(prefix)/share/fish/vendor_completions.d/p2ptop.fish; complete -C \"p2ptop tr\"'"], shell: true)
-            #expect(fish.stdout.contains("tree\t") && fish.stdout.contains("transfer\t"))
+            func fish(_ line: String) throws -> String {
+                try CLI.run(["-c", "PATH=\(prefix)/bin:$PATH fish -c 'source \(prefix)/share/fish/vendor_completions.d/p2ptop.fish; complete -C \"\(line)\"'"], shell: true).stdout
+            }
+            let commands = try fish("p2ptop tr")
+            #expect(commands.contains("tree\t") && commands.contains("transfer\t"))
+            // (A device argument's completion asks fish's commandline for the cursor, which
+            // `complete -C` outside an interactive session cannot give: that call is the
+            // binary's entry tested above for zsh.)
+            #expect(try fish("p2ptop tree --fabric sap").hasPrefix("sapphire-h100"))
         }
+        // What loads them: said when bash-completion is absent, or the prefix is one no shell searches.
+        #expect(r.stderr.contains("note: bash:") && r.stderr.contains("source \(bash)"), "\(r.stderr)")
+
         if Self.has("man") {
             let page = try CLI.run(["-c", "MANPATH=\(prefix)/share/man man -P cat p2ptop 2>/dev/null"], shell: true)
             #expect(page.stdout.contains("p2ptop") && page.stdout.contains("COMMANDS"))

@@ -25,7 +25,7 @@ struct BarCommand: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: "The device (alias, BDF or selector).")
+    @Argument(help: "The device (alias, BDF or selector).", completion: Completions.device)
     var device: String
 
     @Option(help: "BAR index (default: the largest memory BAR).")

@@ -15,7 +15,7 @@ struct BarsCommand: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: ArgumentHelp("The function: an alias, a BDF or a selector.", valueName: "device"))
+    @Argument(help: ArgumentHelp("The function: an alias, a BDF or a selector.", valueName: "device"), completion: Completions.device)
     var device: String
 
     func run() throws {

@@ -19,7 +19,7 @@ struct BenchList: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "p2ptop list --dump FILE against lspci -F FILE -nn (whole processes, alternating runs).", discussion: "Examples:\n  p2ptop bench list --dump box.lspci --runs 10")
 
-    @Option(name: .customLong("dump"), help: ArgumentHelp("lspci -x dump(s) to read.", valueName: "file"))
+    @Option(name: .customLong("dump"), help: ArgumentHelp("lspci -x dump(s) to read.", valueName: "file"), completion: Completions.anyFile)
     var dumps: [String] = []
 
     @Option(help: "Runs per command and file.")

@@ -30,10 +30,10 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "Name the bundled stories, one line each, and exit.")
     var list = false
 
-    @Option(help: ArgumentHelp("Write the story as it plays (each step's screen as text, the engine's state as JSON) to FILE; without a terminal, the whole story is played and written at 100×30.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write the story as it plays (each step's screen as text, the engine's state as JSON) to FILE; without a terminal, the whole story is played and written at 100×30.", valueName: "file"), completion: Completions.anyFile)
     var record: String?
 
-    @Option(help: ArgumentHelp("Play a recording made with --record, running nothing.", valueName: "file"))
+    @Option(help: ArgumentHelp("Play a recording made with --record, running nothing.", valueName: "file"), completion: Completions.anyFile)
     var replay: String?
 
     func run() throws {

@@ -14,7 +14,7 @@ struct DoctorCommand: ParsableCommand {
     @OptionGroup var p2p: P2POptions
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: "Optionally a provider and a client: only what concerns that pair.")
+    @Argument(help: "Optionally a provider and a client: only what concerns that pair.", completion: Completions.device)
     var pair: [String] = []
 
     @Flag(help: "GPUDirect Storage / hipFile readiness of every GPU ↔ NVMe pair in the kernel's P2PDMA mode: each check with its source.")

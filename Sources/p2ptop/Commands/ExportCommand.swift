@@ -24,22 +24,22 @@ struct ExportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The format as a word (nccl), the same as --nccl.", valueName: "format"))
     var format: String?
 
-    @Option(name: .customLong("dump"), help: ArgumentHelp("Read an `lspci -x`/`-xxx`/`-xxxx` dump.", valueName: "file"))
+    @Option(name: .customLong("dump"), help: ArgumentHelp("Read an `lspci -x`/`-xxx`/`-xxxx` dump.", valueName: "file"), completion: Completions.anyFile)
     var dump: String?
-    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Read a captured filesystem root containing sys/.", valueName: "dir"))
+    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Read a captured filesystem root containing sys/.", valueName: "dir"), completion: Completions.directory)
     var sysfsRoot: String?
-    @Option(name: .customLong("snapshot"), help: ArgumentHelp("Read a p2ptop snapshot.", valueName: "file"))
+    @Option(name: .customLong("snapshot"), help: ArgumentHelp("Read a p2ptop snapshot.", valueName: "file"), completion: Completions.anyFile)
     var snapshot: String?
     @Option(name: .customLong("fabric"), help: ArgumentHelp("Use a bundled demo machine.", valueName: "name"))
     var fabric: String?
-    @Option(name: .customLong("hwloc"), help: ArgumentHelp("Read an hwloc XML topology.", valueName: "file"))
+    @Option(name: .customLong("hwloc"), help: ArgumentHelp("Read an hwloc XML topology.", valueName: "file"), completion: Completions.anyFile)
     var hwloc: String?
-    @Option(name: .customLong("from-nccl"), help: ArgumentHelp("Read an NCCL topology file (written again with p2ptop's attributes).", valueName: "file"))
+    @Option(name: .customLong("from-nccl"), help: ArgumentHelp("Read an NCCL topology file (written again with p2ptop's attributes).", valueName: "file"), completion: Completions.anyFile)
     var fromNCCL: String?
 
     @OptionGroup var p2p: P2POptions
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (atomically) instead of stdout.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (atomically) instead of stdout.", valueName: "file"), completion: Completions.anyFile)
     var output: String?
 
     func validate() throws {

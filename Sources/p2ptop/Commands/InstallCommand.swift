@@ -14,7 +14,7 @@ struct InstallCommand: ParsableCommand {
         commandName: "install", abstract: "Install p2ptop, its shell completions (bash, zsh, fish) and the p2ptop(1) man page, generated from the commands.",
         discussion: "Examples:\n  p2ptop install                      # under /usr/local\n  p2ptop install --prefix ~/.local\n  p2ptop install --print man | man -l -")
 
-    @Option(help: ArgumentHelp("Install under this prefix.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Install under this prefix.", valueName: "dir"), completion: Completions.directory)
     var prefix: String = "/usr/local"
 
     @Option(help: ArgumentHelp("Print one of them instead: man, bash, zsh or fish.", valueName: "what"))
@@ -80,6 +80,31 @@ struct InstallCommand: ParsableCommand {
         for (what, rel) in Self.targets {
             try install(Array(try text(what).utf8), at: prefix + "/" + rel, mode: 0o644, what: what == "man" ? "the man page" : what + " completion")
         }
+        for line in InstallCommand.whatLoadsThem(prefix: prefix, home: getenv("HOME").map { String(cString: $0) }, exists: FileIO.exists) { diagnose("p2ptop: note: \(line)\n") }
+    }
+
+    /// What each shell needs before it loads the files just written: said where it is missing
+    /// (bash-completion not installed, a prefix no shell searches), silent where it will work.
+    static func whatLoadsThem(prefix: String, home: String?, exists: (String) -> Bool) -> [String] {
+        var notes: [String] = []
+        let searched = ["/usr", "/usr/local"] + (home.map { [$0 + "/.local"] } ?? [])
+        let standard = searched.contains(prefix)
+        let bash = prefix + "/share/bash-completion/completions/p2ptop"
+        if !exists("/usr/share/bash-completion/bash_completion") {
+            notes.append("bash: nothing loads \(bash): bash-completion is not installed (apt-get install bash-completion), or add 'source \(bash)' to ~/.bashrc")
+        } else if !standard {
+            notes.append("bash: bash-completion does not look under \(prefix): add 'source \(bash)' to ~/.bashrc")
+        }
+        if !(prefix == "/usr" || prefix == "/usr/local") && exists("/usr/bin/zsh") {
+            notes.append("zsh: add 'fpath=(\(prefix)/share/zsh/site-functions $fpath)' before compinit in ~/.zshrc")
+        }
+        if !standard && exists("/usr/bin/fish") {
+            notes.append("fish: add 'source \(prefix)/share/fish/vendor_completions.d/p2ptop.fish' to ~/.config/fish/config.fish")
+        }
+        if !(prefix == "/usr" || prefix == "/usr/local") {
+            notes.append("man: add \(prefix)/share/man to MANPATH (man p2ptop finds it then)")
+        }
+        return notes
     }
 
     /// One file written safely in place, its directory made first.

@@ -302,7 +302,7 @@ struct LabCheckCommand: ParsableCommand {
     @Flag(help: "Keep each boot's folder (disks, results, console log).")
     var keep = false
 
-    @Option(help: ArgumentHelp("Also write the p2ptop.lab/1 document here (the text table still goes to stdout).", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write the p2ptop.lab/1 document here (the text table still goes to stdout).", valueName: "file"), completion: Completions.anyFile)
     var record: String?
 
     @Option(help: ArgumentHelp("The built lab kernels to check: all, or a list of series such as 6.1,7.2 (newest: the highest built; p2ptop lab kernels); default: the default one.", valueName: "list"))
@@ -357,7 +357,7 @@ struct LabCheckCommand: ParsableCommand {
 struct LabSummaryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "summary", abstract: "Kernel × experiment group (agreeing/all) from a lab check --json document (exit 1 if any disagrees).", discussion: "Examples:\n  p2ptop lab check --kernels all --record lab.json\n  p2ptop lab summary lab.json --markdown")
 
-    @Argument(help: ArgumentHelp("A p2ptop.lab/1 document (lab check --json or --record).", valueName: "file"))
+    @Argument(help: ArgumentHelp("A p2ptop.lab/1 document (lab check --json or --record).", valueName: "file"), completion: Completions.anyFile)
     var file: String
 
     @Flag(help: "A Markdown table (the README's).")

@@ -13,10 +13,10 @@ struct PathCommand: ParsableCommand {
     @OptionGroup var p2p: P2POptions
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: "The provider (whose memory is read or written): alias, BDF or selector.")
+    @Argument(help: "The provider (whose memory is read or written): alias, BDF or selector.", completion: Completions.device)
     var provider: String
 
-    @Argument(help: "The client (the device doing the DMA).")
+    @Argument(help: "The client (the device doing the DMA).", completion: Completions.device)
     var client: String
 
     func run() throws {

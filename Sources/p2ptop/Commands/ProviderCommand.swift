@@ -14,7 +14,7 @@ struct ProviderCommand: ParsableCommand {
     @OptionGroup var p2p: P2POptions
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: "The clients that will all DMA to the memory (e.g. the RDMA NIC and the NVMe): aliases, BDFs or selectors.")
+    @Argument(help: "The clients that will all DMA to the memory (e.g. the RDMA NIC and the NVMe): aliases, BDFs or selectors.", completion: Completions.device)
     var clients: [String]
 
     func validate() throws {

@@ -10,7 +10,7 @@ struct ShowCommand: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: "The device: an alias (gpu0, nvme1, sw0), a BDF (0000:01:00.0 or 01:00.0), or a -s style selector.")
+    @Argument(help: "The device: an alias (gpu0, nvme1, sw0), a BDF (0000:01:00.0 or 01:00.0), or a -s style selector.", completion: Completions.device)
     var device: String
 
     func run() throws {

@@ -9,7 +9,7 @@ struct SnapshotCommand: ParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (atomically) instead of stdout.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (atomically) instead of stdout.", valueName: "file"), completion: Completions.anyFile)
     var output: String?
 
     @Flag(help: "With -o: print a JSON summary of what was written (schema p2ptop.snapshot-written/1); without -o the snapshot itself is the JSON.")

@@ -19,16 +19,16 @@ struct WatchCommand: ParsableCommand {
     @Option(help: "Stop after this many samples (default: until interrupted).")
     var count: Int?
 
-    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Root to read proc/ and sys/ under.", valueName: "dir"))
+    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Root to read proc/ and sys/ under.", valueName: "dir"), completion: Completions.directory)
     var root: String = "/"
 
-    @Option(help: ArgumentHelp("Rewrite this file atomically each interval in OpenMetrics 1.0 text.", valueName: "file"))
+    @Option(help: ArgumentHelp("Rewrite this file atomically each interval in OpenMetrics 1.0 text.", valueName: "file"), completion: Completions.anyFile)
     var openmetrics: String?
 
-    @Option(help: ArgumentHelp("Rewrite this file atomically each interval in Prometheus text format (node_exporter's textfile collector reads *.prom).", valueName: "file"))
+    @Option(help: ArgumentHelp("Rewrite this file atomically each interval in Prometheus text format (node_exporter's textfile collector reads *.prom).", valueName: "file"), completion: Completions.anyFile)
     var textfile: String?
 
-    @Option(help: ArgumentHelp("Also write counter tracks (pins, rates, pools) as a Chrome/Perfetto JSON trace.", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write counter tracks (pins, rates, pools) as a Chrome/Perfetto JSON trace.", valueName: "file"), completion: Completions.anyFile)
     var trace: String?
 
     @Flag(help: "One JSON object per line (schema p2ptop.sample/2).")

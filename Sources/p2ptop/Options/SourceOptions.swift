@@ -7,22 +7,22 @@ import LinuxFiles
 
 /// The source every command reads: live by default, or exactly one of the flags.
 struct SourceOptions: ParsableArguments {
-    @Option(name: .customLong("dump"), help: ArgumentHelp("Read an `lspci -x`/`-xxx`/`-xxxx` dump.", valueName: "file"))
+    @Option(name: .customLong("dump"), help: ArgumentHelp("Read an `lspci -x`/`-xxx`/`-xxxx` dump.", valueName: "file"), completion: Completions.anyFile)
     var dump: String?
 
-    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Read a captured filesystem root containing sys/ (/ is the live machine).", valueName: "dir"))
+    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Read a captured filesystem root containing sys/ (/ is the live machine).", valueName: "dir"), completion: Completions.directory)
     var sysfsRoot: String?
 
-    @Option(name: .customLong("snapshot"), help: ArgumentHelp("Read a p2ptop snapshot.", valueName: "file"))
+    @Option(name: .customLong("snapshot"), help: ArgumentHelp("Read a p2ptop snapshot.", valueName: "file"), completion: Completions.anyFile)
     var snapshot: String?
 
-    @Option(name: .customLong("fabric"), help: ArgumentHelp("Use a bundled demo machine (p2ptop fabrics lists them).", valueName: "name"))
+    @Option(name: .customLong("fabric"), help: ArgumentHelp("Use a bundled demo machine (p2ptop fabrics lists them).", valueName: "name"), completion: Completions.fabrics)
     var fabric: String?
 
-    @Option(name: .customLong("hwloc"), help: ArgumentHelp("Read an hwloc XML topology (lstopo --of xml).", valueName: "file"))
+    @Option(name: .customLong("hwloc"), help: ArgumentHelp("Read an hwloc XML topology (lstopo --of xml).", valueName: "file"), completion: Completions.xml)
     var hwloc: String?
 
-    @Option(name: .customLong("nccl"), help: ArgumentHelp("Read an NCCL topology file (NCCL_TOPO_FILE, NCCL_TOPO_DUMP_FILE).", valueName: "file"))
+    @Option(name: .customLong("nccl"), help: ArgumentHelp("Read an NCCL topology file (NCCL_TOPO_FILE, NCCL_TOPO_DUMP_FILE).", valueName: "file"), completion: Completions.xml)
     var nccl: String?
 
     func validate() throws {
