@@ -21,11 +21,15 @@ public final class ActionSession {
 
 public enum Action: Sendable {
     case map(BDF), pin, unpin, unbind(BDF), export(BDF, importer: BDF), revoke
+    /// The kernel's question for `P` in the lab: an O_DIRECT read by `client` into the last
+    /// mapping — pin the pages, then dma_map_sg them for the client (refused: EREMOTEIO, and
+    /// the failed I/O releases its pins).
+    case pinForDMA(client: BDF)
 
     var title: String {
         switch self {
         case .map: return "Map memory"
-        case .pin: return "Pin pages"
+        case .pin, .pinForDMA: return "Pin pages"
         case .unpin: return "Unpin pages"
         case .unbind: return "Unbind provider"
         case .export: return "Export a dma-buf"
@@ -56,6 +60,8 @@ extension ExplorerModel {
             let bar = topology.device(d)?.bars.filter { $0.space == .memory }.max { ($0.size ?? 0) < ($1.size ?? 0) }?.index ?? 0
             return ("mmap \(n(d))'s BAR \(bar) through resource\(bar) (VM_IO|VM_PFNMAP: no struct pages)", "map m kind=resource device=\(n(d)) bar=\(bar)")
         case .pin: return ("pin_user_pages(256 pages, FOLL_PIN|FOLL_PCI_P2PDMA|FOLL_WRITE) on the last mapping", "pin p map=m pages=256 flags=PIN|PCI_P2PDMA|WRITE")
+        case .pinForDMA(let c): return ("an O_DIRECT read by \(n(c)) into the last mapping: pin_user_pages(256 pages, FOLL_PIN|FOLL_PCI_P2PDMA|FOLL_WRITE), then dma_map_sg for \(n(c))",
+                                        "pin p map=m pages=256 flags=PIN|PCI_P2PDMA|WRITE; dmamap pin=p client=\(n(c))")
         case .unpin: return ("unpin_user_pages() the last pinned range", "unpin p")
         case .unbind(let d): return ("unbind \(n(d))'s driver: zap mappings, then wait while pages are pinned", "unbind device=\(n(d))")
         case .export(let d, let i): return ("VFIO dma-buf export of 1 MiB of \(n(d))'s largest BAR, imported by \(n(i))", "export b device=\(n(d)) bar=1 size=1M")
@@ -82,6 +88,21 @@ extension ExplorerModel {
                 let pages = try e.getUserPages(m.vma.start, pages: min(256, m.vma.length / 4096), flags: [.PIN, .PCI_P2PDMA, .WRITE])
                 s.pins.append((s.next("p"), pages))
                 message = "scenario: \(line) → \(pages.count) pages pinned (+\(pages.count * 1024) on their refcounts)"
+            case .pinForDMA(let client):
+                guard let m = s.maps.last(where: { !$0.vma.zapped }) else { message = "map something first (m)"; return }
+                let pages = try e.getUserPages(m.vma.start, pages: min(256, m.vma.length / 4096), flags: [.PIN, .PCI_P2PDMA, .WRITE])
+                do {
+                    let mapped = try e.dmaMap(e.buildSG(pages), client: client)
+                    s.pins.append((s.next("p"), pages))
+                    let kind = mapped.first.map { $0.busAddress ? "bus addresses" : "IOVA/physical addresses" } ?? "nothing"
+                    message = "scenario: \(line) → \(pages.count) pages pinned, mapped for \(name(client)) (\(kind)); held while the I/O runs"
+                } catch let err {
+                    // The block layer fails the I/O and unpins what it pinned: nothing stays held.
+                    e.putUserPages(pages)
+                    message = "scenario: \(line) → \(err.errno.description): \(err.message); the I/O fails and its \(pages.count) pins are released (0 held)"
+                    s.record(line + " → " + err.errno.name)
+                    return
+                }
             case .unpin:
                 guard let p = s.pins.popLast() else { message = "nothing pinned"; return }
                 e.putUserPages(p.pages)

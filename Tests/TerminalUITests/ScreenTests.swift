@@ -285,6 +285,25 @@ import LinuxFiles
     }
 }
 
+/// In the lab `P` is an O_DIRECT read by a drive into the mapped p2pmem, so the model is asked
+/// the same: pin, then dma_map_sg for that drive. A drive across the host bridge from the
+/// provider gets EREMOTEIO and holds no pins (as the kernel answered: 0 pinned), a drive
+/// below the same switch holds its 256.
+@Suite struct SameQuestionTests {
+    @Test func aPinForADrivesReadIsRefusedWhereTheKernelRefusesIt() throws {
+        let m = try ScreenTests.demo()
+        let provider = try m.topology.resolve("nvme1").bdf, near = try m.topology.resolve("nvme0").bdf, far = try m.topology.resolve("nvme2").bdf
+        #expect(m.verdict(provider, far).mapType == .notSupported && m.verdict(provider, near).mapType == .busAddr)
+        m.perform(.map(provider))
+        m.perform(.pinForDMA(client: far))
+        #expect(m.message?.contains("EREMOTEIO") == true && m.message?.contains("0 held") == true, "\(m.message ?? "")")
+        #expect(m.actionSession?.engine.vmstat.outstanding == 0)
+        m.perform(.pinForDMA(client: near))
+        #expect(m.message?.contains("256 pages pinned, mapped for nvme0 (bus addresses)") == true, "\(m.message ?? "")")
+        #expect(m.actionSession?.engine.vmstat.outstanding == 256)
+    }
+}
+
 /// The invisible modal (a dialog holding the keys while nothing of it shows) cannot happen:
 /// every key that opens a dialog, on every screen, with the selection on each kind of function,
 /// at 80×24, 120×40 and 160×48 — what opened is on screen (a box with its title whole, or the

@@ -9,7 +9,14 @@ final class ActionDialog: ExplorerDialog {
     func handle(_ key: Key, _ m: ExplorerModel) -> ExplorerAction {
         switch key {
         case .enter:
-            m.perform(action)
+            // With a kernel beside the model both are asked the same question: P is an
+            // O_DIRECT read by a drive into the mapping, so the model pins and DMA-maps for that drive.
+            if case .pin = action, let k = m.kernel, let p = k.mappedProvider ?? m.selectedDevice.flatMap({ $0.sysfs?.p2pmem != nil ? $0.bdf : nil }),
+               let drive = k.drive(for: p) {
+                m.perform(.pinForDMA(client: drive.function))
+            } else {
+                m.perform(action)
+            }
             guard let k = m.kernel else { return .close }
             // The running kernel does the same; the answer replaces this dialog.
             let prediction = m.message ?? ""
@@ -18,7 +25,7 @@ final class ActionDialog: ExplorerDialog {
             case .map(let d):
                 guard m.topology.device(d)?.sysfs?.p2pmem != nil else { m.message = prediction + " (model only: select a p2pmem provider for the kernel)"; return .close }
                 k.map(d); key = "m"
-            case .pin:
+            case .pin, .pinForDMA:
                 guard let p = k.mappedProvider ?? m.selectedDevice.flatMap({ $0.sysfs?.p2pmem != nil ? $0.bdf : nil }) else {
                     m.message = prediction + " (model only: map a provider's p2pmem first, m)"; return .close
                 }

@@ -57,7 +57,9 @@ final class KernelAnswerDialog: ExplorerDialog {
         }
         if let cmd = command(m) { lines.append([]); lines.append([Span("command ", t.dim), Span(String(cmd.prefix(width - 9)), t.accent)]) }
         lines.append([])
-        lines.append([Span("Esc", t.accent), Span(" closes" + (key == "P" ? " (the pins stay until U)" : key == "u" ? " (the unbind goes on)" : ""), t.dim)])
+        // Only what is still going on is said to go on: pins a refused read never held are not "kept".
+        let running = key.flatMap { m.kernel?.answer($0)?.running } ?? false
+        lines.append([Span("Esc", t.accent), Span(" closes" + (key == "P" && running ? " (the pins stay until U)" : key == "u" && running ? " (the unbind goes on)" : ""), t.dim)])
         return .box(Dialog(title: title + " — the kernel and the model", lines: lines, style: t.text, border: t.border))
     }
 }
