@@ -119,3 +119,11 @@ public struct Device: Hashable, Sendable {
     public var link: Link? { capabilities.express?.link }
     public var acs: ACS? { capabilities.acs }
 }
+
+extension Device {
+    /// A BAR's size where the source did not record it (a dump has no sysfs `resource`), yet
+    /// the function's own Resizable BAR control says it: the size the BAR is set to now.
+    public func resizableBARSize(of bar: Int) -> UInt64? {
+        capabilities.resizableBARs.first { $0.barIndex == bar && !$0.isVF && $0.currentSize > 0 }?.currentSize
+    }
+}

@@ -98,6 +98,14 @@ import TestSupport
         #expect(checked > 50, "\(checked) OS devices compared")
     }
 
+    /// A dump has no BAR sizes, yet a BAR with a Resizable BAR control says its current size:
+    /// `show` no longer prints "size unknown" above "ReBAR BAR 1: current 8G".
+    @Test(.needsFixtures) func aResizableBARsSizeIsItsControlsWhereTheDumpHasNone() throws {
+        let r = try CLI.run(["show", "gpu0", "--dump", fixture("lspci/ml-alderlake-laptop-rtx3070ti-gl9755.dump")], env: ["COLUMNS": ""])
+        let bar1 = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("    1  mem ") }, "\(r.stdout)")
+        #expect(bar1.contains("size 8G (its Resizable BAR control)") && r.stdout.contains("BAR 1: current 8G"), "\(bar1)")
+    }
+
     @Test func notXMLIsSaidSo() throws {
         let passwd = CLI.temp("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n")
         let r = try CLI.run(["tree", "--hwloc", passwd])

@@ -64,6 +64,8 @@ final class BarMapScreen: ExplorerScreen {
             var line: Line = [Span(label(layout.barDepth, "BAR \(b.index)") + kind.padded(13), t.text)]
             if let size = b.size {
                 line += [Span(gauge(size), t.good), Span(" " + ByteSize.text(size).padded(6), t.text)]
+            } else if let size = d.resizableBARSize(of: b.index) {
+                line += [Span(gauge(size), t.good), Span(" " + ByteSize.text(size).padded(6), t.text), Span(" (ReBAR control)", t.dim)]
             } else {
                 line.append(Span("size unknown (\(topology.source.kind == .dump ? "not in the dump" : "no sysfs"))", t.dim))
             }

@@ -82,7 +82,7 @@ final class DeviceScreen: ExplorerScreen {
             let addr = b.address.map { "0x" + String($0, radix: 16) } ?? "unassigned"
             let kind = b.space == .io ? "I/O" : (b.is64Bit ? "64-bit" : "32-bit") + (b.prefetchable ? " pref" : "")
             lines.append([Span("  \(b.index)  ", t.dim), Span(addr.padded(16), t.text),
-                          Span((b.size.map { ByteSize.text($0) } ?? "size ?").padded(10), t.accent), Span(kind, t.dim)])
+                          Span((b.size.map { ByteSize.text($0) } ?? d.resizableBARSize(of: b.index).map { ByteSize.text($0) + " (ReBAR)" } ?? "size ?").padded(10), t.accent), Span(kind, t.dim)])
         }
         if let br = d.bridge {
             lines.append([Span("bridge", t.title), Span("  buses \(hex(br.secondary, width: 2))-\(hex(br.subordinate, width: 2))", t.text)])

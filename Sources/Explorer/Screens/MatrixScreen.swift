@@ -91,14 +91,14 @@ final class MatrixScreen: ExplorerScreen {
         self.cell = cell
         // Wide: the grid on the left, the selected pair's path hop by hop on the right.
         let gridNeeded = labelWidth + endpoints.count * cell + 1
-        var gridArea = inner, side: Rect? = nil
+        var left = inner, side: Rect? = nil
         if inner.width >= 140 {
             let sideWidth = inner.width - max(inner.width / 2, min(gridNeeded, inner.width - 60))
             let s: Rect
-            (s, gridArea) = inner.columns(-sideWidth)
+            (s, left) = inner.columns(-sideWidth)
             side = s
         }
-        let (grid, detail) = side == nil ? gridArea.rows(max(3, gridArea.height - 4)) : (gridArea, Rect(x: 0, y: 0, width: 0, height: 0))
+        let (grid, detail) = side == nil ? left.rows(max(3, left.height - 4)) : (left, Rect(x: 0, y: 0, width: 0, height: 0))
         gridArea = grid; self.labelWidth = labelWidth
         let visibleCols = max(1, (grid.width - labelWidth) / cell)
         colStart = max(0, min(col - visibleCols + 1, endpoints.count - visibleCols))

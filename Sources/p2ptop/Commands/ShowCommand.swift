@@ -108,7 +108,7 @@ struct DeviceReport {
             var s = "    \(b.index)  "
             s += b.space == .io ? "I/O " : "mem "
             s += b.address.map { "0x" + String($0, radix: 16) } ?? (b.ignored ? "<ignored>" : "<unassigned>")
-            s += b.size.map { "  size " + ByteSize.text($0) } ?? "  size unknown"
+            s += b.size.map { "  size " + ByteSize.text($0) } ?? d.resizableBARSize(of: b.index).map { "  size " + ByteSize.text($0) + " (its Resizable BAR control)" } ?? "  size unknown"
             if b.space == .memory { s += b.is64Bit ? "  64-bit" : "  32-bit"; s += b.prefetchable ? " prefetchable" : " non-prefetchable" }
             if b.isVirtual { s += " [virtual]" }
             if b.disabled { s += style.warn(" [disabled]") }
