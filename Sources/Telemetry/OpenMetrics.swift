@@ -3,7 +3,9 @@
 /// unit (bytes, pages); labels as node_exporter names them (`device`, `port`) plus `bdf` and
 /// `alias` for PCI functions and `pid`/`comm` for processes.
 public struct MetricFamily: Sendable {
-    public enum Kind: String, Sendable { case counter, gauge }
+    /// `info`: a family of facts as labels on the value 1 (OpenMetrics' info type; a gauge
+    /// named `…_info` in the Prometheus text format).
+    public enum Kind: String, Sendable { case counter, gauge, info }
     /// The family's name without `_total`; it ends with `_<unit>` when it has a unit.
     public let name: String
     public let kind: Kind
@@ -12,20 +14,64 @@ public struct MetricFamily: Sendable {
     /// Multiplies the reading into the unit (kB → bytes, GT/s → transfers/s).
     public let scale: Double
     /// Turns the reading's label text (`nvme0n1`, `mlx5_0/1`, `comm[pid]`, a BDF) into labels.
-    let labels: @Sendable (String, [String: String]) -> [(String, String)]
+    let labels: @Sendable (String, MetricContext) -> [(String, String)]
+
+    /// A family whose samples carry the labels they are given (the P2P facts).
+    public init(name: String, kind: Kind, unit: String?, help: String) {
+        self.init(name: name, kind: kind, unit: unit, help: help, scale: 1, labels: MetricCatalog.none)
+    }
+
+    init(name: String, kind: Kind, unit: String?, help: String, scale: Double, labels: @escaping @Sendable (String, MetricContext) -> [(String, String)]) {
+        self.name = name; self.kind = kind; self.unit = unit; self.help = help; self.scale = scale; self.labels = labels
+    }
+
+    /// The name a sample carries: a counter's ends in `_total`.
+    public var sampleName: String {
+        switch kind {
+        case .counter: name + "_total"
+        case .info: name + "_info"
+        case .gauge: name
+        }
+    }
+}
+
+/// What a PCI function is called in labels: its BDF plus the alias and IDs the topology gives.
+public struct FunctionLabels: Sendable, Hashable {
+    public var alias: String?
+    /// `0x10de`, as sysfs writes them.
+    public var vendor: String?
+    public var device: String?
+    public init(alias: String? = nil, vendor: String? = nil, device: String? = nil) { self.alias = alias; self.vendor = vendor; self.device = device }
+}
+
+/// What labels are made from beside the reading itself: the functions by BDF, and which
+/// function each disk or RDMA port hangs off.
+public struct MetricContext: Sendable {
+    public var functions: [String: FunctionLabels]
+    public var owners: [String: String] = [:]
+    public init(functions: [String: FunctionLabels] = [:]) { self.functions = functions }
+
+    /// `bdf`, `alias`, `vendor`, `device_id` of one function (node_exporter's `device` label
+    /// names disks and ports, so the PCI device ID is `device_id`).
+    public func function(_ bdf: String) -> [(String, String)] {
+        let f = functions[bdf]
+        return [("bdf", bdf)] + [("alias", f?.alias), ("vendor", f?.vendor), ("device_id", f?.device)].compactMap { k, v in v.map { (k, $0) } }
+    }
 }
 
 public enum MetricCatalog {
-    static let none: @Sendable (String, [String: String]) -> [(String, String)] = { _, _ in [] }
-    static let disk: @Sendable (String, [String: String]) -> [(String, String)] = { id, _ in [("device", id)] }
-    static let pciFunction: @Sendable (String, [String: String]) -> [(String, String)] = { id, aliases in
-        [("bdf", id)] + (aliases[id].map { [("alias", $0)] } ?? [])
+    static let none: @Sendable (String, MetricContext) -> [(String, String)] = { _, _ in [] }
+    /// A disk or RDMA port: node_exporter's `device` (and `port`), then the PCI function it hangs off.
+    static let disk: @Sendable (String, MetricContext) -> [(String, String)] = { id, c in
+        [("device", id)] + (c.owners[id].map { c.function($0) } ?? [])
     }
-    static let rdmaPort: @Sendable (String, [String: String]) -> [(String, String)] = { id, _ in
+    static let pciFunction: @Sendable (String, MetricContext) -> [(String, String)] = { id, c in c.function(id) }
+    static let rdmaPort: @Sendable (String, MetricContext) -> [(String, String)] = { id, c in
         let parts = id.split(separator: "/", maxSplits: 1).map(String.init)
-        return parts.count == 2 ? [("device", parts[0]), ("port", parts[1])] : [("device", id)]
+        let own = c.owners[id].map { c.function($0) } ?? []
+        return (parts.count == 2 ? [("device", parts[0]), ("port", parts[1])] : [("device", id)]) + own
     }
-    static let process: @Sendable (String, [String: String]) -> [(String, String)] = { id, _ in
+    static let process: @Sendable (String, MetricContext) -> [(String, String)] = { id, _ in
         // "comm[pid]": the command name may itself hold brackets; the pid is the last pair.
         guard id.hasSuffix("]"), let open = id.lastIndex(of: "[") else { return [("comm", id)] }
         return [("pid", String(id[id.index(after: open)..<id.index(before: id.endIndex)])), ("comm", String(id[..<open]))]
@@ -96,21 +142,31 @@ public enum MetricCatalog {
         public let labels: [(String, String)]
         public let value: Double
         public let series: String
+        public init(family: MetricFamily, labels: [(String, String)], value: Double, series: String = "") {
+            self.family = family; self.labels = labels; self.value = value; self.series = series
+        }
     }
 
     /// Every known value of the readings (stale samplers left out), by family name then labels.
-    public static func samples(_ readings: [String: Reading], aliases: [String: String] = [:]) -> [Sample] {
+    public static func samples(_ readings: [String: Reading], context: MetricContext = MetricContext()) -> [Sample] {
         var out: [Sample] = []
         for (sampler, r) in readings where r.stale == nil {
+            var c = context
+            c.owners = r.owners
             for (key, value) in r.values {
                 let (metric, label) = split(key)
                 guard let family = families[sampler]?[metric] else { continue }
-                out.append(Sample(family: family, labels: label.map { family.labels($0, aliases) } ?? [], value: value * family.scale,
+                out.append(Sample(family: family, labels: label.map { family.labels($0, c) } ?? [], value: value * family.scale,
                                   series: "\(sampler).\(key)"))
             }
         }
+        return sorted(out)
+    }
+
+    /// By family name, then labels: one family's samples together, as the formats require.
+    public static func sorted(_ samples: [Sample]) -> [Sample] {
         func text(_ l: [(String, String)]) -> String { l.map { "\($0.0)=\($0.1)" }.joined(separator: ",") }
-        return out.sorted { ($0.family.name, text($0.labels)) < ($1.family.name, text($1.labels)) }
+        return samples.sorted { ($0.family.name, text($0.labels)) < ($1.family.name, text($1.labels)) }
     }
 
     /// A reading key split into its metric and its label text: `read_bytes{vda}` → ("read_bytes", "vda").
@@ -128,12 +184,17 @@ public enum MetricCatalog {
 public enum OpenMetrics {
     public enum Format: Sendable { case openMetrics, prometheus }
 
-    public static func render(_ readings: [String: Reading], aliases: [String: String] = [:], format: Format = .openMetrics) -> String {
+    public static func render(_ readings: [String: Reading], context: MetricContext = MetricContext(), format: Format = .openMetrics) -> String {
+        render(samples: MetricCatalog.samples(readings, context: context), format: format)
+    }
+
+    /// Samples already sorted by family (`MetricCatalog.sorted`); a family's samples must be together.
+    public static func render(samples: [MetricCatalog.Sample], format: Format = .openMetrics) -> String {
         var out = ""
         var current: String?
-        for sample in MetricCatalog.samples(readings, aliases: aliases) {
+        for sample in samples {
             let family = sample.family, name = family.name
-            let sampleName = family.kind == .counter ? name + "_total" : name
+            let sampleName = family.sampleName
             if current != name {
                 current = name
                 switch format {
@@ -143,7 +204,7 @@ public enum OpenMetrics {
                     out += "# HELP \(name) \(escapeHelp(family.help))\n"
                 case .prometheus:
                     out += "# HELP \(sampleName) \(escapeHelp(family.help))\n"
-                    out += "# TYPE \(sampleName) \(family.kind.rawValue)\n"
+                    out += "# TYPE \(sampleName) \(family.kind == .info ? "gauge" : family.kind.rawValue)\n"
                 }
             }
             let labels = sample.labels.isEmpty ? "" : "{" + sample.labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"

@@ -7,7 +7,12 @@ import LinuxFiles
 public struct Reading: Sendable {
     public var values: [String: Double]
     public var stale: String?
-    public init(values: [String: Double], stale: String? = nil) { self.values = values; self.stale = stale }
+    /// The PCI function (its BDF) each labelled thing belongs to, where sysfs says: a disk's
+    /// controller, an RDMA device's NIC. Metrics carry it as `bdf`.
+    public var owners: [String: String]
+    public init(values: [String: Double], stale: String? = nil, owners: [String: String] = [:]) {
+        self.values = values; self.stale = stale; self.owners = owners
+    }
 }
 
 /// A sampler reads one source of counters under a root directory (`/` live; a fake tree in
@@ -22,6 +27,17 @@ func readFile(_ path: String) -> String? { FileIO.readString(path) }
 func readNumber(_ path: String) -> Double? { FileIO.number(path) }
 func listDir(_ path: String) -> [String] { (FileIO.listDirectory(path) ?? []).sorted() }
 func path(_ root: String, _ rel: String) -> String { FileIO.join(root, rel) }
+
+/// The last PCI address in a sysfs device path (`…/0000:00:1d.0/0000:3b:00.0/nvme/nvme0/nvme0n1`
+/// → `0000:3b:00.0`): the function the thing hangs off; nil for one under no PCI function.
+func pciFunction(inDevicePath p: String) -> String? {
+    func isBDF(_ s: Substring) -> Bool {
+        let u = Array(s.utf8)
+        guard u.count == 12, u[4] == UInt8(ascii: ":"), u[7] == UInt8(ascii: ":"), u[10] == UInt8(ascii: ".") else { return false }
+        return u.enumerated().allSatisfy { i, c in [4, 7, 10].contains(i) || (c >= 48 && c <= 57) || (c >= 97 && c <= 102) }
+    }
+    return p.split(separator: "/").last(where: isBDF).map(String.init)
+}
 
 /// `/proc/vmstat`: `nr_foll_pin_acquired`, `nr_foll_pin_released` (pages, since boot).
 public struct VMStatSampler: Sampler {
@@ -123,8 +139,11 @@ public struct RDMAPortSampler: Sampler {
     public func sample() -> Reading {
         var v: [String: Double] = [:]
         let base = path(root, "sys/class/infiniband")
+        var owners: [String: String] = [:]
         for dev in listDir(base) {
+            let owner = FileIO.readLink(path(base, dev)).flatMap(pciFunction(inDevicePath:))
             for port in listDir(path(base, "\(dev)/ports")) {
+                if let owner { owners["\(dev)/\(port)"] = owner }
                 let c = path(base, "\(dev)/ports/\(port)/counters")
                 if let x = readNumber(path(c, "port_xmit_data")) { v["xmit_bytes{\(dev)/\(port)}"] = x * 4 }
                 if let r = readNumber(path(c, "port_rcv_data")) { v["rcv_bytes{\(dev)/\(port)}"] = r * 4 }
@@ -134,11 +153,13 @@ public struct RDMAPortSampler: Sampler {
                 if v["rcv_bytes{\(dev)/\(port)}"] == nil, let r = readNumber(path(hw, "rcvd_pkts")) { v["rcv_packets{\(dev)/\(port)}"] = r }
             }
         }
-        return Reading(values: v)
+        return Reading(values: v, owners: owners)
     }
 }
 
-/// `sys/block/<disk>/stat`: sectors read and written (512 B), reported in bytes.
+/// `sys/block/<disk>/stat`: sectors read and written (512 B), reported in bytes. Virtual disks
+/// (loop, zram, ram, device-mapper: those under `devices/virtual`) are left out: their bytes
+/// are a real disk's bytes counted again, or no device's at all.
 public struct BlockStatSampler: Sampler {
     public let root: String
     public var name: String { "block" }
@@ -147,14 +168,18 @@ public struct BlockStatSampler: Sampler {
     public func sample() -> Reading {
         var v: [String: Double] = [:]
         let base = path(root, "sys/block")
+        var owners: [String: String] = [:]
         for disk in listDir(base) {
+            let link = FileIO.readLink(path(base, disk))
+            if let link, link.contains("/devices/virtual/") { continue }
             guard let text = readFile(path(base, "\(disk)/stat")) else { continue }
+            if let owner = link.flatMap(pciFunction(inDevicePath:)) { owners[disk] = owner }
             let f = text.split(separator: " ").compactMap { Double($0) }
             guard f.count >= 7 else { continue }
             v["read_bytes{\(disk)}"] = f[2] * 512
             v["write_bytes{\(disk)}"] = f[6] * 512
         }
-        return Reading(values: v)
+        return Reading(values: v, owners: owners)
     }
 }
 

@@ -23,7 +23,7 @@ struct P2PTop: ParsableCommand {
               p2ptop doctor gpu0 nic0
             """,
         version: "0.3.0",
-        subcommands: [ExploreCommand.self, TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, ProviderCommand.self, DoctorCommand.self, FabricsCommand.self, TransferCommand.self, ScenarioCommand.self, WatchCommand.self, DemoCommand.self, BarCommand.self, BarsCommand.self, RDMACommand.self, SnapshotCommand.self, BenchCommand.self, DiffCommand.self, ExportCommand.self, LabCommand.self, SchemaCommand.self, InstallCommand.self],
+        subcommands: [ExploreCommand.self, TreeCommand.self, ListCommand.self, ShowCommand.self, MatrixCommand.self, PathCommand.self, ProviderCommand.self, DoctorCommand.self, FabricsCommand.self, TransferCommand.self, ScenarioCommand.self, WatchCommand.self, DemoCommand.self, BarCommand.self, BarsCommand.self, RDMACommand.self, SnapshotCommand.self, BenchCommand.self, DiffCommand.self, ExportCommand.self, ExporterCommand.self, LabCommand.self, SchemaCommand.self, InstallCommand.self],
         defaultSubcommand: ExploreCommand.self)
 }
 

@@ -3,6 +3,7 @@ import LinuxFiles
 import PCISources
 import Telemetry
 import PCITopology
+import Reports
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -75,10 +76,10 @@ struct WatchCommand: ParsableCommand {
         try traceWriter?.close()
     }
 
-    /// PCI functions are labelled with their aliases too, where the topology can be read.
-    static func aliases(_ root: String) -> [String: String] {
-        let topology = try? (root == "/" ? TopologySource.live : TopologySource.sysfsRoot(root)).load()
-        return Dictionary(uniqueKeysWithValues: (topology?.aliases ?? [:]).map { ($0.key.description, $0.value) })
+    /// PCI functions are labelled with their aliases and IDs too, where the topology can be read.
+    static func aliases(_ root: String) -> MetricContext {
+        guard let topology = try? (root == "/" ? TopologySource.live : TopologySource.sysfsRoot(root)).load() else { return MetricContext() }
+        return P2PFactsMetrics.context(topology)
     }
 
     /// Each sampler that went stale, once, on stderr.
@@ -89,15 +90,15 @@ struct WatchCommand: ParsableCommand {
     }
 
     /// The OpenMetrics and Prometheus text files, each rewritten atomically.
-    func writeMetricFiles(_ t: Telemetry, aliases: [String: String]) throws {
+    func writeMetricFiles(_ t: Telemetry, aliases: MetricContext) throws {
         for (path, format) in [(openmetrics, OpenMetrics.Format.openMetrics), (textfile, .prometheus)] {
             guard let path else { continue }
-            let text = OpenMetrics.render(t.lastReadings, aliases: aliases, format: format)
+            let text = OpenMetrics.render(t.lastReadings, context: aliases, format: format)
             if let e = FileIO.writeAtomically(path, Array(text.utf8)) { throw CommandError(message: "\(path): cannot write: \(e)") }
         }
     }
 
-    func emitSample(_ t: Telemetry, seq: Int, aliases: [String: String]) {
+    func emitSample(_ t: Telemetry, seq: Int, aliases: MetricContext) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let time = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
@@ -112,7 +113,7 @@ struct WatchCommand: ParsableCommand {
     /// `p2ptop.sample/2`: the vmstat pins (levels and rates), then every metric as the
     /// OpenMetrics output names it, with its labels, value and rate per second (null until two
     /// samples exist), and the samplers that could not be read, with why.
-    static func sampleDocument(_ t: Telemetry, seq: Int, time: Double, aliases: [String: String]) -> JSON {
+    static func sampleDocument(_ t: Telemetry, seq: Int, time: Double, aliases: MetricContext) -> JSON {
         let pins: JSON
         if let p = t.lastReadings["pins"], p.stale == nil {
             func rate(_ k: String) -> JSON { t.series["pins.\(k)"]?.rate.map(JSON.double) ?? .null }
@@ -120,7 +121,7 @@ struct WatchCommand: ParsableCommand {
                             ("outstanding_pages", .double(p.values["outstanding"] ?? 0)),
                             ("acquired_pages_per_s", rate("vmstat_acquired")), ("released_pages_per_s", rate("vmstat_released"))])
         } else { pins = .null }
-        let metrics: [JSON] = MetricCatalog.samples(t.lastReadings, aliases: aliases).map { m in
+        let metrics: [JSON] = MetricCatalog.samples(t.lastReadings, context: aliases).map { m in
             let rate = t.series[m.series]?.rate.map { JSON.double($0 * m.family.scale) } ?? .null
             return .object([("name", .string(m.family.kind == .counter ? m.family.name + "_total" : m.family.name)),
                             ("type", .string(m.family.kind.rawValue)), ("unit", m.family.unit.map(JSON.string) ?? .null),
